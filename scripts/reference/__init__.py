@@ -1,0 +1,1 @@
+"""Python reference generators for leakscope fixtures (see scripts/make_reference.py)."""

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every leakscope check, in order, failing fast. `make test` runs this after scripts/setup.sh;
+# .ci/run calls `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+# Model-sized tests in a software WebGPU (SwiftShader) need more than the default 20 s.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
+WASM=(--target wasm32-unknown-unknown --no-default-features)
+
+started=$SECONDS
+step() {
+  local name=$1; shift
+  local t0=$SECONDS
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  "$@"
+  printf '\033[1m<== %s: %ss\033[0m\n' "$name" $((SECONDS - t0))
+}
+
+boundary() {
+  # Only src/web/ may name the browser crates: the core must stay target-independent.
+  local leaks
+  leaks=$(grep -rlE '\b(wasm_bindgen|web_sys|js_sys|gloo(_[a-z]+)?)::|#\[wasm_bindgen' src --include='*.rs' | grep -v '^src/web/' || true)
+  if [ -n "$leaks" ]; then
+    echo "browser crates named outside src/web/: $leaks" >&2
+    return 1
+  fi
+  echo "only src/web/ names wasm_bindgen, web_sys, js_sys or gloo"
+}
+
+step "rustfmt" cargo fmt --check
+step "web boundary" boundary
+step "clippy (native)" cargo clippy --all-targets -- -D warnings
+step "clippy (wasm32)" cargo clippy --all-targets "${WASM[@]}" -- -D warnings
+step "tests (native: flex + wgpu on lavapipe)" cargo test
+step "tests (headless Chromium: WebGPU + flex)" cargo test "${WASM[@]}" --test web
+step "trunk build" trunk build
+step "end-to-end (page in headless Chromium)" node --test tests/e2e/
+printf '\nall checks passed in %ss\n' $((SECONDS - started))

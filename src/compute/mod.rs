@@ -1,0 +1,10 @@
+//! Which Burn device runs the model, how it was chosen, and a first computation that proves it
+//! works end to end (upload, kernels, async read-back).
+
+mod backend;
+mod readback;
+mod smoke;
+
+pub use backend::{BackendKind, ComputeDevice, GpuInitError};
+pub use readback::{ReadbackError, read_f32};
+pub use smoke::{SMOKE_EXPECTED, SmokeResult, smoke_check};

@@ -1,0 +1,45 @@
+//! Ask the browser for a WebGPU adapter before Burn starts.
+//!
+//! Without `--enable-unsafe-webgpu` (Linux Chromium) `navigator.gpu` may exist while
+//! `requestAdapter()` resolves to `null`; Burn must not be initialised then, or it fails deep
+//! inside wgpu. The probe goes through `js_sys::Reflect` so no unstable web-sys API is needed.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Why WebGPU is not usable on this page, in words for the badge.
+pub async fn webgpu_unavailable_reason() -> Option<String> {
+    match probe().await {
+        Ok(()) => None,
+        Err(reason) => Some(reason),
+    }
+}
+
+async fn probe() -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window (not running in a page)")?;
+    let navigator = window.navigator();
+    let gpu = Reflect::get(&navigator, &JsValue::from_str("gpu"))
+        .map_err(|_| "navigator.gpu could not be read")?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request = Reflect::get(&gpu, &JsValue::from_str("requestAdapter"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is missing")?;
+    let promise = request
+        .call0(&gpu)
+        .ok()
+        .and_then(|p| p.dyn_into::<Promise>().ok())
+        .ok_or("requestAdapter() did not return a promise")?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter() failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err(
+            "WebGPU is present but no adapter is available (disabled or blocklisted)".into(),
+        );
+    }
+    Ok(())
+}

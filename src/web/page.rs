@@ -1,0 +1,87 @@
+//! The first page: choose the backend, run the smoke computation, show both.
+
+use crate::compute::{ComputeDevice, SMOKE_EXPECTED, smoke_check};
+use wasm_bindgen::prelude::*;
+
+use super::gpu_probe::webgpu_unavailable_reason;
+
+/// Entry point: runs when the wasm module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    wasm_bindgen_futures::spawn_local(async {
+        if let Err(message) = run().await {
+            set_text("status", &format!("Error: {message}"));
+            set_state("error");
+        }
+    });
+}
+
+async fn run() -> Result<(), String> {
+    set_text("status", "Looking for a GPU…");
+    let (device, fallback_reason) = match webgpu_unavailable_reason().await {
+        Some(reason) => (ComputeDevice::flex(), Some(reason)),
+        None => match ComputeDevice::gpu().await {
+            Ok(device) => (device, None),
+            Err(e) => (ComputeDevice::flex(), Some(e.to_string())),
+        },
+    };
+    set_text("backend", &device.describe());
+    set_attr(
+        "backend",
+        "data-backend",
+        &format!("{:?}", device.kind).to_lowercase(),
+    );
+    if let Some(reason) = fallback_reason {
+        set_text("backend-note", &format!("Running on the CPU: {reason}"));
+    }
+
+    set_text("status", "Computing…");
+    let result = smoke_check(&device.device)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ok = result.product == SMOKE_EXPECTED;
+    set_text(
+        "result",
+        &format!(
+            "[[1,2],[3,4]] · [[5,6],[7,8]] = [[{}, {}], [{}, {}]]",
+            result.product[0], result.product[1], result.product[2], result.product[3]
+        ),
+    );
+    if ok {
+        set_text("status", "Ready");
+        set_state("ready");
+        Ok(())
+    } else {
+        Err(format!(
+            "the device computed {:?}, expected {:?}",
+            result.product, SMOKE_EXPECTED
+        ))
+    }
+}
+
+fn element(id: &str) -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id(id)
+}
+
+fn set_text(id: &str, text: &str) {
+    if let Some(el) = element(id) {
+        el.set_text_content(Some(text));
+    }
+}
+
+fn set_attr(id: &str, name: &str, value: &str) {
+    if let Some(el) = element(id) {
+        let _ = el.set_attribute(name, value);
+    }
+}
+
+/// `data-state` on `<body>`: "loading" → "ready" | "error"; tests wait on it.
+fn set_state(state: &str) {
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-state", state);
+    }
+}
