@@ -6,8 +6,11 @@
 //! the core and maps errors.
 
 pub mod compute;
+pub mod embedder;
 pub mod model;
 pub mod preprocess;
+pub mod stats;
+pub mod tokenizer;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

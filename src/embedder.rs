@@ -1,0 +1,231 @@
+//! The CLIP runtime the app and the CLI call: a loaded model with its tokenizer and image
+//! preprocessing, batched embedding and similarity calls, async read-back, and typed errors
+//! for every bad input (it never panics on user data).
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::compute::{ReadbackError, read_f32};
+use crate::model::{ClipConfig, ClipModel, l2_normalize};
+use crate::preprocess::{PixelTensor, PreprocessConfig, PreprocessError, preprocess_bytes};
+use crate::tokenizer::{ClipTokenizer, TokenizerError};
+use crate::weights::{WeightsError, load_clip_with_config};
+
+/// Largest batch sent to the device at once; longer inputs are split (bounds GPU memory).
+pub const MAX_BATCH: usize = 32;
+
+/// The files of a Hugging Face CLIP checkpoint, as bytes.
+#[derive(Clone, Debug, Default)]
+pub struct CheckpointFiles {
+    pub config_json: Vec<u8>,
+    pub model_safetensors: Vec<u8>,
+    /// `vocab.json` + `merges.txt`, or else `tokenizer.json`.
+    pub vocab_json: Option<Vec<u8>>,
+    pub merges_txt: Option<Vec<u8>>,
+    pub tokenizer_json: Option<Vec<u8>>,
+    /// `preprocessor_config.json`; CLIP's defaults when absent.
+    pub preprocessor_config_json: Option<Vec<u8>>,
+}
+
+/// Why loading or embedding failed; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[from] TokenizerError),
+    #[error(
+        "the checkpoint has no tokenizer files: provide vocab.json and merges.txt (or tokenizer.json)"
+    )]
+    NoTokenizer,
+    #[error(
+        "the tokenizer has {tokenizer} ids but the model's vocabulary has {model}: the tokenizer \
+         files belong to another checkpoint"
+    )]
+    VocabMismatch { tokenizer: usize, model: usize },
+    #[error("preprocessor_config.json: {0}")]
+    PreprocessConfig(PreprocessError),
+    #[error("image {index}: {error}")]
+    Image {
+        index: usize,
+        error: PreprocessError,
+    },
+    #[error(
+        "image {index} is {height}×{width} after preprocessing but the model takes \
+         {size}×{size}: preprocessor_config.json does not match config.json"
+    )]
+    ImageSize {
+        index: usize,
+        height: usize,
+        width: usize,
+        size: usize,
+    },
+    #[error(transparent)]
+    Readback(#[from] ReadbackError),
+}
+
+/// L2-normalised embeddings, row-major `[rows, dim]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Embeddings {
+    pub rows: usize,
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Embeddings {
+    fn empty(dim: usize) -> Self {
+        Self {
+            rows: 0,
+            dim,
+            values: Vec::new(),
+        }
+    }
+
+    /// Row `i` (panics only if `i >= rows`, a caller bug).
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Cosine similarity of every row of `self` with every row of `other`: `[self.rows, other.rows]`.
+    pub fn cosine(&self, other: &Embeddings) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.rows * other.rows);
+        for i in 0..self.rows {
+            for j in 0..other.rows {
+                out.push(
+                    self.row(i)
+                        .iter()
+                        .zip(other.row(j))
+                        .map(|(a, b)| a * b)
+                        .sum(),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// A loaded CLIP checkpoint on one device.
+#[derive(Debug)]
+pub struct ClipEmbedder {
+    pub model: ClipModel,
+    pub config: ClipConfig,
+    pub tokenizer: ClipTokenizer,
+    pub preprocess: PreprocessConfig,
+    pub device: Device,
+    logit_scale: f32,
+}
+
+impl ClipEmbedder {
+    /// Parse, check and load every file; the weights buffer is consumed.
+    pub async fn load(files: CheckpointFiles, device: &Device) -> Result<Self, EmbedError> {
+        let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
+        let tokenizer = match (&files.vocab_json, &files.merges_txt, &files.tokenizer_json) {
+            (Some(vocab), Some(merges), _) => ClipTokenizer::from_bytes(vocab, merges)?,
+            (_, _, Some(json)) => ClipTokenizer::from_tokenizer_json(json)?,
+            _ => return Err(EmbedError::NoTokenizer),
+        };
+        if tokenizer.vocab_size() > config.text_config.vocab_size {
+            return Err(EmbedError::VocabMismatch {
+                tokenizer: tokenizer.vocab_size(),
+                model: config.text_config.vocab_size,
+            });
+        }
+        let preprocess = match &files.preprocessor_config_json {
+            Some(json) => {
+                PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
+            }
+            None => PreprocessConfig::default(),
+        };
+        let model = load_clip_with_config(&config, files.model_safetensors, device)?;
+        let logit_scale = read_f32(model.logit_scale.val())
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0.0)
+            .exp();
+        Ok(Self {
+            model,
+            config,
+            tokenizer,
+            preprocess,
+            device: device.clone(),
+            logit_scale,
+        })
+    }
+
+    /// `exp(logit_scale)`: multiplies cosines into logits (100 for OpenAI checkpoints).
+    pub fn logit_scale(&self) -> f32 {
+        self.logit_scale
+    }
+
+    /// Token ids of `texts`, padded/truncated to the model's context length.
+    pub fn tokenize<S: AsRef<str>>(&self, texts: &[S]) -> Vec<Vec<u32>> {
+        self.tokenizer
+            .encode_batch(texts, self.model.context_length())
+    }
+
+    /// Normalised text embeddings, in batches of [`MAX_BATCH`].
+    pub async fn text_embeddings<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+    ) -> Result<Embeddings, EmbedError> {
+        let rows = self.tokenize(texts);
+        self.text_embeddings_from_ids(&rows).await
+    }
+
+    /// Normalised text embeddings from token ids (each row `context_length` long).
+    pub async fn text_embeddings_from_ids(
+        &self,
+        rows: &[Vec<u32>],
+    ) -> Result<Embeddings, EmbedError> {
+        let dim = self.config.projection_dim;
+        let mut out = Embeddings::empty(dim);
+        for chunk in rows.chunks(MAX_BATCH) {
+            let embeds = l2_normalize(self.model.text_embeds(chunk, &self.device));
+            out.values.extend(read_f32(embeds).await?);
+            out.rows += chunk.len();
+        }
+        Ok(out)
+    }
+
+    /// Decode and preprocess an encoded image (PNG, JPEG, WebP, GIF).
+    pub fn preprocess_image(&self, bytes: &[u8]) -> Result<PixelTensor, PreprocessError> {
+        preprocess_bytes(&self.preprocess, bytes)
+    }
+
+    /// Normalised image embeddings, in batches of [`MAX_BATCH`].
+    pub async fn image_embeddings(&self, images: &[PixelTensor]) -> Result<Embeddings, EmbedError> {
+        let size = self.config.vision_config.image_size;
+        for (index, image) in images.iter().enumerate() {
+            if image.height != size || image.width != size || image.data.len() != 3 * size * size {
+                return Err(EmbedError::ImageSize {
+                    index,
+                    height: image.height,
+                    width: image.width,
+                    size,
+                });
+            }
+        }
+        let mut out = Embeddings::empty(self.config.projection_dim);
+        for chunk in images.chunks(MAX_BATCH) {
+            let data: Vec<f32> = chunk.iter().flat_map(|p| p.data.iter().copied()).collect();
+            let pixels = Tensor::<4>::from_data(
+                TensorData::new(data, [chunk.len(), 3, size, size]),
+                &self.device,
+            );
+            let embeds = l2_normalize(self.model.image_embeds(pixels));
+            out.values.extend(read_f32(embeds).await?);
+            out.rows += chunk.len();
+        }
+        Ok(out)
+    }
+
+    /// `exp(logit_scale) · cos(image_i, text_j)`, row-major `[images, texts]` — transformers'
+    /// `logits_per_image`.
+    pub fn logits_per_image(&self, images: &Embeddings, texts: &Embeddings) -> Vec<f32> {
+        images
+            .cosine(texts)
+            .into_iter()
+            .map(|c| c * self.logit_scale)
+            .collect()
+    }
+}
