@@ -6,6 +6,8 @@
 //! the core and maps errors.
 
 pub mod compute;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert;
 pub mod embedder;
 pub mod model;
 pub mod preprocess;

@@ -1,7 +1,10 @@
 //! `leakscope` command line: the native face of the same core the browser runs.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use leakscope::compute::{ComputeDevice, smoke_check};
+use leakscope::convert::pytorch_to_safetensors;
+use leakscope::embedder::{CheckpointFiles, ClipEmbedder, Embeddings};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,12 +22,53 @@ struct Cli {
 enum Command {
     /// Show which backends work on this machine and run a small computation on each.
     Devices,
+    /// Embed texts and images with a CLIP checkpoint and print their similarities.
+    Embed {
+        /// Checkpoint folder in Hugging Face layout (config.json, model.safetensors,
+        /// vocab.json + merges.txt or tokenizer.json, preprocessor_config.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// A text to embed (repeatable).
+        #[arg(long)]
+        text: Vec<String>,
+        /// An image file to embed (repeatable).
+        #[arg(long)]
+        image: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Backend::Flex)]
+        backend: Backend,
+        /// Print full vectors and matrices as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a pytorch_model.bin checkpoint to model.safetensors (keys and dtypes kept).
+    Convert {
+        /// The PyTorch checkpoint.
+        input: PathBuf,
+        /// Where to write (default: model.safetensors beside the input).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// Burn's pure-Rust CPU backend.
+    Flex,
+    /// wgpu (Vulkan/Metal/DX12), falling back to the CPU if no adapter works.
+    Wgpu,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = match cli.command {
+    let outcome = match Cli::parse().command {
         Command::Devices => devices(),
+        Command::Embed {
+            model,
+            text,
+            image,
+            backend,
+            json,
+        } => embed(&model, &text, &image, backend, json),
+        Command::Convert { input, output } => convert(&input, output),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,5 +90,149 @@ fn devices() -> Result<(), String> {
         let result = pollster::block_on(smoke_check(&device.device)).map_err(|e| e.to_string())?;
         println!("{}: 2×2 product {:?}", device.describe(), result.product);
     }
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let path = dir.join(name);
+    if path.exists() {
+        read_file(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// A checkpoint folder in Hugging Face layout, read into memory.
+fn checkpoint_files(dir: &Path) -> Result<CheckpointFiles, String> {
+    let weights = dir.join("model.safetensors");
+    if !weights.exists() && dir.join("pytorch_model.bin").exists() {
+        return Err(format!(
+            "{} has pytorch_model.bin but no model.safetensors: run `leakscope convert {}` first",
+            dir.display(),
+            dir.join("pytorch_model.bin").display()
+        ));
+    }
+    Ok(CheckpointFiles {
+        config_json: read_file(&dir.join("config.json"))?,
+        model_safetensors: read_file(&weights)?,
+        vocab_json: read_optional(dir, "vocab.json")?,
+        merges_txt: read_optional(dir, "merges.txt")?,
+        tokenizer_json: read_optional(dir, "tokenizer.json")?,
+        preprocessor_config_json: read_optional(dir, "preprocessor_config.json")?,
+    })
+}
+
+fn embed(
+    model: &Path,
+    texts: &[String],
+    images: &[PathBuf],
+    backend: Backend,
+    json: bool,
+) -> Result<(), String> {
+    let device = match backend {
+        Backend::Flex => ComputeDevice::flex(),
+        Backend::Wgpu => {
+            let (device, why_not) = pollster::block_on(ComputeDevice::best_available());
+            if let Some(why) = why_not {
+                eprintln!("note: {why}; using the CPU");
+            }
+            device
+        }
+    };
+    let embedder = pollster::block_on(ClipEmbedder::load(checkpoint_files(model)?, &device.device))
+        .map_err(|e| e.to_string())?;
+    let pixels = images
+        .iter()
+        .map(|path| {
+            embedder
+                .preprocess_image(&read_file(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let text_embeds =
+        pollster::block_on(embedder.text_embeddings(texts)).map_err(|e| e.to_string())?;
+    let image_embeds =
+        pollster::block_on(embedder.image_embeddings(&pixels)).map_err(|e| e.to_string())?;
+    let cosine = image_embeds.cosine(&text_embeds);
+    let logits = embedder.logits_per_image(&image_embeds, &text_embeds);
+
+    if json {
+        let out = serde_json::json!({
+            "backend": device.describe(),
+            "texts": texts,
+            "images": images,
+            "token_ids": embedder.tokenize(texts),
+            "text_embeds": rows(&text_embeds),
+            "image_embeds": rows(&image_embeds),
+            "cosine_per_image": cosine.chunks(texts.len().max(1)).collect::<Vec<_>>(),
+            "logits_per_image": logits.chunks(texts.len().max(1)).collect::<Vec<_>>(),
+            "logit_scale": embedder.logit_scale(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    println!(
+        "backend: {}   embedding dim: {}",
+        device.describe(),
+        text_embeds.dim
+    );
+    for (i, text) in texts.iter().enumerate() {
+        println!("text {i}  {:?}  {}", text, preview(text_embeds.row(i)));
+    }
+    for (i, path) in images.iter().enumerate() {
+        println!(
+            "image {i} {}  {}",
+            path.display(),
+            preview(image_embeds.row(i))
+        );
+    }
+    if !texts.is_empty() && !images.is_empty() {
+        println!(
+            "\ncosine similarity (rows: images, columns: texts); logits = {:.4} × cosine",
+            embedder.logit_scale()
+        );
+        for (i, row) in cosine.chunks(texts.len()).enumerate() {
+            let cells: Vec<String> = row.iter().map(|c| format!("{c:+.4}")).collect();
+            println!("image {i}: {}", cells.join("  "));
+        }
+    }
+    Ok(())
+}
+
+fn rows(e: &Embeddings) -> Vec<&[f32]> {
+    (0..e.rows).map(|i| e.row(i)).collect()
+}
+
+fn preview(v: &[f32]) -> String {
+    let head: Vec<String> = v.iter().take(6).map(|x| format!("{x:+.4}")).collect();
+    format!(
+        "[{}{}]",
+        head.join(", "),
+        if v.len() > 6 { ", …" } else { "" }
+    )
+}
+
+fn convert(input: &Path, output: Option<PathBuf>) -> Result<(), String> {
+    let output = output.unwrap_or_else(|| input.with_file_name("model.safetensors"));
+    let (bytes, report) = pytorch_to_safetensors(input).map_err(|e| e.to_string())?;
+    std::fs::write(&output, &bytes).map_err(|e| format!("{}: {e}", output.display()))?;
+    println!(
+        "wrote {} ({} tensors, {:.1} MB){}",
+        output.display(),
+        report.written,
+        bytes.len() as f64 / 1e6,
+        if report.dropped.is_empty() {
+            String::new()
+        } else {
+            format!("; left out buffers: {}", report.dropped.join(", "))
+        }
+    );
     Ok(())
 }

@@ -143,8 +143,8 @@ def tiny_variants() -> list[Variant]:
                     layer_norm_eps=1e-5),
         projection_dim=8, logit_scale=2.25, init=TINY_INIT, pooling="first_eos",
         # f16/bf16 copies live here rather than in tiny-clip (2 x 0.55 MB there would break the
-        # 2.5 MB fixture budget); pytorch_model.bin is written only by --full, for the same reason.
-        extra_dtypes=("f16", "bf16"), write_bin=False, store_pixel_values=False,
+        # 2.5 MB fixture budget). Its pytorch_model.bin (~0.15 MB) tests `leakscope convert`.
+        extra_dtypes=("f16", "bf16"), write_bin=True, store_pixel_values=False,
         images_dir="../tiny-clip/images", write_images=False,
     )
     return [tiny, gelu]
