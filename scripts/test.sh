@@ -34,7 +34,7 @@ step "web boundary" boundary
 step "clippy (native)" cargo clippy --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy --all-targets "${WASM[@]}" -- -D warnings
 step "tests (native: flex + wgpu on lavapipe)" cargo test
-step "tests (headless Chromium: WebGPU + flex)" cargo test "${WASM[@]}" --test web
+step "tests (headless Chromium: WebGPU + flex)" cargo test "${WASM[@]}" --test web -- --nocapture
 step "trunk build" trunk build
 step "end-to-end (page in headless Chromium)" node --test tests/e2e/
 printf '\nall checks passed in %ss\n' $((SECONDS - started))

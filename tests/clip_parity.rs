@@ -16,6 +16,7 @@ const EMBED_TOL: f32 = 1e-4;
 const LOGIT_REL_TOL: f32 = 1e-3;
 
 struct Fixture {
+    /// A folder under tests/fixtures, or an absolute path (the full-size check).
     name: &'static str,
     model_file: &'static str,
     reference_file: &'static str,
@@ -49,7 +50,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn load(fixture: &Fixture, device: &Device) -> ClipModel {
-    let dir = common::fixture(fixture.name);
+    let dir = fixture.dir();
     load_clip(
         &read(dir.join("config.json")),
         read(dir.join(fixture.model_file)),
@@ -88,9 +89,15 @@ struct Diffs {
     logits_rel: f32,
 }
 
+impl Fixture {
+    fn dir(&self) -> std::path::PathBuf {
+        common::fixture(self.name)
+    }
+}
+
 fn compare(fixture: &Fixture, compute: &ComputeDevice) -> Diffs {
     let device = &compute.device;
-    let dir = common::fixture(fixture.name);
+    let dir = fixture.dir();
     let model = load(fixture, device);
     let inputs = read(dir.join("reference.safetensors"));
     let reference = read(dir.join(fixture.reference_file));
@@ -274,4 +281,53 @@ fn pooled_rows_are_gathered_per_row() {
     );
     let pooled = block(read_f32(TextTransformer::pool(hidden, &[2, 0]))).unwrap();
     assert_eq!(pooled, vec![4.0, 5.0, 6.0, 7.0]);
+}
+
+/// The full openai/clip-vit-base-patch32 shape with random weights (605 MB, git-ignored):
+/// `make parity-full` builds it with scripts/make_reference.py --full and runs this test.
+#[test]
+#[ignore = "full-size check: run `make parity-full`"]
+fn full_size_vit_b_32_matches_transformers() {
+    let dir = std::env::var("LEAKSCOPE_FULL_CLIP").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/reference/clip-vit-base-patch32-random"
+        )
+        .into()
+    });
+    if !std::path::Path::new(&dir)
+        .join("model.safetensors")
+        .exists()
+    {
+        println!("SKIP: {dir}/model.safetensors not found (run scripts/make_reference.py --full)");
+        return;
+    }
+    let name: &'static str = Box::leak(dir.into_boxed_str());
+    for compute in backends() {
+        for (model_file, reference_file) in [
+            ("model.safetensors", "reference.safetensors"),
+            ("model.f16.safetensors", "reference.f16.safetensors"),
+        ] {
+            let fixture = Fixture {
+                name,
+                model_file,
+                reference_file,
+            };
+            let started = std::time::Instant::now();
+            let d = compare(&fixture, &compute);
+            println!(
+                "{:<10} ViT-B/32 {:<22} text_embeds_norm {:.1e}  image_embeds_norm {:.1e}  logits_rel {:.1e}  ({:.1?})",
+                compute.kind.label(),
+                model_file,
+                d.text_embeds_normalized,
+                d.image_embeds_normalized,
+                d.logits_rel,
+                started.elapsed()
+            );
+            assert!(
+                d.text_embeds_normalized <= EMBED_TOL && d.image_embeds_normalized <= EMBED_TOL
+            );
+            assert!(d.logits_rel <= LOGIT_REL_TOL);
+        }
+    }
 }

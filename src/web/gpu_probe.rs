@@ -8,15 +8,14 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Why WebGPU is not usable on this page, in words for the badge.
-pub async fn webgpu_unavailable_reason() -> Option<String> {
-    match probe().await {
-        Ok(()) => None,
-        Err(reason) => Some(reason),
-    }
+/// A WebGPU adapter answered; what the browser says about it (often only the vendor and
+/// architecture: browsers hide the exact device to limit fingerprinting).
+pub struct AdapterProbe {
+    pub label: Option<String>,
 }
 
-async fn probe() -> Result<(), String> {
+/// `Ok` when a WebGPU adapter is available, else why not, in words for the badge.
+pub async fn probe_webgpu() -> Result<AdapterProbe, String> {
     let window = web_sys::window().ok_or("no window (not running in a page)")?;
     let navigator = window.navigator();
     let gpu = Reflect::get(&navigator, &JsValue::from_str("gpu"))
@@ -41,5 +40,26 @@ async fn probe() -> Result<(), String> {
             "WebGPU is present but no adapter is available (disabled or blocklisted)".into(),
         );
     }
-    Ok(())
+    Ok(AdapterProbe {
+        label: adapter_label(&adapter),
+    })
+}
+
+/// "vendor architecture" or the description from `GPUAdapter.info`, when the browser tells.
+fn adapter_label(adapter: &JsValue) -> Option<String> {
+    let info = Reflect::get(adapter, &JsValue::from_str("info")).ok()?;
+    let field = |name: &str| {
+        Reflect::get(&info, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    match (field("vendor"), field("architecture"), field("description")) {
+        (_, _, Some(description)) => Some(description),
+        (Some(vendor), Some(arch), None) => Some(format!("{vendor} {arch}")),
+        (Some(vendor), None, None) => Some(vendor),
+        (None, Some(arch), None) => Some(arch),
+        (None, None, None) => None,
+    }
 }

@@ -3,7 +3,7 @@
 use crate::compute::{ComputeDevice, SMOKE_EXPECTED, smoke_check};
 use wasm_bindgen::prelude::*;
 
-use super::gpu_probe::webgpu_unavailable_reason;
+use super::gpu_probe::probe_webgpu;
 
 /// Entry point: runs when the wasm module is instantiated.
 #[wasm_bindgen(start)]
@@ -19,10 +19,16 @@ pub fn start() {
 
 async fn run() -> Result<(), String> {
     set_text("status", "Looking for a GPU…");
-    let (device, fallback_reason) = match webgpu_unavailable_reason().await {
-        Some(reason) => (ComputeDevice::flex(), Some(reason)),
-        None => match ComputeDevice::gpu().await {
-            Ok(device) => (device, None),
+    let (device, fallback_reason) = match probe_webgpu().await {
+        Err(reason) => (ComputeDevice::flex(), Some(reason)),
+        Ok(probe) => match ComputeDevice::gpu().await {
+            Ok(mut device) => {
+                // wgpu often gets no name from the browser; GPUAdapter.info may say more.
+                if device.adapter.is_none() {
+                    device.adapter = probe.label;
+                }
+                (device, None)
+            }
             Err(e) => (ComputeDevice::flex(), Some(e.to_string())),
         },
     };
@@ -40,15 +46,13 @@ async fn run() -> Result<(), String> {
     let result = smoke_check(&device.device)
         .await
         .map_err(|e| e.to_string())?;
-    let ok = result.product == SMOKE_EXPECTED;
-    set_text(
-        "result",
-        &format!(
-            "[[1,2],[3,4]] · [[5,6],[7,8]] = [[{}, {}], [{}, {}]]",
-            result.product[0], result.product[1], result.product[2], result.product[3]
-        ),
-    );
-    if ok {
+    if let [a, b, c, d] = result.product[..] {
+        set_text(
+            "result",
+            &format!("[[1,2],[3,4]] · [[5,6],[7,8]] = [[{a}, {b}], [{c}, {d}]]"),
+        );
+    }
+    if result.product == SMOKE_EXPECTED {
         set_text("status", "Ready");
         set_state("ready");
         Ok(())
