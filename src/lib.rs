@@ -8,7 +8,9 @@
 pub mod compute;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
+pub mod datasets;
 pub mod embedder;
+pub mod leakage;
 pub mod model;
 pub mod preprocess;
 pub mod stats;

@@ -1,0 +1,3 @@
+//! Visual safety information leakage (VSIL).
+
+pub mod metrics;
