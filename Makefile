@@ -23,4 +23,4 @@ REFERENCE_PY ?= .venv-ref/bin/python
 parity-full:
 	@test -x $(REFERENCE_PY) || (python3 -m venv .venv-ref && .venv-ref/bin/pip install -q -r scripts/requirements-reference.txt)
 	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors || $(REFERENCE_PY) scripts/make_reference.py --full
-	cargo test --release --test clip_parity -- --ignored --nocapture
+	cargo test --test clip_parity -- --ignored --nocapture
