@@ -10,6 +10,7 @@ pub mod compute;
 pub mod convert;
 pub mod datasets;
 pub mod embedder;
+pub mod eval;
 pub mod leakage;
 pub mod model;
 pub mod preprocess;

@@ -1,0 +1,120 @@
+//! When to retry and how long to wait: the server's hint when it gives one, else exponential
+//! back-off with jitter.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::provider::ProviderError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Tries per request, the first included.
+    pub max_attempts: u32,
+    /// Back-off before the first retry; doubles each time up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Server hints (`retry-after-ms` / `Retry-After`) are honoured up to this long.
+    pub max_server_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            max_server_delay: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1 = first retry) after `error`, or `None` when the
+    /// error is final or the tries are used up.
+    pub fn delay(&self, error: &ProviderError, retry: u32, rng: &Jitter) -> Option<Duration> {
+        if !error.retryable || retry >= self.max_attempts {
+            return None;
+        }
+        if let Some(hint) = error.retry_after {
+            return Some(hint.min(self.max_server_delay));
+        }
+        Some(self.backoff(retry, rng))
+    }
+
+    /// Exponential back-off with "equal jitter": uniform in [d/2, d] where
+    /// d = min(base · 2^(retry−1), max).
+    pub fn backoff(&self, retry: u32, rng: &Jitter) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1 << retry.saturating_sub(1).min(20));
+        let d = exp.min(self.max_delay);
+        d.mul_f64(0.5 + 0.5 * rng.next_f64())
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for jitter: seeded, so runs and tests repeat.
+pub struct Jitter(Cell<u64>);
+
+impl Jitter {
+    pub fn new(seed: u64) -> Self {
+        Self(Cell::new(seed))
+    }
+
+    pub fn next_u64(&self) -> u64 {
+        let s = self.0.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.0.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::provider::ErrorKind;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_to_eight_with_jitter() {
+        let p = RetryPolicy::default();
+        let rng = Jitter::new(7);
+        for (retry, full) in [
+            (1, 500),
+            (2, 1000),
+            (3, 2000),
+            (4, 4000),
+            (5, 8000),
+            (6, 8000),
+            (40, 8000),
+        ] {
+            for _ in 0..50 {
+                let d = p.backoff(retry, &rng).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "retry {retry}: {d} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn hints_win_and_final_errors_stop() {
+        let p = RetryPolicy::default();
+        let rng = Jitter::new(1);
+        let mut e = ProviderError::http(429, &[("retry-after-ms".into(), "1234".into())], "");
+        assert_eq!(p.delay(&e, 1, &rng), Some(Duration::from_millis(1234)));
+        e.retry_after = Some(Duration::from_secs(3600));
+        assert_eq!(p.delay(&e, 1, &rng), Some(p.max_server_delay));
+        assert_eq!(p.delay(&e, p.max_attempts, &rng), None);
+        assert_eq!(p.delay(&ProviderError::http(401, &[], ""), 1, &rng), None);
+        assert!(
+            p.delay(&ProviderError::new(ErrorKind::Network, "reset"), 1, &rng)
+                .is_some()
+        );
+    }
+}
