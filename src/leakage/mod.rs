@@ -1,3 +1,4 @@
 //! Visual safety information leakage (VSIL).
 
+pub mod head;
 pub mod metrics;
