@@ -219,6 +219,38 @@ impl ClipEmbedder {
         Ok(out)
     }
 
+    /// Normalised embeddings of every patch token of one image, `[grid·grid, projection_dim]`
+    /// in row-major grid order: each final patch token goes through the same post-LayerNorm
+    /// and projection as the class token, so it lives in the shared space and can be compared
+    /// with text (a coarse relevance map, not an attribution method).
+    pub async fn patch_embeddings(&self, image: &PixelTensor) -> Result<Embeddings, EmbedError> {
+        let size = self.config.vision_config.image_size;
+        if image.height != size || image.width != size || image.data.len() != 3 * size * size {
+            return Err(EmbedError::ImageSize {
+                index: 0,
+                height: image.height,
+                width: image.width,
+                size,
+            });
+        }
+        let pixels = Tensor::<4>::from_data(
+            TensorData::new(image.data.clone(), [1, 3, size, size]),
+            &self.device,
+        );
+        let (hidden, _) = self.model.vision_model.forward(pixels);
+        let [_, tokens, width] = hidden.dims();
+        let patches = hidden.narrow(1, 1, tokens - 1).reshape([tokens - 1, width]);
+        let projected = self
+            .model
+            .visual_projection
+            .forward(self.model.vision_model.post_layernorm.forward(patches));
+        Ok(Embeddings {
+            rows: tokens - 1,
+            dim: self.config.projection_dim,
+            values: read_f32(l2_normalize(projected)).await?,
+        })
+    }
+
     /// `exp(logit_scale) · cos(image_i, text_j)`, row-major `[images, texts]` — transformers'
     /// `logits_per_image`.
     pub fn logits_per_image(&self, images: &Embeddings, texts: &Embeddings) -> Vec<f32> {

@@ -329,7 +329,16 @@ impl ClipTokenizer {
     /// `<|endoftext|>`, then pad ids. (For `context_len < 2` the first `context_len` ids of
     /// `[bos, eos]`.)
     pub fn encode_padded(&self, text: &str, context_len: usize) -> Vec<u32> {
-        let mut ids = self.encode(text);
+        self.pad_ids(self.encode(text), context_len)
+    }
+
+    /// Truncate and pad an [`encode`](Self::encode)d row (`<|startoftext|>` … `<|endoftext|>`)
+    /// the way [`encode_padded`](Self::encode_padded) does; used for rows edited after encoding
+    /// (e.g. with a word left out).
+    pub fn pad_ids(&self, mut ids: Vec<u32>, context_len: usize) -> Vec<u32> {
+        if ids.len() < 2 {
+            ids = vec![self.bos, self.eos];
+        }
         let body = ids.len() - 2;
         let keep = body.min(context_len.saturating_sub(2));
         ids.truncate(1 + keep);

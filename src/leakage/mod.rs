@@ -1,4 +1,5 @@
 //! Visual safety information leakage (VSIL).
 
+pub mod guard;
 pub mod head;
 pub mod metrics;
