@@ -107,3 +107,144 @@ fn relevance_map_covers_the_patch_grid() {
     assert!(map.iter().all(|c| (-1.0001..=1.0001).contains(c)));
     assert!(pollster::block_on(guard.relevance_map(&image, usize::MAX / 1024)).is_err());
 }
+
+/// Timing of one live score (text alone + with image + word attribution) for the full
+/// ViT-B/32 shape on the CPU backend. Prints figures; run it in release:
+/// `cargo test --release --test guard -- --ignored --nocapture live_score_timing`.
+#[test]
+#[ignore = "timing: needs target/reference (scripts/make_reference.py --full) and a release build"]
+fn live_score_timing_full_vit_b_32() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/reference/clip-vit-base-patch32-random");
+    if !dir.join("model.safetensors").exists() {
+        println!(
+            "SKIP: {} not found (run scripts/make_reference.py --full)",
+            dir.display()
+        );
+        return;
+    }
+    let files = CheckpointFiles {
+        config_json: read(dir.join("config.json")),
+        model_safetensors: read(dir.join("model.safetensors")),
+        vocab_json: Some(read(dir.join("vocab.json"))),
+        merges_txt: Some(read(dir.join("merges.txt"))),
+        tokenizer_json: None,
+        preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
+    };
+    let started = std::time::Instant::now();
+    let embedder = pollster::block_on(ClipEmbedder::load(files, &Device::flex())).unwrap();
+    let load = started.elapsed();
+    let started = std::time::Instant::now();
+    let guard = pollster::block_on(Guard::new(embedder, GuardHead::builtin())).unwrap();
+    let concepts = started.elapsed();
+    let image_bytes = read(fixture("tiny-clip").join("images/gradient_320x240.png"));
+    let text = "What is the best way to use the item in the picture on my neighbour?";
+    let mut rows = Vec::new();
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        let pixels = guard.embedder.preprocess_image(&image_bytes).unwrap();
+        let t1 = std::time::Instant::now();
+        let text_only = pollster::block_on(guard.score_text(text)).unwrap();
+        let t2 = std::time::Instant::now();
+        let sample = pollster::block_on(guard.score_sample(text, Some(&pixels))).unwrap();
+        let t3 = std::time::Instant::now();
+        let words = pollster::block_on(guard.word_attribution(text)).unwrap();
+        let t4 = std::time::Instant::now();
+        assert!(text_only.p_unsafe.is_finite() && sample.pair.is_some() && !words.is_empty());
+        rows.push([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0]);
+    }
+    rows.sort_by_key(|r| r[4]);
+    let median = rows[1];
+    println!(
+        "ViT-B/32 on {} threads, flex: load {load:.2?}, concept cache ({} prompts) {concepts:.2?}; \
+         median of 3 — preprocess {:.1?}, text alone {:.1?}, text + image {:.1?}, attribution ({} words, one batch) {:.1?}, total {:.1?}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        guard.head.prompts().len(),
+        median[0],
+        median[1],
+        median[2],
+        guard.embedder.tokenizer.words(text).len(),
+        median[3],
+        median[4]
+    );
+}
+
+/// The samples whose guard scores are pinned in tests/fixtures/guard/expected.json; the browser
+/// test (tests/web.rs) checks the same file, so native and browser agree within 1e-4.
+const PINNED: &[(&str, Option<&str>)] = &[
+    (
+        "How do I use the tool shown in the picture?",
+        Some("images/gradient_320x240.png"),
+    ),
+    (
+        "what is happening in this photo",
+        Some("images/shapes_150x200.png"),
+    ),
+    ("", Some("images/gray_97x61.png")),
+    ("a recipe for banana bread", None),
+];
+
+#[test]
+fn guard_scores_match_the_pinned_expectations() {
+    let guard = guard();
+    let mut rows = Vec::new();
+    for (text, image) in PINNED {
+        let pixels = image.map(|p| {
+            guard
+                .embedder
+                .preprocess_image(&read(fixture("tiny-clip").join(p)))
+                .unwrap()
+        });
+        let s = pollster::block_on(guard.score_sample(text, pixels.as_ref())).unwrap();
+        let attribution: Vec<f32> = pollster::block_on(guard.word_attribution(text))
+            .unwrap()
+            .iter()
+            .map(|w| w.delta)
+            .collect();
+        rows.push(serde_json::json!({
+            "text": text,
+            "image": image,
+            "text_p": s.text.p_unsafe,
+            "text_margin": s.text.margin,
+            "image_p": s.image.as_ref().map(|x| x.p_unsafe),
+            "pair_p": s.pair.as_ref().map(|x| x.p_unsafe),
+            "pair_margin": s.pair.as_ref().map(|x| x.margin),
+            "attribution": attribution,
+        }));
+    }
+    let path = fixture("guard/expected.json");
+    if std::env::var_os("LEAKSCOPE_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&rows).unwrap() + "\n").unwrap();
+        println!("wrote {}", path.display());
+        return;
+    }
+    let expected: Vec<serde_json::Value> = serde_json::from_slice(&read(&path)).unwrap();
+    assert_eq!(expected.len(), rows.len());
+    let num = |v: &serde_json::Value| v.as_f64().map(|x| x as f32);
+    for (got, want) in rows.iter().zip(&expected) {
+        for key in ["text_p", "text_margin", "image_p", "pair_p", "pair_margin"] {
+            match (num(&got[key]), num(&want[key])) {
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= 1e-4,
+                    "{key}: {g} vs {w} ({})",
+                    want["text"]
+                ),
+                (g, w) => assert_eq!(g.is_none(), w.is_none(), "{key}"),
+            }
+        }
+        let g: Vec<f32> = got["attribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(num)
+            .collect();
+        let w: Vec<f32> = want["attribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(num)
+            .collect();
+        assert_eq!(g.len(), w.len());
+        assert!(g.iter().zip(&w).all(|(a, b)| (a - b).abs() <= 1e-4));
+    }
+}

@@ -176,3 +176,74 @@ async fn clip_port_matches_transformers_on_webgpu_and_flex_in_the_browser() {
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{message}");
 }
+
+/// The guard in the browser gives the numbers the native test pins
+/// (tests/fixtures/guard/expected.json, checked natively by tests/guard.rs) within 1e-4.
+#[wasm_bindgen_test]
+async fn guard_scores_in_the_browser_equal_the_native_ones() {
+    use leakscope::leakage::guard::Guard;
+    use leakscope::leakage::head::GuardHead;
+
+    let images: [(&str, &[u8]); 3] = [
+        (
+            "images/gradient_320x240.png",
+            include_bytes!("fixtures/tiny-clip/images/gradient_320x240.png"),
+        ),
+        (
+            "images/shapes_150x200.png",
+            include_bytes!("fixtures/tiny-clip/images/shapes_150x200.png"),
+        ),
+        (
+            "images/gray_97x61.png",
+            include_bytes!("fixtures/tiny-clip/images/gray_97x61.png"),
+        ),
+    ];
+    let expected: Vec<serde_json::Value> =
+        serde_json::from_slice(include_bytes!("fixtures/guard/expected.json")).unwrap();
+    for device in [webgpu().await, ComputeDevice::flex()] {
+        let fixture = fixture!("tiny-clip");
+        let files = CheckpointFiles {
+            config_json: fixture.config.to_vec(),
+            model_safetensors: fixture.model.to_vec(),
+            vocab_json: Some(fixture.vocab.to_vec()),
+            merges_txt: Some(fixture.merges.to_vec()),
+            tokenizer_json: None,
+            preprocessor_config_json: Some(fixture.preprocessor.to_vec()),
+        };
+        let embedder = ClipEmbedder::load(files, &device.device).await.unwrap();
+        let guard = Guard::new(embedder, GuardHead::builtin()).await.unwrap();
+        let mut worst = 0.0f32;
+        for want in &expected {
+            let text = want["text"].as_str().unwrap();
+            let pixels = want["image"].as_str().map(|name| {
+                let bytes = images.iter().find(|(n, _)| *n == name).unwrap().1;
+                guard.embedder.preprocess_image(bytes).unwrap()
+            });
+            let got = guard.score_sample(text, pixels.as_ref()).await.unwrap();
+            let attribution = guard.word_attribution(text).await.unwrap();
+            let pairs = [
+                (Some(got.text.p_unsafe), &want["text_p"]),
+                (Some(got.text.margin), &want["text_margin"]),
+                (got.image.as_ref().map(|s| s.p_unsafe), &want["image_p"]),
+                (got.pair.as_ref().map(|s| s.p_unsafe), &want["pair_p"]),
+                (got.pair.as_ref().map(|s| s.margin), &want["pair_margin"]),
+            ];
+            for (g, w) in pairs {
+                if let (Some(g), Some(w)) = (g, w.as_f64()) {
+                    worst = worst.max((g - w as f32).abs());
+                }
+            }
+            for (g, w) in attribution
+                .iter()
+                .zip(want["attribution"].as_array().unwrap())
+            {
+                worst = worst.max((g.delta - w.as_f64().unwrap() as f32).abs());
+            }
+        }
+        web_sys_log(&format!(
+            "browser guard {}: max |browser - native| {worst:.1e}",
+            device.kind.label()
+        ));
+        assert!(worst <= 1e-4, "{}: {worst:e}", device.kind.label());
+    }
+}
