@@ -1,9 +1,12 @@
 //! `leakscope` command line: the native face of the same core the browser runs.
 
-use clap::{Parser, Subcommand, ValueEnum};
+mod cli;
+
+use clap::{Parser, Subcommand};
+use cli::{Backend, checkpoint_files, read_file};
 use leakscope::compute::{ComputeDevice, smoke_check};
 use leakscope::convert::pytorch_to_safetensors;
-use leakscope::embedder::{CheckpointFiles, ClipEmbedder, Embeddings};
+use leakscope::embedder::{ClipEmbedder, Embeddings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -48,14 +51,14 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    /// Burn's pure-Rust CPU backend.
-    Flex,
-    /// wgpu (Vulkan/Metal/DX12), falling back to the CPU if no adapter works.
-    Wgpu,
+    /// Score every sample of a benchmark with the guard and write the VSIL report (R1, R2,
+    /// R1 − R2, R2/R1 overall and per category); resumes from the report folder's scores.jsonl.
+    ///
+    /// A sample without a usable image (none, missing, unreadable) is scored on its text alone,
+    /// its reason kept in scores.jsonl, and left out of R1 and R2 (J(T, I) needs the image).
+    Leakage(cli::leakage::LeakageArgs),
+    /// Fit the guard head's calibration (Platt parameters per modality) to labelled examples.
+    Calibrate(cli::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,8 @@ fn main() -> ExitCode {
             json,
         } => embed(&model, &text, &image, backend, json),
         Command::Convert { input, output } => convert(&input, output),
+        Command::Leakage(args) => cli::leakage::run(args),
+        Command::Calibrate(args) => cli::calibrate::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,39 +98,6 @@ fn devices() -> Result<(), String> {
     Ok(())
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {
-    let path = dir.join(name);
-    if path.exists() {
-        read_file(&path).map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
-/// A checkpoint folder in Hugging Face layout, read into memory.
-fn checkpoint_files(dir: &Path) -> Result<CheckpointFiles, String> {
-    let weights = dir.join("model.safetensors");
-    if !weights.exists() && dir.join("pytorch_model.bin").exists() {
-        return Err(format!(
-            "{} has pytorch_model.bin but no model.safetensors: run `leakscope convert {}` first",
-            dir.display(),
-            dir.join("pytorch_model.bin").display()
-        ));
-    }
-    Ok(CheckpointFiles {
-        config_json: read_file(&dir.join("config.json"))?,
-        model_safetensors: read_file(&weights)?,
-        vocab_json: read_optional(dir, "vocab.json")?,
-        merges_txt: read_optional(dir, "merges.txt")?,
-        tokenizer_json: read_optional(dir, "tokenizer.json")?,
-        preprocessor_config_json: read_optional(dir, "preprocessor_config.json")?,
-    })
-}
-
 fn embed(
     model: &Path,
     texts: &[String],
@@ -133,16 +105,7 @@ fn embed(
     backend: Backend,
     json: bool,
 ) -> Result<(), String> {
-    let device = match backend {
-        Backend::Flex => ComputeDevice::flex(),
-        Backend::Wgpu => {
-            let (device, why_not) = pollster::block_on(ComputeDevice::best_available());
-            if let Some(why) = why_not {
-                eprintln!("note: {why}; using the CPU");
-            }
-            device
-        }
-    };
+    let device = backend.device();
     let embedder = pollster::block_on(ClipEmbedder::load(checkpoint_files(model)?, &device.device))
         .map_err(|e| e.to_string())?;
     let pixels = images

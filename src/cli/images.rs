@@ -1,0 +1,86 @@
+//! Where `leakscope leakage` finds a sample's image: a folder on disk, or a tar archive indexed
+//! once by streaming it and then read member by member (never loaded whole).
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use leakscope::datasets::{ImageRef, TarIndex};
+
+pub enum ImageSource {
+    /// `--text-only`: no image is read.
+    None,
+    /// Image paths are relative to this folder.
+    Dir(PathBuf),
+    /// Members of an archive, found with [`TarIndex::find`].
+    Tar {
+        path: PathBuf,
+        index: TarIndex,
+        file: RefCell<File>,
+    },
+}
+
+impl ImageSource {
+    /// Indexes `path` by reading it once from start to end, 64 KiB at a time, with a progress
+    /// bar in bytes (a 2.45 GB `imgs.tar` takes a while on a slow disk).
+    pub fn tar(path: &Path) -> Result<Self, String> {
+        let open = || File::open(path).map_err(|e| format!("{}: {e}", path.display()));
+        let file = open()?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bar = ProgressBar::new(len).with_style(
+            ProgressStyle::with_template(
+                "indexing {msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        bar.set_message(file_name(path));
+        let index = TarIndex::from_reader(&path.display().to_string(), bar.wrap_read(file))
+            .map_err(|e| {
+                format!("{e} (--tar takes the benchmark's image archive, e.g. VLSBench's imgs.tar)")
+            })?;
+        bar.finish_and_clear();
+        Ok(Self::Tar {
+            path: path.to_owned(),
+            index,
+            file: RefCell::new(open()?),
+        })
+    }
+
+    /// One line for the run's header.
+    pub fn describe(&self) -> String {
+        match self {
+            ImageSource::None => "none (--text-only: J(T) only)".to_owned(),
+            ImageSource::Dir(dir) => format!("folder {}", dir.display()),
+            ImageSource::Tar { path, index, .. } => {
+                format!("archive {} ({} files)", path.display(), index.len())
+            }
+        }
+    }
+
+    /// The encoded bytes of a sample's image, or why there are none.
+    pub fn read(&self, image: Option<&ImageRef>) -> Result<Vec<u8>, String> {
+        let Some(image) = image else {
+            return Err("the sample has no image".to_owned());
+        };
+        match self {
+            ImageSource::None => Err("text-only run".to_owned()),
+            ImageSource::Dir(dir) => {
+                let path = dir.join(image.as_str());
+                std::fs::read(&path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => format!("{} not found", path.display()),
+                    _ => format!("{}: {e}", path.display()),
+                })
+            }
+            ImageSource::Tar { index, file, .. } => {
+                index.read_image(file, image).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}

@@ -1,0 +1,482 @@
+//! `leakscope leakage`: the VSIL report of a whole benchmark.
+//!
+//! Every sample is scored by the guard in batches (one text-tower call and one image-tower
+//! call per batch): J(T) on the text, the image alone, and J(T, I) on the pair. Each batch's
+//! lines are appended to `scores.jsonl` and flushed before the next batch starts, so an
+//! interrupted run resumes where it stopped (a torn last line is dropped).
+//!
+//! **Samples without a usable image** (none in the file, missing, unreadable, undecodable) are
+//! scored on their text alone and written with the reason in `image_error`, but they get no
+//! judgement: J(T, I) is undefined without I, and counting J(T) as the pair would make every
+//! such sample look leaky or safe by construction. They are the report's `unjudged` samples,
+//! left out of R1 and R2. A resumed run does not retry them: `--fresh` does.
+//!
+//! **`--text-only`** reads no image and scores J(T) alone; the report then takes J(T) as the
+//! pair, so R1 = R2 = the share of texts judged unsafe (an upper bound on how much the text
+//! alone gives away, not a leakage ratio).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use leakscope::datasets::{self, DatasetError, DatasetFormat, Sample, Strictness};
+use leakscope::eval::hash::sha256_hex;
+use leakscope::leakage::guard::{Guard, SampleScore};
+use leakscope::leakage::head::{Concept, HeadScore};
+use leakscope::leakage::metrics::{self, Judgement};
+
+use super::images::ImageSource;
+use super::scores::{self, RunInfo, ScoreLine, TopHarm};
+use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};
+
+#[derive(clap::Args)]
+pub struct LeakageArgs {
+    /// The benchmark's metadata file: VLSBench data.json, FigStep (SafeBench) CSV,
+    /// MM-SafetyBench scenario JSON, JailbreakV-28K CSV, VLGuard JSON or HarmBench CSV.
+    pub dataset: PathBuf,
+    /// The dataset format (vlsbench, figstep, mm-safetybench, jailbreakv-28k, vlguard,
+    /// harmbench); detected from the content when left out.
+    #[arg(long)]
+    pub format: Option<DatasetFormat>,
+    /// Folder the dataset's image paths are relative to (VLSBench: the folder that holds
+    /// imgs/). Default: the dataset file's folder.
+    #[arg(long, conflicts_with_all = ["tar", "text_only"])]
+    pub images: Option<PathBuf>,
+    /// The images as a tar archive (VLSBench's imgs.tar), indexed once and read member by
+    /// member.
+    #[arg(long, conflicts_with = "text_only")]
+    pub tar: Option<PathBuf>,
+    /// Checkpoint folder in Hugging Face layout (config.json, model.safetensors, vocab.json +
+    /// merges.txt, preprocessor_config.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Guard head JSON (e.g. from `leakscope calibrate`); the built-in head when left out.
+    #[arg(long)]
+    pub head: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    pub backend: Backend,
+    /// Report folder: scores.jsonl, run.json, report.json, groups.csv, samples.csv.
+    #[arg(long, default_value = "leakage-report")]
+    pub out: PathBuf,
+    /// Samples per batch (one text-tower and one image-tower call each).
+    #[arg(long, default_value_t = 32, value_parser = positive)]
+    pub batch: usize,
+    /// Skip rows that cannot be loaded (each one is listed) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Only the first N samples of the dataset.
+    #[arg(long, value_parser = positive)]
+    pub limit: Option<usize>,
+    /// Start over: delete the folder's scores.jsonl instead of resuming from it.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Score J(T) only, reading no image (R1 = R2 = share of texts judged unsafe).
+    #[arg(long)]
+    pub text_only: bool,
+}
+
+pub fn run(args: LeakageArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let samples = load_samples(&args)?;
+
+    // What produces the scores, to refuse mixing runs on resume.
+    let head = load_head(args.head.as_deref())?;
+    let files = checkpoint_files(&args.model)?;
+    let info = RunInfo {
+        dataset: args.dataset.display().to_string(),
+        model: args.model.display().to_string(),
+        model_config_sha256: sha256_hex(&files.config_json),
+        model_weights_bytes: files.model_safetensors.len() as u64,
+        head_sha256: sha256_hex(head.to_json().as_bytes()),
+        text_only: args.text_only,
+    };
+
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let scores_path = args.out.join("scores.jsonl");
+    let run_path = args.out.join("run.json");
+    if args.fresh {
+        for path in [&scores_path, &run_path] {
+            if path.exists() {
+                std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    let existing = if scores_path.exists() {
+        if let Ok(bytes) = std::fs::read(&run_path) {
+            let before: RunInfo = serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "{}: {e}; pass --fresh to start over, or choose another --out",
+                    run_path.display()
+                )
+            })?;
+            if let Some(why) = before.mismatch(&info) {
+                return Err(format!(
+                    "{} cannot be resumed: {why}. Pass --fresh to start over, or choose \
+                     another --out",
+                    scores_path.display()
+                ));
+            }
+        }
+        Some(scores::read_existing(&scores_path)?)
+    } else {
+        None
+    };
+    write_json(&run_path, &info)?;
+
+    // Which samples still need scores.
+    let index_of: HashMap<&str, usize> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let mut lines: Vec<Option<ScoreLine>> = vec![None; samples.len()];
+    let mut outside = 0usize;
+    if let Some(existing) = &existing {
+        if let Some(line) = existing.torn_line {
+            println!(
+                "dropped a torn last line (line {line}) of {}: that sample is scored again",
+                scores_path.display()
+            );
+        }
+        if existing.duplicates > 0 {
+            println!(
+                "ignored {} repeated ids in {}",
+                existing.duplicates,
+                scores_path.display()
+            );
+        }
+        for line in &existing.lines {
+            match index_of.get(line.id.as_str()) {
+                Some(&i) => lines[i] = Some(line.clone()),
+                None => outside += 1,
+            }
+        }
+    }
+    let resumed = lines.iter().filter(|l| l.is_some()).count();
+    if existing.is_some() {
+        println!(
+            "resumed {resumed} of {} samples from {}",
+            samples.len(),
+            scores_path.display()
+        );
+    }
+    if outside > 0 {
+        println!(
+            "{outside} lines of scores.jsonl are for samples outside this run (kept, not reported)"
+        );
+    }
+    let todo: Vec<usize> = (0..samples.len()).filter(|&i| lines[i].is_none()).collect();
+
+    if !todo.is_empty() {
+        // The image source first: a wrong path fails before the model loads.
+        let source = image_source(&args)?;
+        let mut file = open_for_append(&scores_path, existing.as_ref())?;
+        let device = args.backend.device();
+        let guard = load_guard(files, head, &device)?;
+        println!(
+            "scoring {} samples on {} (images: {})",
+            todo.len(),
+            device.describe(),
+            source.describe()
+        );
+        warn_if_first_image_missing(&source, &samples, &todo, &args);
+        let concepts = guard.head.concepts();
+        let bar = ProgressBar::new(todo.len() as u64).with_style(
+            ProgressStyle::with_template(
+                "{wide_bar} {pos}/{len} samples  {per_sec}  elapsed {elapsed}  ETA {eta}",
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        for batch in todo.chunks(args.batch) {
+            let scored = score_batch(&guard, &concepts, &source, &samples, batch)?;
+            let mut text = String::new();
+            for (&i, line) in batch.iter().zip(scored) {
+                let json = serde_json::to_string(&line)
+                    .map_err(|e| format!("writing the score of `{}`: {e}", samples[i].id))?;
+                text.push_str(&json);
+                text.push('\n');
+                lines[i] = Some(line);
+            }
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .map_err(|e| format!("{}: {e}", scores_path.display()))?;
+            bar.inc(batch.len() as u64);
+        }
+        bar.finish_and_clear();
+    }
+
+    // The report, from every line of this run (resumed and new).
+    let mut judgements = Vec::new();
+    let mut no_image: Vec<(&str, &str)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(line) = line else { continue };
+        if let Some(j) = judgement(i, line, args.text_only) {
+            judgements.push(j);
+        } else {
+            let why = line.image_error.as_deref().unwrap_or("no pair score");
+            no_image.push((line.id.as_str(), why));
+        }
+    }
+    let report = metrics::report(&samples, &judgements).map_err(|e| e.to_string())?;
+    write_json(&args.out.join("report.json"), &report)?;
+    write_text(&args.out.join("groups.csv"), &metrics::groups_csv(&report))?;
+    write_text(
+        &args.out.join("samples.csv"),
+        &metrics::samples_csv(&report),
+    )?;
+    println!("{}", metrics::render_table(&report));
+    if args.text_only {
+        println!("text-only run: J(T) stands for the pair, so R1 = R2 = share of unsafe texts");
+    }
+    if !no_image.is_empty() {
+        println!(
+            "{} samples had no usable image: scored on text alone, left out of R1/R2 \
+             (`image_error` in scores.jsonl), e.g.:",
+            no_image.len()
+        );
+        for (id, why) in no_image.iter().take(5) {
+            println!("  {id}: {why}");
+        }
+        println!(
+            "  (--images DIR: the folder the image paths start in; --tar: the image archive; \
+             --fresh re-scores them)"
+        );
+    }
+    println!(
+        "{} samples judged, {} new this run, {:.1} s; wrote {}",
+        report.judged,
+        samples.len() - resumed,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn load_samples(args: &LeakageArgs) -> Result<Vec<Sample>, String> {
+    let bytes = read_file(&args.dataset)?;
+    let name = args.dataset.display().to_string();
+    let mode = if args.lenient {
+        Strictness::Lenient
+    } else {
+        Strictness::Strict
+    };
+    let loaded = datasets::load(args.format, &name, &bytes, mode).map_err(|e| match e {
+        DatasetError::Row(_) => format!("{e} (--lenient skips bad rows and lists them)"),
+        e => e.to_string(),
+    })?;
+    for bad in &loaded.skipped {
+        eprintln!("skipped: {bad}");
+    }
+    let mut samples = loaded.samples;
+    println!(
+        "{}: {} samples ({}){}",
+        name,
+        samples.len(),
+        loaded.format,
+        if loaded.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} rows skipped", loaded.skipped.len())
+        }
+    );
+    if let Some(limit) = args.limit {
+        samples.truncate(limit);
+    }
+    Ok(samples)
+}
+
+fn image_source(args: &LeakageArgs) -> Result<ImageSource, String> {
+    if args.text_only {
+        return Ok(ImageSource::None);
+    }
+    if let Some(tar) = &args.tar {
+        return ImageSource::tar(tar);
+    }
+    let dir = match &args.images {
+        Some(dir) => dir.clone(),
+        None => match args.dataset.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        },
+    };
+    if !dir.is_dir() {
+        return Err(format!("--images {}: not a folder", dir.display()));
+    }
+    Ok(ImageSource::Dir(dir))
+}
+
+/// A wrong `--images` folder would otherwise show only at the end, as many missing images.
+fn warn_if_first_image_missing(
+    source: &ImageSource,
+    samples: &[Sample],
+    todo: &[usize],
+    args: &LeakageArgs,
+) {
+    let ImageSource::Dir(dir) = source else {
+        return;
+    };
+    let first = todo.iter().find_map(|&i| samples[i].image.as_ref());
+    if let Some(image) = first
+        && !dir.join(image.as_str()).is_file()
+    {
+        eprintln!(
+            "warning: {} is not in {}{}: samples without their image are scored on text alone \
+             and left out of R1/R2. Pass --images DIR (the folder the image paths start in) or \
+             --tar ARCHIVE.",
+            image,
+            dir.display(),
+            if args.images.is_none() {
+                " (the dataset's folder)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// Scores one batch: images read and decoded, one text-tower call, one image-tower call.
+fn score_batch(
+    guard: &Guard,
+    concepts: &[Concept],
+    source: &ImageSource,
+    samples: &[Sample],
+    batch: &[usize],
+) -> Result<Vec<ScoreLine>, String> {
+    let texts: Vec<&str> = batch.iter().map(|&i| samples[i].text.as_str()).collect();
+    let text_embeds = pollster::block_on(guard.embedder.text_embeddings(&texts))
+        .map_err(|e| format!("text tower: {e}"))?;
+
+    let (pixels, image_rows, errors) = if matches!(source, ImageSource::None) {
+        (Vec::new(), vec![None; batch.len()], vec![None; batch.len()])
+    } else {
+        let bytes = batch
+            .iter()
+            .map(|&i| source.read(samples[i].image.as_ref()))
+            .collect();
+        let decoded = super::preprocess_parallel(&guard.embedder.preprocess, bytes);
+        let mut pixels = Vec::new();
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut errors = Vec::with_capacity(batch.len());
+        for result in decoded {
+            match result {
+                Ok(p) => {
+                    rows.push(Some(pixels.len()));
+                    errors.push(None);
+                    pixels.push(p);
+                }
+                Err(why) => {
+                    rows.push(None);
+                    errors.push(Some(why));
+                }
+            }
+        }
+        (pixels, rows, errors)
+    };
+    let image_embeds = if pixels.is_empty() {
+        None
+    } else {
+        Some(
+            pollster::block_on(guard.embedder.image_embeddings(&pixels))
+                .map_err(|e| format!("image tower: {e}"))?,
+        )
+    };
+
+    let mut out = Vec::with_capacity(batch.len());
+    for (k, &i) in batch.iter().enumerate() {
+        let image = match (&image_embeds, image_rows[k]) {
+            (Some(e), Some(row)) => Some((e, row)),
+            _ => None,
+        };
+        let score = guard
+            .score_embeddings(&text_embeds, k, image)
+            .map_err(|e| format!("sample `{}`: {e}", samples[i].id))?;
+        out.push(line(&samples[i], &score, concepts, errors[k].clone()));
+    }
+    Ok(out)
+}
+
+fn line(
+    sample: &Sample,
+    score: &SampleScore,
+    concepts: &[Concept],
+    image_error: Option<String>,
+) -> ScoreLine {
+    let hit = score.pair.as_ref().unwrap_or(&score.text).top_harm;
+    let concept = concepts.get(hit.concept);
+    let p = |s: &Option<HeadScore>| s.as_ref().map(|s| s.p_unsafe);
+    let m = |s: &Option<HeadScore>| s.as_ref().map(|s| s.margin);
+    let u = |s: &Option<HeadScore>| s.as_ref().map(|s| s.is_unsafe);
+    ScoreLine {
+        id: sample.id.clone(),
+        category: sample.category.clone(),
+        sub_category: sample.sub_category.clone(),
+        text_p_unsafe: score.text.p_unsafe,
+        text_margin: score.text.margin,
+        text_unsafe: score.text.is_unsafe,
+        image_p_unsafe: p(&score.image),
+        image_margin: m(&score.image),
+        image_unsafe: u(&score.image),
+        pair_p_unsafe: p(&score.pair),
+        pair_margin: m(&score.pair),
+        pair_unsafe: u(&score.pair),
+        class: score.pair.as_ref().map(|_| score.class),
+        top_harm: TopHarm {
+            category: concept.and_then(|c| c.category.clone()),
+            sub_category: concept.and_then(|c| c.sub_category.clone()),
+            phrase: concept.map(|c| c.phrase.clone()).unwrap_or_default(),
+            probability: hit.probability,
+        },
+        image_error,
+    }
+}
+
+/// The judgement of sample `index` from its line: J(T, I) from the pair, or from J(T) in a
+/// text-only run; `None` for a sample without a pair score.
+fn judgement(index: usize, line: &ScoreLine, text_only: bool) -> Option<Judgement> {
+    let (pair_unsafe, pair_score) = if text_only {
+        (line.text_unsafe, line.text_p_unsafe)
+    } else {
+        (line.pair_unsafe?, line.pair_p_unsafe?)
+    };
+    Some(Judgement {
+        sample: index,
+        pair_unsafe,
+        text_unsafe: line.text_unsafe,
+        text_score: line.text_p_unsafe,
+        pair_score,
+    })
+}
+
+/// `scores.jsonl` ready for appending: a torn last line cut off, a missing final `\n` added.
+fn open_for_append(
+    path: &Path,
+    existing: Option<&scores::Existing>,
+) -> Result<std::fs::File, String> {
+    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    if let Some(existing) = existing {
+        if existing.torn_line.is_some() {
+            file.set_len(existing.keep_bytes).map_err(err)?;
+        }
+        if existing.needs_newline {
+            file.write_all(b"\n").map_err(err)?;
+        }
+    }
+    Ok(file)
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| format!("{}: {e}", path.display()))?;
+    write_text(path, &(text + "\n"))
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}

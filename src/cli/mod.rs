@@ -1,0 +1,157 @@
+//! The `leakscope` subcommands that need more than a screenful: `leakage` (the VSIL report over
+//! a whole benchmark, resumable) and `calibrate` (Platt parameters for a guard head), plus the
+//! helpers every command shares (reading a checkpoint folder, picking the backend, loading the
+//! guard). Native only: this module belongs to the binary, which the `cli` feature gates.
+
+pub mod calibrate;
+mod images;
+pub mod leakage;
+mod scores;
+
+use std::path::Path;
+
+use clap::ValueEnum;
+use leakscope::compute::ComputeDevice;
+use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
+use leakscope::leakage::guard::Guard;
+use leakscope::leakage::head::GuardHead;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Backend {
+    /// Burn's pure-Rust CPU backend.
+    Flex,
+    /// wgpu (Vulkan/Metal/DX12), falling back to the CPU if no adapter works.
+    Wgpu,
+}
+
+impl Backend {
+    /// The device to run on; wgpu falls back to the CPU with a note on stderr.
+    pub fn device(self) -> ComputeDevice {
+        match self {
+            Backend::Flex => ComputeDevice::flex(),
+            Backend::Wgpu => {
+                let (device, why_not) = pollster::block_on(ComputeDevice::best_available());
+                if let Some(why) = why_not {
+                    eprintln!("note: {why}; using the CPU");
+                }
+                device
+            }
+        }
+    }
+}
+
+pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let path = dir.join(name);
+    if path.exists() {
+        read_file(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// A checkpoint folder in Hugging Face layout, read into memory.
+pub fn checkpoint_files(dir: &Path) -> Result<CheckpointFiles, String> {
+    let weights = dir.join("model.safetensors");
+    if !weights.exists() && dir.join("pytorch_model.bin").exists() {
+        return Err(format!(
+            "{} has pytorch_model.bin but no model.safetensors: run `leakscope convert {}` first",
+            dir.display(),
+            dir.join("pytorch_model.bin").display()
+        ));
+    }
+    if !dir.join("config.json").exists() {
+        return Err(format!(
+            "{} not found: --model takes a checkpoint folder in Hugging Face layout \
+             (config.json, model.safetensors, vocab.json + merges.txt, preprocessor_config.json)",
+            dir.join("config.json").display()
+        ));
+    }
+    Ok(CheckpointFiles {
+        config_json: read_file(&dir.join("config.json"))?,
+        model_safetensors: read_file(&weights)?,
+        vocab_json: read_optional(dir, "vocab.json")?,
+        merges_txt: read_optional(dir, "merges.txt")?,
+        tokenizer_json: read_optional(dir, "tokenizer.json")?,
+        preprocessor_config_json: read_optional(dir, "preprocessor_config.json")?,
+    })
+}
+
+/// The head in `path`, or the built-in one.
+pub fn load_head(path: Option<&Path>) -> Result<GuardHead, String> {
+    match path {
+        None => Ok(GuardHead::builtin()),
+        Some(path) => GuardHead::from_json_bytes(&read_file(path)?).map_err(|e| {
+            format!(
+                "{}: {e} (leave out --head to use the built-in head)",
+                path.display()
+            )
+        }),
+    }
+}
+
+/// Loads the checkpoint and embeds the head's concepts (once, batched).
+pub fn load_guard(
+    files: CheckpointFiles,
+    head: GuardHead,
+    device: &ComputeDevice,
+) -> Result<Guard, String> {
+    let embedder = pollster::block_on(ClipEmbedder::load(files, &device.device))
+        .map_err(|e| format!("loading the model: {e}"))?;
+    pollster::block_on(Guard::new(embedder, head))
+        .map_err(|e| format!("embedding the guard head's concepts: {e}"))
+}
+
+/// A `usize` of at least 1 (for `--batch` and `--limit`).
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+/// Decodes and preprocesses images on every core (the model runs one batch at a time; the PNG
+/// decoding and bicubic resizing around it would otherwise dominate on a GPU).
+pub fn preprocess_parallel(
+    config: &leakscope::preprocess::PreprocessConfig,
+    images: Vec<Result<Vec<u8>, String>>,
+) -> Vec<Result<leakscope::preprocess::PixelTensor, String>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, images.len().max(1));
+    let per_thread = images.len().div_ceil(threads).max(1);
+    let decode = |item: Result<Vec<u8>, String>| {
+        item.and_then(|bytes| {
+            leakscope::preprocess::preprocess_bytes(config, &bytes).map_err(|e| e.to_string())
+        })
+    };
+    let mut chunks: Vec<Vec<Result<Vec<u8>, String>>> = Vec::new();
+    let mut rest = images.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(per_thread).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let len = chunk.len();
+                let handle = scope.spawn(move || chunk.into_iter().map(decode).collect::<Vec<_>>());
+                (len, handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, handle)| match handle.join() {
+                Ok(done) => done,
+                // A panic in the decoder is a bug; the batch goes on with the reason recorded.
+                Err(_) => (0..len)
+                    .map(|_| Err("the image decoder panicked on this batch".to_owned()))
+                    .collect(),
+            })
+            .collect()
+    })
+}
