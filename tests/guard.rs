@@ -6,20 +6,13 @@ mod common;
 
 use burn::tensor::Device;
 use common::*;
-use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
+use leakscope::embedder::ClipEmbedder;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::{GuardHead, LeakClass, Modality};
 
 fn guard() -> Guard {
     let dir = fixture("tiny-clip");
-    let files = CheckpointFiles {
-        config_json: read(dir.join("config.json")),
-        model_safetensors: read(dir.join("model.safetensors")),
-        vocab_json: Some(read(dir.join("vocab.json"))),
-        merges_txt: Some(read(dir.join("merges.txt"))),
-        tokenizer_json: None,
-        preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
-    };
+    let files = checkpoint_files(&dir);
     let embedder = pollster::block_on(ClipEmbedder::load(files, &Device::flex())).unwrap();
     pollster::block_on(Guard::new(embedder, GuardHead::builtin())).unwrap()
 }
@@ -123,14 +116,7 @@ fn live_score_timing_full_vit_b_32() {
         );
         return;
     }
-    let files = CheckpointFiles {
-        config_json: read(dir.join("config.json")),
-        model_safetensors: read(dir.join("model.safetensors")),
-        vocab_json: Some(read(dir.join("vocab.json"))),
-        merges_txt: Some(read(dir.join("merges.txt"))),
-        tokenizer_json: None,
-        preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
-    };
+    let files = checkpoint_files(&dir);
     let started = std::time::Instant::now();
     let embedder = pollster::block_on(ClipEmbedder::load(files, &Device::flex())).unwrap();
     let load = started.elapsed();

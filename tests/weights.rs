@@ -124,15 +124,7 @@ fn a_config_that_is_not_clip_is_refused() {
 }
 
 fn embedder_files(dir: &str) -> CheckpointFiles {
-    let dir = fixture(dir);
-    CheckpointFiles {
-        config_json: read(dir.join("config.json")),
-        model_safetensors: read(dir.join("model.safetensors")),
-        vocab_json: Some(read(dir.join("vocab.json"))),
-        merges_txt: Some(read(dir.join("merges.txt"))),
-        tokenizer_json: None,
-        preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
-    }
+    checkpoint_files(&fixture(dir))
 }
 
 #[test]

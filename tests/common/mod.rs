@@ -96,3 +96,15 @@ pub fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
         .max(f32::MIN_POSITIVE);
     max_abs_diff(a, b) / scale
 }
+
+/// A checkpoint folder in Hugging Face layout (vocab.json + merges.txt) read into memory.
+pub fn checkpoint_files(dir: &std::path::Path) -> leakscope::embedder::CheckpointFiles {
+    leakscope::embedder::CheckpointFiles {
+        config_json: read(dir.join("config.json")),
+        model_safetensors: read(dir.join("model.safetensors")),
+        vocab_json: Some(read(dir.join("vocab.json"))),
+        merges_txt: Some(read(dir.join("merges.txt"))),
+        tokenizer_json: None,
+        preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
+    }
+}
