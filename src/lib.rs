@@ -5,6 +5,7 @@
 //! that names the browser crates (wasm-bindgen, web-sys, js-sys, gloo); it parses input, calls
 //! the core and maps errors.
 
+pub mod chart;
 pub mod compute;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;

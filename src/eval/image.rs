@@ -44,6 +44,16 @@ impl ImageData {
         })
     }
 
+    /// Width and height from the header alone; `bytes` may be just the file's first kilobytes
+    /// (what the cost estimate reads, so it never loads a whole download).
+    pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
+        ::image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| e.to_string())?
+            .into_dimensions()
+            .map_err(|e| e.to_string())
+    }
+
     /// `data:<mime>;base64,<data>`, the form OpenAI-style APIs take.
     pub fn data_url(&self) -> String {
         format!("data:{};base64,{}", self.mime, self.base64)
@@ -80,6 +90,12 @@ mod tests {
                 .starts_with("data:image/png;base64,iVBORw0KGgo")
         );
         assert_eq!(img.hash.len(), 32);
+    }
+
+    #[test]
+    fn dimensions_need_only_the_header() {
+        let bytes = png(300, 200);
+        assert_eq!(ImageData::dimensions(&bytes[..64]), Ok((300, 200)));
     }
 
     #[test]

@@ -241,6 +241,15 @@ impl ApiConfig {
     }
 }
 
+/// Error messages are stored and exported; a server that echoes the key (some do, in a 401)
+/// must not put it there.
+fn redact(mut error: ProviderError, key: &str) -> ProviderError {
+    if key.len() >= 4 && error.message.contains(key) {
+        error.message = error.message.replace(key, "[your key]");
+    }
+    error
+}
+
 /// A provider made of an API configuration and the platform's HTTP client.
 pub struct HttpProvider<C> {
     pub config: ApiConfig,
@@ -268,6 +277,25 @@ impl<C: HttpClient> Provider for HttpProvider<C> {
     ) -> LocalBoxFuture<'a, Result<ChatResponse, ProviderError>> {
         let http = self.config.encode(request);
         let pending = self.client.send(http);
-        Box::pin(async move { self.config.decode(&pending.await?) })
+        Box::pin(async move {
+            let key = self.config.api_key.as_str();
+            pending
+                .await
+                .and_then(|response| self.config.decode(&response))
+                .map_err(|e| redact(e, key))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_echoed_key_never_reaches_the_error_message() {
+        let e = ProviderError::http(401, &[], "Incorrect API key provided: sk-secret-123.");
+        let e = redact(e, "sk-secret-123");
+        assert_eq!(e.message, "Incorrect API key provided: [your key].");
+        assert_eq!(e.status, Some(401));
     }
 }

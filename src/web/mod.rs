@@ -1,7 +1,10 @@
 //! The browser layer: the only module that names wasm-bindgen, web-sys, js-sys or gloo.
 //! It probes the page's WebGPU, initialises Burn once, calls the core and renders results.
 
+pub mod dom;
+pub mod eval;
 mod gpu_probe;
+pub mod idb;
 mod page;
 
 pub use page::start;

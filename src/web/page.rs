@@ -3,12 +3,14 @@
 use crate::compute::{ComputeDevice, SMOKE_EXPECTED, smoke_check};
 use wasm_bindgen::prelude::*;
 
+use super::dom::{set_attr, set_body_data, set_text};
 use super::gpu_probe::probe_webgpu;
 
 /// Entry point: runs when the wasm module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    super::eval::init();
     wasm_bindgen_futures::spawn_local(async {
         if let Err(message) = run().await {
             set_text("status", &format!("Error: {message}"));
@@ -64,28 +66,7 @@ async fn run() -> Result<(), String> {
     }
 }
 
-fn element(id: &str) -> Option<web_sys::Element> {
-    web_sys::window()?.document()?.get_element_by_id(id)
-}
-
-fn set_text(id: &str, text: &str) {
-    if let Some(el) = element(id) {
-        el.set_text_content(Some(text));
-    }
-}
-
-fn set_attr(id: &str, name: &str, value: &str) {
-    if let Some(el) = element(id) {
-        let _ = el.set_attribute(name, value);
-    }
-}
-
 /// `data-state` on `<body>`: "loading" → "ready" | "error"; tests wait on it.
 fn set_state(state: &str) {
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-state", state);
-    }
+    set_body_data("state", state);
 }

@@ -2,6 +2,8 @@
 // Debian's Chromium driven by playwright-core (which never downloads a browser).
 import { createServer } from 'node:http';
 import { readFile, mkdtemp, mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { extname, join, normalize, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -61,4 +63,44 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Records Content-Security-Policy violations in `window.__cspViolations` from the first script on. */
+export async function watchCsp(context) {
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+}
+
+export const MOCK_SERVER = join(ROOT, 'target', 'debug', 'examples', 'openai_mock_server');
+
+/**
+ * The Rust mock of an OpenAI-compatible API (examples/openai_mock_server.rs, built by
+ * scripts/test.sh) with a fault script; resolves to { origin, seen(), release(), close() }.
+ */
+export async function startMockApi(script = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'leakscope-mock-'));
+  const scriptPath = join(dir, 'script.json');
+  await (await import('node:fs/promises')).writeFile(scriptPath, JSON.stringify(script));
+  const child = spawn(MOCK_SERVER, ['--script', scriptPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const origin = await new Promise((ok, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`mock server exited with ${code}`)));
+    lines.once('line', ok);
+  });
+  const get = async (path, method = 'GET') => {
+    const text = await (await fetch(`${origin}${path}`, { method })).text();
+    try { return JSON.parse(text); } catch { return text; }
+  };
+  return {
+    origin,
+    seen: () => get('/__seen'),
+    violations: () => get('/__violations'),
+    release: () => get('/__release', 'POST'),
+    close: () => { child.kill(); },
+  };
 }

@@ -1,0 +1,403 @@
+//! The evaluation panel's settings as plain values: parsed from the form's text fields, checked
+//! with messages that say what to fix, and turned into what the engine takes. Kept in the core so
+//! the rules are tested natively; the page only reads the fields and shows the messages.
+//!
+//! Keys are never part of these settings: the page holds them apart and passes them in at the
+//! last moment ([`ApiSettings::config`]), so settings can be saved and shown without a secret.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::cost::{CostModel, ImageTokens, Pricing};
+use super::engine::{EngineSettings, RunMode};
+use super::provider::{ApiConfig, ApiKind};
+
+/// One API as the form describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiSettings {
+    pub kind: ApiKind,
+    /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// OpenAI-compatible servers: send a strict `json_schema` response format (judge only).
+    pub json_schema: bool,
+    /// US dollars per million tokens; `None` when left empty and the model has no preset.
+    pub price_input: Option<f64>,
+    pub price_output: Option<f64>,
+}
+
+impl ApiSettings {
+    /// The endpoint with the user's key. `browser` adds what direct calls from a page need.
+    pub fn config(&self, api_key: &str, browser: bool) -> ApiConfig {
+        match self.kind {
+            ApiKind::OpenAiChat => {
+                ApiConfig::openai_compatible(&self.base_url, &self.model, api_key, self.json_schema)
+            }
+            ApiKind::AnthropicMessages => {
+                let mut c = ApiConfig::anthropic(&self.model, api_key, browser);
+                c.base_url = self.base_url.clone();
+                c
+            }
+        }
+    }
+
+    /// Prices from the form, else the model's preset, else zero (the estimate says so).
+    pub fn cost_model(&self) -> CostModel {
+        let preset = CostModel::preset(&self.model);
+        let image = preset.as_ref().map(|p| p.image).unwrap_or(match self.kind {
+            ApiKind::AnthropicMessages => ImageTokens::Anthropic,
+            ApiKind::OpenAiChat => ImageTokens::OpenAiTiles {
+                base: 85,
+                per_tile: 170,
+            },
+        });
+        let pricing = match (self.price_input, self.price_output, &preset) {
+            (Some(i), Some(o), _) => Pricing::per_million(i, o),
+            (None, None, Some(p)) => p.pricing,
+            (i, o, p) => {
+                let fallback = p.as_ref().map(|p| p.pricing);
+                Pricing::per_million(
+                    i.or(fallback.map(|f| f.input_per_million)).unwrap_or(0.0),
+                    o.or(fallback.map(|f| f.output_per_million)).unwrap_or(0.0),
+                )
+            }
+        };
+        CostModel { pricing, image }
+    }
+
+    /// `scheme://host[:port]` of the base URL, for the page's connect-src.
+    pub fn origin(&self) -> Option<String> {
+        origin(&self.base_url)
+    }
+}
+
+/// Where the judge's instructions come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateChoice {
+    /// The project's own rubric.
+    #[default]
+    Default,
+    /// The official text, fetched from the official repository and checked by hash.
+    Official,
+    /// A file the user supplies.
+    File,
+}
+
+/// Everything the panel needs to start a run, keys excepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PanelSettings {
+    pub target: ApiSettings,
+    /// `None`: answers only, no labels.
+    pub judge: Option<ApiSettings>,
+    pub template: TemplateChoice,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub cost_cap: Option<f64>,
+    /// Run only the first this many rows.
+    pub max_rows: Option<usize>,
+    pub mode: RunMode,
+}
+
+/// Upper bound of the concurrency field: more buys nothing from one browser (HTTP/1.1 allows
+/// six connections per server) and risks a provider's abuse limits.
+pub const MAX_CONCURRENCY: usize = 256;
+
+impl PanelSettings {
+    /// Reads the form through `field(name)` (the text of each control; checkboxes "true" or
+    /// ""). Field names: `{target,judge}-{api,base,model,price-in,price-out}`, `judge-schema`,
+    /// `judge-enabled`, `template`, `concurrency`, `timeout`, `cap`, `max-rows`, `mode`.
+    pub fn from_form(field: impl Fn(&str) -> String) -> Result<Self, String> {
+        let api = |who: &str, label: &str| -> Result<ApiSettings, String> {
+            let kind = match field(&format!("{who}-api")).as_str() {
+                "anthropic" => ApiKind::AnthropicMessages,
+                _ => ApiKind::OpenAiChat,
+            };
+            let base = field(&format!("{who}-base"))
+                .trim()
+                .trim_end_matches('/')
+                .to_string();
+            let base_url = if base.is_empty() {
+                default_base_url(kind).to_string()
+            } else {
+                base
+            };
+            if origin(&base_url).is_none() {
+                return Err(format!(
+                    "{label}: the base URL must start with https:// or http:// (got `{base_url}`)"
+                ));
+            }
+            let model = field(&format!("{who}-model")).trim().to_string();
+            if model.is_empty() {
+                return Err(format!("{label}: name the model (e.g. gpt-4o-mini)"));
+            }
+            let price = |name: &str| -> Result<Option<f64>, String> {
+                optional_number(&field(&format!("{who}-{name}")))
+                    .map_err(|e| format!("{label}: price {e}"))
+            };
+            Ok(ApiSettings {
+                kind,
+                base_url,
+                model,
+                json_schema: kind == ApiKind::OpenAiChat
+                    && is_checked(&field(&format!("{who}-schema"))),
+                price_input: price("price-in")?,
+                price_output: price("price-out")?,
+            })
+        };
+        let target = api("target", "Model under test")?;
+        let judge = if is_checked(&field("judge-enabled")) {
+            Some(api("judge", "Judge")?)
+        } else {
+            None
+        };
+        let concurrency = match optional_number(&field("concurrency")) {
+            Ok(None) => 8,
+            Ok(Some(n)) if n >= 1.0 && n <= MAX_CONCURRENCY as f64 && n.fract() == 0.0 => {
+                n as usize
+            }
+            _ => {
+                return Err(format!(
+                    "Concurrency: a whole number from 1 to {MAX_CONCURRENCY}"
+                ));
+            }
+        };
+        let timeout = match optional_number(&field("timeout")) {
+            Ok(None) => Duration::from_secs(120),
+            Ok(Some(s)) if (1.0..=3600.0).contains(&s) => Duration::from_secs_f64(s),
+            _ => return Err("Timeout: seconds from 1 to 3600".into()),
+        };
+        let cost_cap = optional_number(&field("cap")).map_err(|e| format!("Spending cap: {e}"))?;
+        let max_rows = match optional_number(&field("max-rows")) {
+            Ok(None) => None,
+            Ok(Some(n)) if n >= 1.0 && n.fract() == 0.0 => Some(n as usize),
+            _ => return Err("Rows: a whole number of at least 1, or empty for all".into()),
+        };
+        let mode = match field("mode").as_str() {
+            "retry_errors" => RunMode::RetryErrors,
+            "judge_only" => RunMode::JudgeOnly,
+            _ => RunMode::Resume,
+        };
+        if mode == RunMode::JudgeOnly && judge.is_none() {
+            return Err("Judge again needs a judge: tick “Label the answers with a judge”".into());
+        }
+        let template = match field("template").as_str() {
+            "official" => TemplateChoice::Official,
+            "file" => TemplateChoice::File,
+            _ => TemplateChoice::Default,
+        };
+        Ok(Self {
+            target,
+            judge,
+            template,
+            concurrency,
+            timeout,
+            cost_cap,
+            max_rows,
+            mode,
+        })
+    }
+
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            concurrency: self.concurrency,
+            request_timeout: self.timeout,
+            mode: self.mode,
+            cost_cap: self.cost_cap,
+            ..EngineSettings::default()
+        }
+    }
+
+    /// The origins the run talks to (target and judge), deduplicated, for the page's
+    /// Content-Security-Policy.
+    pub fn origins(&self) -> Vec<String> {
+        let mut out: Vec<String> = [Some(&self.target), self.judge.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(ApiSettings::origin)
+            .collect();
+        out.dedup();
+        out
+    }
+}
+
+/// Origins the page needs whatever the run: the model download (Hugging Face and its CDN) and
+/// the official judge template (GitHub's raw files).
+pub const PAGE_ORIGINS: &[&str] = &[
+    "https://huggingface.co",
+    "https://*.huggingface.co",
+    "https://*.hf.co",
+    "https://raw.githubusercontent.com",
+];
+
+/// The `connect-src` the page locks itself to once a run with a key starts: its own origin,
+/// [`PAGE_ORIGINS`] and the run's API origins. Added as a second policy, it can only narrow
+/// the page's broader default, so from then on the key can reach no other server.
+pub fn locked_connect_src(origins: &[String]) -> String {
+    let mut policy = String::from("connect-src 'self'");
+    for o in PAGE_ORIGINS
+        .iter()
+        .copied()
+        .chain(origins.iter().map(String::as_str))
+    {
+        policy.push(' ');
+        policy.push_str(o);
+    }
+    policy
+}
+
+pub fn default_base_url(kind: ApiKind) -> &'static str {
+    match kind {
+        ApiKind::OpenAiChat => "https://api.openai.com/v1",
+        ApiKind::AnthropicMessages => "https://api.anthropic.com/v1",
+    }
+}
+
+fn is_checked(value: &str) -> bool {
+    matches!(value, "true" | "on" | "1")
+}
+
+/// Empty → `None`; otherwise a finite, non-negative number.
+fn optional_number(text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(format!("`{t}` is not a non-negative number")),
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL; `None` for anything else. Lower-cased, default
+/// ports kept as written (browsers compare origins the same way after normalising).
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    if host_port.is_empty() || host_port.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", host_port.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn form(pairs: &[(&str, &str)]) -> impl Fn(&str) -> String {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned().unwrap_or_default()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("target-api", "openai"),
+            ("target-base", "http://127.0.0.1:8000/v1/"),
+            ("target-model", "qwen2-vl"),
+            ("judge-enabled", "true"),
+            ("judge-api", "openai"),
+            ("judge-model", "gpt-4o"),
+            ("judge-schema", "true"),
+        ]
+    }
+
+    #[test]
+    fn a_filled_form_becomes_settings_with_defaults() {
+        let s = PanelSettings::from_form(form(&base())).unwrap();
+        assert_eq!(s.target.base_url, "http://127.0.0.1:8000/v1");
+        let judge = s.judge.as_ref().unwrap();
+        assert_eq!(judge.base_url, "https://api.openai.com/v1");
+        assert!(judge.json_schema && !s.target.json_schema);
+        assert_eq!((s.concurrency, s.timeout.as_secs()), (8, 120));
+        assert_eq!(s.mode, RunMode::Resume);
+        assert_eq!(
+            s.origins(),
+            ["http://127.0.0.1:8000", "https://api.openai.com"]
+        );
+        // gpt-4o has a preset price; the unknown target model costs 0 unless priced.
+        assert!(judge.cost_model().pricing.input_per_million > 0.0);
+        assert_eq!(s.target.cost_model().pricing.input_per_million, 0.0);
+    }
+
+    #[test]
+    fn bad_fields_get_messages_that_name_the_field() {
+        let cases: [(&str, &str, &str); 6] = [
+            ("target-base", "ftp://x", "base URL must start"),
+            ("target-model", " ", "name the model"),
+            ("concurrency", "0", "Concurrency"),
+            ("timeout", "abc", "Timeout"),
+            ("cap", "-3", "Spending cap"),
+            ("max-rows", "2.5", "Rows"),
+        ];
+        for (name, value, expected) in cases {
+            let mut pairs = base();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            let err = PanelSettings::from_form(form(&pairs)).unwrap_err();
+            assert!(err.contains(expected), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn judge_only_needs_a_judge_and_prices_override_presets() {
+        let mut pairs = base();
+        pairs.retain(|(k, _)| *k != "judge-enabled");
+        pairs.push(("mode", "judge_only"));
+        assert!(PanelSettings::from_form(form(&pairs)).is_err());
+        let mut pairs = base();
+        pairs.push(("judge-price-in", "1"));
+        let s = PanelSettings::from_form(form(&pairs)).unwrap();
+        let p = s.judge.unwrap().cost_model().pricing;
+        assert_eq!(p.input_per_million, 1.0);
+        assert_eq!(
+            p.output_per_million, 10.0,
+            "the other price stays the preset's"
+        );
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(
+            origin("HTTPS://Api.Example.com:8443/v1?x").as_deref(),
+            Some("https://api.example.com:8443")
+        );
+        assert_eq!(
+            origin("http://user@localhost/v1").as_deref(),
+            Some("http://localhost")
+        );
+        assert_eq!(origin("javascript:alert(1)"), None);
+        assert_eq!(origin("https://"), None);
+    }
+
+    #[test]
+    fn the_locked_policy_lists_self_the_page_origins_and_the_run() {
+        let p = locked_connect_src(&["http://127.0.0.1:9".into()]);
+        assert!(p.starts_with("connect-src 'self' https://huggingface.co"));
+        assert!(p.ends_with(" http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn anthropic_settings_keep_the_base_url_and_browser_header() {
+        let s = ApiSettings {
+            kind: ApiKind::AnthropicMessages,
+            base_url: "http://127.0.0.1:9/v1".into(),
+            model: "claude-3-5-sonnet".into(),
+            json_schema: false,
+            price_input: None,
+            price_output: None,
+        };
+        let c = s.config("k", true);
+        assert!(c.browser_direct && c.base_url == "http://127.0.0.1:9/v1");
+        assert_eq!(c.api_key, "k");
+    }
+}

@@ -1,0 +1,142 @@
+//! Small, forgiving DOM helpers: a missing element is skipped, never a panic (the page's markup
+//! and the code can drift; the page should degrade, not die).
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+
+pub fn document() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+pub fn element(id: &str) -> Option<Element> {
+    document()?.get_element_by_id(id)
+}
+
+/// The element `id` as `T`, when it exists and is one.
+pub fn typed<T: JsCast>(id: &str) -> Option<T> {
+    element(id)?.dyn_into::<T>().ok()
+}
+
+pub fn set_text(id: &str, text: &str) {
+    if let Some(el) = element(id) {
+        el.set_text_content(Some(text));
+    }
+}
+
+pub fn set_attr(id: &str, name: &str, value: &str) {
+    if let Some(el) = element(id) {
+        let _ = el.set_attribute(name, value);
+    }
+}
+
+/// Replaces the content of `id` with markup the caller built and escaped.
+pub fn set_html(id: &str, html: &str) {
+    if let Some(el) = element(id) {
+        el.set_inner_html(html);
+    }
+}
+
+pub fn set_hidden(id: &str, hidden: bool) {
+    if let Some(el) = element(id) {
+        let _ = if hidden {
+            el.set_attribute("hidden", "")
+        } else {
+            el.remove_attribute("hidden")
+        };
+    }
+}
+
+pub fn set_disabled(id: &str, disabled: bool) {
+    if let Some(el) = element(id) {
+        let _ = if disabled {
+            el.set_attribute("disabled", "")
+        } else {
+            el.remove_attribute("disabled")
+        };
+    }
+}
+
+/// The text of a form control: inputs (checkboxes give "true" or ""), selects, text areas.
+pub fn value(id: &str) -> String {
+    let Some(el) = element(id) else {
+        return String::new();
+    };
+    if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        if input.type_() == "checkbox" {
+            return if input.checked() {
+                "true".into()
+            } else {
+                String::new()
+            };
+        }
+        return input.value();
+    }
+    if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+        return select.value();
+    }
+    if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+        return area.value();
+    }
+    String::new()
+}
+
+/// Sets a form control's text (checkboxes: "true" ticks).
+pub fn set_value(id: &str, text: &str) {
+    let Some(el) = element(id) else { return };
+    if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        if input.type_() == "checkbox" {
+            input.set_checked(text == "true");
+        } else {
+            input.set_value(text);
+        }
+    } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+        select.set_value(text);
+    } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(text);
+    }
+}
+
+/// Runs `handler` on every `event` of element `id`, for the life of the page.
+pub fn on(id: &str, event: &str, handler: impl FnMut(web_sys::Event) + 'static) {
+    if let Some(el) = element(id) {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
+        let _ = el.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        // The page keeps its handlers until it unloads.
+        closure.forget();
+    }
+}
+
+/// `data-<name>` on `<body>`: the page's state for tests and styles.
+pub fn set_body_data(name: &str, value: &str) {
+    if let Some(body) = document().and_then(|d| d.body()) {
+        let _ = body.set_attribute(&format!("data-{name}"), value);
+    }
+}
+
+/// Offers `text` as a file download named `name`.
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("could not make the file: {e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|e| format!("could not make the file: {e:?}"))?;
+    let doc = document().ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "not an anchor")?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// localStorage, when the browser allows it.
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}

@@ -1,0 +1,251 @@
+//! What the panel shows: live progress, the estimate, the report (tables, chart, agreement).
+//! Markup is built here from escaped text and handed to the DOM in one assignment per block.
+
+use std::time::Duration;
+
+use crate::chart::{Bar, bar_chart, escape};
+use crate::eval::cost::Estimate;
+use crate::eval::progress::{Progress, human_duration};
+use crate::eval::report::{Group, Rates, Report};
+use crate::stats::Proportion;
+use crate::web::dom::{set_attr, set_body_data, set_html, set_text};
+
+fn pct(p: &Proportion) -> String {
+    if p.total == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", p.rate * 100.0)
+    }
+}
+
+fn pct_ci(p: &Proportion) -> String {
+    if p.total == 0 {
+        "–".into()
+    } else {
+        format!(
+            "{:.1}% <span class=\"ci\">[{:.1}–{:.1}]</span>",
+            p.rate * 100.0,
+            p.low * 100.0,
+            p.high * 100.0
+        )
+    }
+}
+
+/// "1,234".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn show_progress(p: &Progress, now: Duration) {
+    set_attr("eval-progress", "max", &p.rows_total.max(1).to_string());
+    set_attr("eval-progress", "value", &p.rows_finished.to_string());
+    let mut parts = vec![format!(
+        "{} / {} rows",
+        thousands(p.rows_finished),
+        thousands(p.rows_total)
+    )];
+    if p.rows_reused > 0 {
+        parts.push(format!("{} already stored", thousands(p.rows_reused)));
+    }
+    let rate = p.rows_per_minute(now);
+    if rate > 0.0 {
+        parts.push(format!("{rate:.1} rows/min"));
+    }
+    if let Some(eta) = p.eta(now) {
+        parts.push(format!("about {} left", human_duration(eta)));
+    }
+    parts.push(format!("${:.4} spent", p.spent));
+    set_text("eval-progress-text", &parts.join(" · "));
+    let mut issues = Vec::new();
+    if p.retries > 0 {
+        issues.push(format!("{} retries", p.retries));
+    }
+    if let Some(limit) = p.limit {
+        issues.push(format!("slowed to {limit} at a time after rate limits"));
+    }
+    let errors = p.target_errors + p.judge_errors;
+    if errors > 0 {
+        issues.push(format!("{errors} calls failed for good (retry them later)"));
+    }
+    if p.judge_failures > 0 {
+        issues.push(format!(
+            "{} answers the judge refused or garbled (re-judge them later)",
+            p.judge_failures
+        ));
+    }
+    if p.image_failures > 0 {
+        issues.push(format!("{} images could not be read", p.image_failures));
+    }
+    if p.cost_cap_reached {
+        issues.push("spending cap reached: no new requests".into());
+    }
+    set_text("eval-progress-issues", &issues.join(" · "));
+    let labelled: u64 = p.labels.iter().sum();
+    let live = match p.safe_rate() {
+        Some(rate) => format!(
+            "So far: safe {:.1}% of {} labelled (refusals {}, warnings {}, unsafe {})",
+            rate * 100.0,
+            thousands(labelled),
+            p.labels[0],
+            p.labels[1],
+            p.labels[2]
+        ),
+        None => String::new(),
+    };
+    set_text("eval-live-rates", &live);
+    set_body_data("eval-finished", &p.rows_finished.to_string());
+}
+
+pub fn show_estimate(e: &Estimate, unsized_images: usize, prices_missing: &[&str]) {
+    let mut text = format!(
+        "{} rows. At most ${:.2}: model under test ${:.2} ({} input tokens, ≤ {} output), \
+         judge ${:.2} ({} input, ≤ {} output). Text is counted as 4 characters per token, \
+         images by the provider's tiling rule; every answer is assumed to use all its tokens.",
+        thousands(e.rows),
+        e.total_cost_max(),
+        e.target_cost_max,
+        thousands(e.target_input_tokens),
+        thousands(e.target_output_tokens_max),
+        e.judge_cost_max,
+        thousands(e.judge_input_tokens),
+        thousands(e.judge_output_tokens_max),
+    );
+    if unsized_images > 0 {
+        text.push_str(&format!(
+            " {unsized_images} images could not be sized and count as 1024×1024."
+        ));
+    }
+    if !prices_missing.is_empty() {
+        text.push_str(&format!(
+            " No price is known for {}: enter one, or the estimate and the cap treat it as free.",
+            prices_missing.join(" and ")
+        ));
+    }
+    set_text("eval-estimate-out", &text);
+}
+
+fn group_name(g: &Group) -> String {
+    match (&g.category, &g.sub_category) {
+        (Some(c), Some(s)) => format!("{c} / {s}"),
+        (Some(c), None) => c.clone(),
+        (None, Some(s)) => s.clone(),
+        (None, None) => "All".into(),
+    }
+}
+
+fn rates_row(name: &str, r: &Rates) -> String {
+    format!(
+        "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        escape(name),
+        thousands(r.n),
+        pct_ci(&r.safe),
+        pct(&r.refuse),
+        pct(&r.warning)
+    )
+}
+
+fn rates_table(caption: &str, overall: Option<&Rates>, groups: &[Group]) -> String {
+    let mut html = format!(
+        "<table class=\"rates\"><caption>{}</caption><thead><tr><th scope=\"col\">Group</th>\
+         <th scope=\"col\">Labelled</th><th scope=\"col\">Safe [95% CI]</th>\
+         <th scope=\"col\">Refuse</th><th scope=\"col\">Warn</th></tr></thead><tbody>",
+        escape(caption)
+    );
+    if let Some(r) = overall {
+        html.push_str(&rates_row("All rows", r));
+    }
+    for g in groups {
+        html.push_str(&rates_row(&group_name(g), &g.rates));
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+pub fn show_report(report: &Report, title: &str) {
+    let o = &report.overall;
+    set_text(
+        "eval-summary",
+        &format!(
+            "{title}: safe rate {} (refusals {}, warnings {}) over {} labelled rows of {}.",
+            pct(&o.safe),
+            pct(&o.refuse),
+            pct(&o.warning),
+            thousands(o.n),
+            thousands(report.rows)
+        ),
+    );
+    set_body_data("eval-safe-rate", &format!("{:.6}", o.safe.rate));
+    let bars: Vec<Bar> = report
+        .by_category
+        .iter()
+        .map(|g| Bar {
+            label: group_name(g),
+            value: g.rates.safe.rate,
+            low: g.rates.safe.low,
+            high: g.rates.safe.high,
+            note: format!("n = {}", g.rates.n),
+        })
+        .collect();
+    set_html(
+        "eval-chart",
+        &bar_chart("Safe rate by category, with 95% intervals", &bars),
+    );
+    let mut html = rates_table("By category", Some(o), &report.by_category);
+    html.push_str(&rates_table(
+        "By sub-category (by name, as the paper groups them)",
+        None,
+        &report.by_sub_category,
+    ));
+    let f = &report.failures;
+    let failures = [
+        (f.not_answered, "not answered yet"),
+        (f.target_errors, "target call failed"),
+        (f.not_judged, "answered, not judged yet"),
+        (f.judge_errors, "judge call failed"),
+        (f.judge_refusals, "judge refused"),
+        (f.judge_content_filter, "judge blocked by a content filter"),
+        (f.judge_unparsable, "judge answer unreadable"),
+    ];
+    let listed: Vec<String> = failures
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("<li>{} {}</li>", thousands(*n), escape(what)))
+        .collect();
+    if !listed.is_empty() {
+        html.push_str(&format!(
+            "<h4>Rows without a label</h4><ul class=\"failures\">{}</ul>\
+             <p class=\"note\">“Retry failed calls” runs the failed ones again; “Judge again” \
+             re-labels stored answers, with another judge if you change it.</p>",
+            listed.join("")
+        ));
+    }
+    if let Some(a) = &report.agreement {
+        let kappa = a
+            .kappa
+            .map(|k| format!("{k:.3}"))
+            .unwrap_or_else(|| "undefined".into());
+        html.push_str(&format!(
+            "<h4>Agreement between the two judges</h4><p>Cohen's κ = {kappa} over {} rows \
+             (observed agreement {:.1}%). {} disagreements to spot-check:</p><ul class=\"disagreements\">",
+            thousands(a.n),
+            a.observed * 100.0,
+            a.disagreements.len()
+        ));
+        for d in a.disagreements.iter().take(50) {
+            html.push_str(&format!(
+                "<li>row {}: {} vs {}</li>",
+                d.row, d.first as u8, d.second as u8
+            ));
+        }
+        html.push_str("</ul>");
+    }
+    set_html("eval-tables", &html);
+}
