@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use futures_util::future::LocalBoxFuture;
 use js_sys::Uint8Array;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, File};
 
