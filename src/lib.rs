@@ -11,6 +11,7 @@ pub mod convert;
 pub mod datasets;
 pub mod embedder;
 pub mod eval;
+pub mod gpu;
 pub mod leakage;
 pub mod model;
 pub mod preprocess;
