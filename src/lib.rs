@@ -14,6 +14,7 @@ pub mod eval;
 pub mod gpu;
 pub mod leakage;
 pub mod model;
+pub mod overlay;
 pub mod preprocess;
 pub mod stats;
 pub mod tokenizer;

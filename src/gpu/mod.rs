@@ -2,7 +2,7 @@
 //! (WebGPU in the browser, lavapipe or a real GPU natively).
 //!
 //! How they run: through CubeCL, the runtime under Burn's wgpu backend, as kernels that bring
-//! their own WGSL ([`kernel`]). The alternative, a second pipeline on the raw `wgpu` device
+//! their own WGSL (`kernel.rs`). The alternative, a second pipeline on the raw `wgpu` device
 //! shared with Burn, would need its own buffers, its own submissions ordered by hand against
 //! Burn's queue, and a copy to get a result into a Burn tensor; through CubeCL the buffers are
 //! Burn's, the launches share Burn's stream, and a kernel's output *is* a Burn tensor (the
@@ -10,18 +10,20 @@
 //! the one Burn's wgpu backend uses on every target here (Burn's SPIR-V path is not enabled),
 //! so the same WGSL runs natively and in the browser.
 //!
-//! Every shader has a CPU reference in the core ([`crate::preprocess`])
+//! Every shader has a CPU reference in the core ([`crate::preprocess`], [`crate::overlay`])
 //! that produces the same values bit for bit; tests/shaders.rs checks that on lavapipe, and
 //! tests/web.rs in Chromium's WebGPU. On the CPU backend the functions here answer
-//! [`GpuError::NotGpu`], and [`preprocess::model_input`] use the CPU
+//! [`GpuError::NotGpu`], and the `*_on` / [`preprocess::model_input`] wrappers use the CPU
 //! path instead.
 
 mod kernel;
+pub mod overlay;
 pub mod preprocess;
 
 pub use kernel::MAX_BUFFER_BYTES;
 
 use crate::compute::ReadbackError;
+use crate::overlay::OverlayError;
 use crate::preprocess::PreprocessError;
 
 /// Why a GPU kernel did not run; the CPU path is always the way out.
@@ -41,6 +43,8 @@ pub enum GpuError {
     },
     #[error(transparent)]
     Preprocess(#[from] PreprocessError),
+    #[error(transparent)]
+    Overlay(#[from] OverlayError),
     #[error(transparent)]
     Readback(#[from] ReadbackError),
 }
