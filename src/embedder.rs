@@ -219,6 +219,31 @@ impl ClipEmbedder {
         Ok(out)
     }
 
+    /// Normalised image embeddings of model inputs already on this embedder's device,
+    /// `[batch, 3, size, size]` (e.g. from [`crate::gpu::preprocess::model_input`]): the
+    /// pixels never come back to the CPU. One batch, so keep it at most [`MAX_BATCH`].
+    pub async fn image_embeddings_from_tensor(
+        &self,
+        pixels: Tensor<4>,
+    ) -> Result<Embeddings, EmbedError> {
+        let size = self.config.vision_config.image_size;
+        let [batch, channels, height, width] = pixels.dims();
+        if channels != 3 || height != size || width != size {
+            return Err(EmbedError::ImageSize {
+                index: 0,
+                height,
+                width,
+                size,
+            });
+        }
+        let embeds = l2_normalize(self.model.image_embeds(pixels));
+        Ok(Embeddings {
+            rows: batch,
+            dim: self.config.projection_dim,
+            values: read_f32(embeds).await?,
+        })
+    }
+
     /// Normalised embeddings of every patch token of one image, `[grid·grid, projection_dim]`
     /// in row-major grid order: each final patch token goes through the same post-LayerNorm
     /// and projection as the class token, so it lives in the shared space and can be compared

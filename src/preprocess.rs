@@ -584,7 +584,7 @@ impl Default for DecodeOptions {
 }
 
 impl DecodeOptions {
-    fn check_size(&self, width: u64, height: u64) -> Result<(), PreprocessError> {
+    pub(crate) fn check_size(&self, width: u64, height: u64) -> Result<(), PreprocessError> {
         if width == 0 || height == 0 {
             return Err(PreprocessError::EmptyImage { width, height });
         }
@@ -835,7 +835,7 @@ pub fn rgb_from_rgba(
     })
 }
 
-fn check_buffer(
+pub(crate) fn check_buffer(
     width: u32,
     height: u32,
     channels: u8,
@@ -854,14 +854,14 @@ fn check_buffer(
     Ok(())
 }
 
-/// Resize (if configured) and center crop (if configured), as transformers does.
-pub fn resize_and_crop(
+/// [`Geometry::new`] plus the output pixel limit (shared with the GPU path).
+pub(crate) fn output_geometry(
     cfg: &PreprocessConfig,
-    img: &Rgb8Image,
+    width: u32,
+    height: u32,
     opts: &DecodeOptions,
-) -> Result<Rgb8Image, PreprocessError> {
-    check_buffer(img.width, img.height, 3, img.data.len())?;
-    let g = Geometry::new(cfg, img.width, img.height)?;
+) -> Result<Geometry, PreprocessError> {
+    let g = Geometry::new(cfg, width, height)?;
     let out_pixels = u64::from(g.width) * u64::from(g.height);
     if out_pixels > opts.max_pixels {
         return Err(PreprocessError::OutputTooLarge {
@@ -870,6 +870,17 @@ pub fn resize_and_crop(
             max_pixels: opts.max_pixels,
         });
     }
+    Ok(g)
+}
+
+/// Resize (if configured) and center crop (if configured), as transformers does.
+pub fn resize_and_crop(
+    cfg: &PreprocessConfig,
+    img: &Rgb8Image,
+    opts: &DecodeOptions,
+) -> Result<Rgb8Image, PreprocessError> {
+    check_buffer(img.width, img.height, 3, img.data.len())?;
+    let g = output_geometry(cfg, img.width, img.height, opts)?;
     Ok(resample_window(
         img,
         &g,
@@ -881,8 +892,10 @@ pub fn resize_and_crop(
     ))
 }
 
-/// Rescale and normalise a prepared image into the `[3, H, W]` tensor, with numpy's rounding.
-pub fn to_tensor(cfg: &PreprocessConfig, img: &Rgb8Image) -> PixelTensor {
+/// The rescaled and normalised value of every 8-bit level, per channel `[R, G, B][level]`:
+/// a table rather than arithmetic so that the GPU kernel, which looks its values up in the
+/// same table, agrees to the last bit whatever its division rounds like.
+pub fn normalize_lut(cfg: &PreprocessConfig) -> [[f32; 256]; 3] {
     let mut lut = [[0f32; 256]; 3];
     for (c, table) in lut.iter_mut().enumerate() {
         let mean = cfg.image_mean[c] as f32;
@@ -899,6 +912,12 @@ pub fn to_tensor(cfg: &PreprocessConfig, img: &Rgb8Image) -> PixelTensor {
             *slot = x;
         }
     }
+    lut
+}
+
+/// Rescale and normalise a prepared image into the `[3, H, W]` tensor, with numpy's rounding.
+pub fn to_tensor(cfg: &PreprocessConfig, img: &Rgb8Image) -> PixelTensor {
+    let lut = normalize_lut(cfg);
     let hw = img.width as usize * img.height as usize;
     let mut data = vec![0f32; 3 * hw];
     let (r, rest) = data.split_at_mut(hw);
@@ -1196,7 +1215,7 @@ fn decode_gif(bytes: &[u8], opts: &DecodeOptions) -> Result<Rgb8Image, Preproces
 // ---------------------------------------------------------------------------------------------
 
 /// Pillow's `PRECISION_BITS` for 8-bit resampling.
-const PRECISION_BITS: u32 = 32 - 8 - 2;
+pub(crate) const PRECISION_BITS: u32 = 32 - 8 - 2;
 
 fn filter_support(f: Resample) -> f64 {
     match f {
@@ -1264,17 +1283,23 @@ fn filter_weight(f: Resample, x: f64) -> f64 {
     }
 }
 
-/// Fixed-point taps for a range of output positions along one axis.
-struct Taps {
+/// Fixed-point taps for a range of output positions along one axis (also uploaded as is to
+/// the GPU resampling kernel, `crate::gpu::preprocess`).
+pub(crate) struct Taps {
     /// First source index per output position.
-    first: Vec<usize>,
+    pub(crate) first: Vec<usize>,
     /// `(offset into weights, count)` per output position.
-    span: Vec<(usize, usize)>,
-    weights: Vec<i32>,
+    pub(crate) span: Vec<(usize, usize)>,
+    pub(crate) weights: Vec<i32>,
 }
 
 /// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for output positions `out_range`.
-fn taps(f: Resample, in_size: u64, out_size: u64, out_range: std::ops::Range<u64>) -> Taps {
+pub(crate) fn taps(
+    f: Resample,
+    in_size: u64,
+    out_size: u64,
+    out_range: std::ops::Range<u64>,
+) -> Taps {
     // box = (0, in_size) held as C floats; in_size < 2^24 so exact.
     let scale = (in_size as f32 as f64) / out_size as f64;
     let filterscale = if scale < 1.0 { 1.0 } else { scale };
@@ -1321,14 +1346,18 @@ fn clip8(acc: i64) -> u8 {
 }
 
 /// Output positions `[start, end)` of the crop window that fall inside the resized image.
-fn inside(crop_start: i64, crop_len: u32, resized: u64) -> (u64, u64) {
+pub(crate) fn inside(crop_start: i64, crop_len: u32, resized: u64) -> (u64, u64) {
     let start = crop_start.clamp(0, resized as i64) as u64;
     let end = (crop_start + i64::from(crop_len)).clamp(0, resized as i64) as u64;
     (start, end.max(start))
 }
 
 /// Pillow's nearest-neighbour source indices (accumulated like `ImagingScaleAffine`).
-fn nearest_index(in_size: u64, out_size: u64, range: std::ops::Range<u64>) -> Vec<Option<usize>> {
+pub(crate) fn nearest_index(
+    in_size: u64,
+    out_size: u64,
+    range: std::ops::Range<u64>,
+) -> Vec<Option<usize>> {
     let a = (in_size as f32 as f64) / out_size as f64;
     let mut pos = 0.0 + a * 0.5;
     let mut out = Vec::with_capacity((range.end - range.start) as usize);

@@ -247,3 +247,123 @@ async fn guard_scores_in_the_browser_equal_the_native_ones() {
         assert!(worst <= 1e-4, "{}: {worst:e}", device.kind.label());
     }
 }
+
+/// The WGSL preprocessing kernels in Chromium's WebGPU give the CPU path's values exactly
+/// (tests/shaders.rs checks every fixture natively on lavapipe).
+#[wasm_bindgen_test]
+async fn gpu_preprocessing_equals_the_cpu_path_in_the_browser() {
+    use leakscope::gpu::preprocess::preprocess_rgba_gpu;
+    use leakscope::preprocess::{DecodeOptions, Resample, decode_rgb, preprocess_rgba_with};
+
+    let device = webgpu().await;
+    let opts = DecodeOptions::default();
+    let images: [(&str, &[u8]); 4] = [
+        (
+            "rgb_225x300",
+            include_bytes!("fixtures/preprocess/images/rgb_225x300.png"),
+        ),
+        (
+            "rgba_320x240",
+            include_bytes!("fixtures/preprocess/images/rgba_320x240.png"),
+        ),
+        (
+            "rgb_tall_7x1000",
+            include_bytes!("fixtures/preprocess/images/rgb_tall_7x1000.png"),
+        ),
+        (
+            "rgb_2x3",
+            include_bytes!("fixtures/preprocess/images/rgb_2x3.png"),
+        ),
+    ];
+    let padded = PreprocessConfig::from_json_str(
+        r#"{"size": {"shortest_edge": 40}, "crop_size": {"height": 48, "width": 44}}"#,
+    )
+    .unwrap();
+    let mut worst = 0f32;
+    for (name, bytes) in images {
+        let rgb = decode_rgb(bytes, &opts).unwrap();
+        let rgba = rgb.to_rgba();
+        for base in [PreprocessConfig::default(), padded.clone()] {
+            for filter in [
+                Resample::Nearest,
+                Resample::Bilinear,
+                Resample::Bicubic,
+                Resample::Box,
+                Resample::Hamming,
+                Resample::Lanczos,
+            ] {
+                let cfg = PreprocessConfig {
+                    resample: filter,
+                    ..base.clone()
+                };
+                let cpu = preprocess_rgba_with(&cfg, rgb.width, rgb.height, &rgba, &opts).unwrap();
+                let gpu =
+                    preprocess_rgba_gpu(&device.device, &cfg, rgb.width, rgb.height, &rgba, &opts)
+                        .unwrap();
+                let gpu = leakscope::compute::read_f32(gpu).await.unwrap();
+                let diff = max_abs_diff(&gpu, &cpu.data);
+                assert!(diff <= 1e-6, "{name} {filter:?}: {diff:e}");
+                worst = worst.max(diff);
+            }
+        }
+    }
+    web_sys_log(&format!(
+        "browser GPU preprocessing: 48 runs, max |gpu - cpu| {worst:e}"
+    ));
+}
+
+/// The blur and relevance overlay shaders in Chromium's WebGPU give the CPU bytes exactly.
+#[wasm_bindgen_test]
+async fn gpu_overlay_equals_the_cpu_overlay_in_the_browser() {
+    use leakscope::gpu::overlay::render_overlay_gpu;
+    use leakscope::overlay::{
+        GridRect, OverlayOptions, OverlayPlan, RelevanceScale, render_overlay,
+    };
+    use leakscope::preprocess::{DecodeOptions, decode_rgb};
+
+    let device = webgpu().await;
+    let bytes = include_bytes!("fixtures/preprocess/images/rgba_320x240.png");
+    let rgb = decode_rgb(bytes, &DecodeOptions::default()).unwrap();
+    let (w, h) = (rgb.width, rgb.height);
+    let rgba = rgb.to_rgba();
+    let relevance: Vec<f32> = (0..49)
+        .map(|i| ((i * 37) % 11) as f32 / 10.0 - 0.3)
+        .collect();
+    let mut cases = 0;
+    for rect in [
+        GridRect::whole(w, h),
+        GridRect {
+            x: -5,
+            y: 7,
+            width: 200,
+            height: 250,
+        },
+    ] {
+        for (blur_radius, scale) in [
+            (0, RelevanceScale::MinMax),
+            (
+                5,
+                RelevanceScale::Fixed {
+                    low: 0.0,
+                    high: 0.5,
+                },
+            ),
+        ] {
+            let options = OverlayOptions {
+                opacity: 200,
+                blur_radius,
+                scale,
+            };
+            let plan = OverlayPlan::new(w, h, &relevance, 7, 7, rect, &options).unwrap();
+            let cpu = render_overlay(&plan, &rgba).unwrap();
+            let gpu = render_overlay_gpu(&device.device, &plan, &rgba)
+                .await
+                .unwrap();
+            assert!(cpu == gpu, "rect {rect:?} blur {blur_radius}: bytes differ");
+            cases += 1;
+        }
+    }
+    web_sys_log(&format!(
+        "browser GPU overlay: {cases} cases, GPU bytes == CPU bytes"
+    ));
+}
