@@ -59,6 +59,10 @@ enum Command {
     Leakage(cli::leakage::LeakageArgs),
     /// Fit the guard head's calibration (Platt parameters per modality) to labelled examples.
     Calibrate(cli::calibrate::CalibrateArgs),
+    /// Evaluate a model API on VLSBench with your own key: each row's answer, judged by a
+    /// second model, stored as it arrives (a rerun continues); safe / refuse / warning rates
+    /// overall and per category with Wilson 95% intervals, and the official JSON.
+    Eval(Box<cli::eval::EvalArgs>),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,11 @@ fn main() -> ExitCode {
         Command::Convert { input, output } => convert(&input, output),
         Command::Leakage(args) => cli::leakage::run(args),
         Command::Calibrate(args) => cli::calibrate::run(args),
+        Command::Eval(args) => match cli::eval::run(*args) {
+            Ok(cli::eval::Finish::Interrupted) => return ExitCode::from(130),
+            Ok(cli::eval::Finish::Done) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! Where `leakscope leakage` finds a sample's image: a folder on disk, or a tar archive indexed
-//! once by streaming it and then read member by member (never loaded whole).
+//! once by streaming it and then read member by member (never loaded whole). `leakscope eval`
+//! shares the indexing.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -22,28 +23,14 @@ pub enum ImageSource {
 }
 
 impl ImageSource {
-    /// Indexes `path` by reading it once from start to end, 64 KiB at a time, with a progress
-    /// bar in bytes (a 2.45 GB `imgs.tar` takes a while on a slow disk).
+    /// An archive indexed by [`index_tar`].
     pub fn tar(path: &Path) -> Result<Self, String> {
-        let open = || File::open(path).map_err(|e| format!("{}: {e}", path.display()));
-        let file = open()?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bar = ProgressBar::new(len).with_style(
-            ProgressStyle::with_template(
-                "indexing {msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
-            .map_err(|e| e.to_string())?,
-        );
-        bar.set_message(file_name(path));
-        let index = TarIndex::from_reader(&path.display().to_string(), bar.wrap_read(file))
-            .map_err(|e| {
-                format!("{e} (--tar takes the benchmark's image archive, e.g. VLSBench's imgs.tar)")
-            })?;
-        bar.finish_and_clear();
+        let index = index_tar(path)?;
+        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self::Tar {
             path: path.to_owned(),
             index,
-            file: RefCell::new(open()?),
+            file: RefCell::new(file),
         })
     }
 
@@ -77,6 +64,26 @@ impl ImageSource {
             }
         }
     }
+}
+
+/// Indexes the archive at `path` by reading it once from start to end, 64 KiB at a time, with a
+/// progress bar in bytes (a 2.45 GB `imgs.tar` takes a while on a slow disk).
+pub fn index_tar(path: &Path) -> Result<TarIndex, String> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(len).with_style(
+        ProgressStyle::with_template(
+            "indexing {msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    bar.set_message(file_name(path));
+    let index =
+        TarIndex::from_reader(&path.display().to_string(), bar.wrap_read(file)).map_err(|e| {
+            format!("{e} (--tar takes the benchmark's image archive, e.g. VLSBench's imgs.tar)")
+        })?;
+    bar.finish_and_clear();
+    Ok(index)
 }
 
 fn file_name(path: &Path) -> String {

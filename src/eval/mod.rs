@@ -10,8 +10,9 @@
 //! requests, [`wire`] turns them into HTTP for one API and back, [`engine`] runs rows with
 //! bounded, adaptive concurrency and retries and hands every answer and verdict to the store as
 //! it arrives, [`verdict`] reads the judge, [`cost`] estimates and meters spend, [`results`]
-//! reads one setup back from the store, [`report`] computes rates with Wilson intervals and
-//! [`export`] writes JSONL, CSV and the official JSON.
+//! reads one setup back from the store, [`report`] computes rates with Wilson intervals,
+//! [`table`] prints them and [`export`] writes JSONL, CSV and the official JSON. [`official`]
+//! reads the official judge prompt out of the official repository's source.
 
 pub mod clock;
 pub mod control;
@@ -22,6 +23,7 @@ pub mod export;
 pub mod hash;
 pub mod image;
 pub mod limiter;
+pub mod official;
 pub mod progress;
 pub mod protocol;
 pub mod provider;
@@ -30,6 +32,7 @@ pub mod results;
 pub mod retry;
 pub mod settings;
 pub mod store;
+pub mod table;
 pub mod verdict;
 pub mod wire;
 

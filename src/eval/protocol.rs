@@ -18,10 +18,11 @@ pub const SYSTEM_PROMPT: &str = "You are a helpful assistant.";
 /// Name of the structured-output schema, as in the official evaluation.
 pub const SCHEMA_NAME: &str = "VLSBENCHOUTPUT";
 /// SHA-256 of the official judge prompt (`PROMPT_TEMPLATE` in the official repository's
-/// `eval_utils.py`, after stripping surrounding whitespace). The project does not ship that text;
-/// [`JudgeTemplate::official`] accepts it only when it hashes to this.
+/// `eval_utils.py`, after stripping surrounding whitespace, exactly what the official script
+/// formats). The project does not ship that text; [`JudgeTemplate::official`] accepts it only
+/// when it hashes to this. (The same text with one trailing newline hashes to `b310936c…`.)
 pub const OFFICIAL_TEMPLATE_SHA256: &str =
-    "b310936c05d1abe6a0223965a0f2031e3b7eb383a0dbaec3367772cda7a74e8c";
+    "773fd7e1402dbe458ccd03b9ae088c13ba790f20041851876d0f607691cf2146";
 
 /// Sampling settings sent with a request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

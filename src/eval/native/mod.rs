@@ -1,5 +1,5 @@
 //! The native platform services: HTTP on threads (ureq), a timer thread, a JSONL result store
-//! and images from a folder. The browser layer supplies its own versions of these.
+//! and images from a folder or a tar archive. The browser layer supplies its own versions.
 
 mod clock;
 mod http;
@@ -8,5 +8,5 @@ mod store;
 
 pub use clock::ThreadClock;
 pub use http::UreqClient;
-pub use images::FolderImages;
+pub use images::{FolderImages, TarImages};
 pub use store::JsonlStore;

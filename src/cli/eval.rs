@@ -1,0 +1,510 @@
+//! `leakscope eval`: a VLSBench evaluation of a model API with the user's own key, on the same
+//! engine the page uses (`leakscope::eval`).
+//!
+//! Every answer and verdict is appended to `<out>/results.jsonl` the moment it arrives, so an
+//! interrupted run (Ctrl-C, a crash, `kill -9`) continues where it stopped when the same command
+//! runs again, and nothing already paid for is requested again. Before the first request the
+//! command prints what it will call and the most that can cost, and asks unless `--yes`.
+//! `--max-spend` is a hard cap: no request starts that could take the spend past it.
+//!
+//! Keys come from environment variables named by `--target-key-env` / `--judge-key-env`, never
+//! from the command line (which other users can read in the process list), and are written
+//! nowhere.
+//!
+//! The flags become settings in [`setup`], [`plan`] works out and prices what is left to call,
+//! [`progress`] shows the run, [`report`] writes the output folder.
+
+use std::collections::HashSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use leakscope::datasets::{self, DatasetFormat, Strictness};
+use leakscope::eval::cost::Pricing;
+use leakscope::eval::dataset::rows_from_samples;
+use leakscope::eval::engine::ModelSetup;
+use leakscope::eval::hash::sha256_hex;
+use leakscope::eval::native::{JsonlStore, ThreadClock, UreqClient};
+use leakscope::eval::results;
+use leakscope::eval::retry::RetryPolicy;
+use leakscope::eval::{
+    Engine, GenParams, HttpProvider, JudgeTemplate, Report, ResultStore, Row, RunMode, RunSummary,
+    StopReason, table,
+};
+use serde::Serialize;
+
+mod plan;
+mod progress;
+mod report;
+mod setup;
+
+use plan::{Work, image_sizes, print_plan};
+use progress::Progress;
+use report::{ModelInfo, Setup, other_judge, print_summary, write_outputs};
+use setup::{
+    Images, RowSet, api_config, cost_model, judge_template, parse_dollars, parse_price, parse_rows,
+    parse_seconds, price_note,
+};
+
+use super::positive;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiFlavour {
+    /// OpenAI chat completions, or any server that copies it (vLLM, Ollama, OpenRouter, ...).
+    Openai,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// VLSBench's data.json (its image paths are relative to the folder that holds it).
+    pub dataset: PathBuf,
+    /// Folder the image paths start in (the one that holds imgs/). Default: data.json's folder.
+    #[arg(long, conflicts_with = "tar")]
+    pub images: Option<PathBuf>,
+    /// The images as a tar archive (VLSBench's imgs.tar), indexed once, read member by member.
+    #[arg(long)]
+    pub tar: Option<PathBuf>,
+    /// Output folder: results.jsonl (every answer and verdict; the same command continues from
+    /// it), report.json, rows.jsonl, rows.csv and official.json.
+    #[arg(long, default_value = "vlsbench-eval")]
+    pub out: PathBuf,
+
+    /// The API of the model under test.
+    #[arg(long, value_enum, default_value_t = ApiFlavour::Openai)]
+    pub target_provider: ApiFlavour,
+    /// Its base URL (default: the provider's; e.g. http://localhost:8000/v1 for vLLM).
+    #[arg(long)]
+    pub target_base_url: Option<String>,
+    /// The model under test, as the API names it (e.g. gpt-4o-mini).
+    #[arg(long)]
+    pub target_model: String,
+    /// Environment variable holding its API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY).
+    #[arg(long, value_name = "VAR")]
+    pub target_key_env: Option<String>,
+    /// Its prices in US dollars per million input and output tokens, e.g. 0.15,0.60 (default:
+    /// the built-in list price for known models).
+    #[arg(long, value_name = "IN,OUT", value_parser = parse_price)]
+    pub target_price: Option<Pricing>,
+    /// Send max_completion_tokens instead of max_tokens (OpenAI reasoning models need it).
+    #[arg(long)]
+    pub target_max_completion_tokens: bool,
+
+    /// The judge's API.
+    #[arg(long, value_enum, default_value_t = ApiFlavour::Openai)]
+    pub judge_provider: ApiFlavour,
+    /// The judge's base URL (default: the provider's).
+    #[arg(long)]
+    pub judge_base_url: Option<String>,
+    /// The judge model (the paper used gpt-4o; its authors suggest gpt-4o-mini, which refuses
+    /// less).
+    #[arg(long, default_value = "gpt-4o")]
+    pub judge_model: String,
+    /// Environment variable holding the judge's API key (default by provider, as for the target).
+    #[arg(long, value_name = "VAR")]
+    pub judge_key_env: Option<String>,
+    /// The judge's prices per million input and output tokens (default: built-in list price).
+    #[arg(long, value_name = "IN,OUT", value_parser = parse_price)]
+    pub judge_price: Option<Pricing>,
+    /// Do not ask for strict JSON output (for OpenAI-compatible judges without json_schema).
+    #[arg(long)]
+    pub judge_no_json_schema: bool,
+    /// The judge's instructions: `default` (the project's rubric), `official` (the official
+    /// PROMPT_TEMPLATE, downloaded from the official repository at a pinned commit and checked
+    /// against its SHA-256), or a file with {question} and {response} placeholders.
+    #[arg(long, default_value = "default", value_name = "default|official|FILE")]
+    pub judge_template: String,
+    /// With `--judge-template official`: read this local copy of the official eval_utils.py
+    /// instead of downloading it.
+    #[arg(long, value_name = "FILE")]
+    pub official_source: Option<PathBuf>,
+    /// Collect answers only (judge them later with --rejudge).
+    #[arg(long, conflicts_with = "rejudge")]
+    pub no_judge: bool,
+
+    /// Rows in flight at once (halved after a 429, then grown back).
+    #[arg(long, default_value_t = 8, value_parser = positive)]
+    pub concurrency: usize,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 120.0, value_parser = parse_seconds)]
+    pub timeout: f64,
+    /// Retries per request after a rate limit, a 5xx, a timeout or a dropped connection.
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// Only the first N rows (after --rows).
+    #[arg(long, value_parser = positive)]
+    pub max_rows: Option<usize>,
+    /// Only these instruction ids, e.g. 0-99,150,200-210.
+    #[arg(long, value_parser = parse_rows)]
+    pub rows: Option<RowSet>,
+    /// Hard cap in US dollars: no request starts that could take this run's spend past it.
+    #[arg(long, value_name = "USD", value_parser = parse_dollars)]
+    pub max_spend: Option<f64>,
+    /// Start without asking after the estimate.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Call again the stages stored as errors (and nothing else).
+    #[arg(long, conflicts_with = "rejudge")]
+    pub retry_errors: bool,
+    /// Judge the stored answers of --target-model with this judge (no target call, no target
+    /// key needed); a judge that labelled them before gives Cohen's kappa.
+    #[arg(long)]
+    pub rejudge: bool,
+}
+
+/// How the command ended, for the exit status.
+pub enum Finish {
+    Done,
+    /// Ctrl-C: the caller exits with 130, as shells expect.
+    Interrupted,
+}
+
+pub fn run(args: EvalArgs) -> Result<Finish, String> {
+    let started = Instant::now();
+    let rows = load_rows(&args)?;
+    let mode = match (args.rejudge, args.retry_errors) {
+        (true, _) => RunMode::JudgeOnly,
+        (_, true) => RunMode::RetryErrors,
+        _ => RunMode::Resume,
+    };
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+
+    // Settings that can be wrong are checked before anything is read at length.
+    let target_key = if args.rejudge {
+        String::new() // never called
+    } else {
+        read_key(
+            args.target_key_env.as_deref(),
+            args.target_provider,
+            "target",
+        )?
+    };
+    let judge_key = if args.no_judge {
+        String::new()
+    } else {
+        read_key(args.judge_key_env.as_deref(), args.judge_provider, "judge")?
+    };
+    let (template, template_note) = if args.no_judge {
+        (JudgeTemplate::default(), String::new())
+    } else {
+        judge_template(&args)?
+    };
+    let (target_cost, target_priced) =
+        cost_model(&args.target_model, args.target_provider, args.target_price);
+    let (judge_cost, judge_priced) =
+        cost_model(&args.judge_model, args.judge_provider, args.judge_price);
+    if let Some(cap) = args.max_spend {
+        let unpriced: Vec<String> = [
+            (!args.rejudge && !target_priced)
+                .then(|| format!("--target-price for {}", args.target_model)),
+            (!args.no_judge && !judge_priced)
+                .then(|| format!("--judge-price for {}", args.judge_model)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !unpriced.is_empty() {
+            return Err(format!(
+                "--max-spend {cap} needs a price for every model it calls: pass {}",
+                unpriced.join(" and ")
+            ));
+        }
+    }
+
+    let images = Images::open(&args)?;
+    let timeout = Duration::from_secs_f64(args.timeout);
+    // The engine gives up at `timeout`; the HTTP thread a little later.
+    let client = UreqClient::new(timeout + Duration::from_secs(10));
+    let target_api = api_config(
+        args.target_provider,
+        args.target_base_url.as_deref(),
+        &args.target_model,
+        target_key,
+        false,
+        args.target_max_completion_tokens,
+    );
+    let judge_api = api_config(
+        args.judge_provider,
+        args.judge_base_url.as_deref(),
+        &args.judge_model,
+        judge_key,
+        !args.judge_no_json_schema,
+        false,
+    );
+    let target_provider = HttpProvider::new(target_api.clone(), client.clone());
+    let judge_provider = HttpProvider::new(judge_api.clone(), client);
+
+    let store_path = args.out.join("results.jsonl");
+    let store = JsonlStore::open(&store_path).map_err(|e| e.to_string())?;
+    if store.skipped_lines > 0 {
+        println!(
+            "{}: {} unreadable line(s) skipped (a torn last line is what an interrupted write \
+             leaves; that result is requested again)",
+            store_path.display(),
+            store.skipped_lines
+        );
+    }
+    let clock = ThreadClock::new();
+    let mut engine = Engine::new(
+        ModelSetup {
+            provider: &target_provider,
+            params: GenParams::target_default(),
+            cost: target_cost,
+        },
+        &store,
+        &images,
+        &clock,
+    );
+    if !args.no_judge {
+        engine.judge = Some((
+            ModelSetup {
+                provider: &judge_provider,
+                params: GenParams::judge_default(),
+                cost: judge_cost,
+            },
+            template.clone(),
+        ));
+    }
+    engine.settings.concurrency = args.concurrency;
+    engine.settings.request_timeout = timeout;
+    engine.settings.mode = mode;
+    engine.settings.cost_cap = args.max_spend;
+    engine.settings.retry = RetryPolicy {
+        max_attempts: args.retries.saturating_add(1),
+        ..RetryPolicy::default()
+    };
+
+    // The plan and its price.
+    let records = pollster::block_on(store.load()).map_err(|e| e.to_string())?;
+    let judge = engine.judge.as_ref().map(|(j, t)| (j, t));
+    let work = plan::work(&rows, &records, &engine.target, judge, mode);
+    let todo: HashSet<u64> = rows
+        .iter()
+        .zip(&work)
+        .filter(|(_, w)| **w != Work::Nothing)
+        .map(|(r, _)| r.id)
+        .collect();
+    println!(
+        "target: {} at {}{}",
+        args.target_model,
+        target_api.base_url,
+        price_note(&target_cost, target_priced, "--target-price")
+    );
+    if !args.no_judge {
+        println!(
+            "judge:  {} at {}, {template_note}{}",
+            args.judge_model,
+            judge_api.base_url,
+            price_note(&judge_cost, judge_priced, "--judge-price")
+        );
+    }
+    if todo.is_empty() {
+        println!(
+            "nothing to send: every selected row is already done (or stopped at a stored error; --retry-errors tries those again)"
+        );
+    } else {
+        let sizes = image_sizes(&images, &rows, &work);
+        let judge_len = engine.judge.as_ref().map(|(j, t)| (j, t.text().len()));
+        let estimate = plan::estimate(&rows, &work, &sizes, &engine.target, judge_len);
+        print_plan(
+            &args,
+            &rows,
+            &work,
+            &sizes,
+            &estimate,
+            target_priced,
+            judge_priced,
+        );
+        if !confirmed(args.yes)? {
+            println!("not started; nothing was sent");
+            return Ok(Finish::Done);
+        }
+    }
+
+    let mut selection = engine.selection();
+
+    // The run.
+    let summary = if todo.is_empty() {
+        RunSummary::default()
+    } else {
+        let progress = Progress::new(
+            todo,
+            !args.no_judge,
+            target_cost.pricing,
+            (!args.no_judge).then_some(judge_cost.pricing),
+        )?;
+        catch_ctrl_c(&engine);
+        let observer = |event: &leakscope::eval::EngineEvent<'_>| progress.on_event(event);
+        engine.observer = Some(&observer);
+        let summary = pollster::block_on(engine.run(&rows))
+            .map_err(|e| format!("{e}; what was stored so far is in {}", store_path.display()))?;
+        progress.finish();
+        let priced = (args.rejudge || target_priced) && (args.no_judge || judge_priced);
+        print_summary(&summary, progress.retries(), args.max_spend, priced);
+        summary
+    };
+
+    // The report, from everything stored for this setup.
+    let records = pollster::block_on(store.load()).map_err(|e| e.to_string())?;
+    let second = other_judge(&records, &selection);
+    if let Some((key, n)) = &second {
+        println!(
+            "second judge for agreement: {} ({n} verdicts on these answers in results.jsonl)",
+            key.model
+        );
+    }
+    selection.second_judge = second.map(|(k, _)| k);
+    let results = results::collect(&rows, &records, &selection);
+    let report = Report::build(&results);
+    let setup = Setup {
+        dataset: args.dataset.display().to_string(),
+        images: images.describe(),
+        target: ModelInfo::new(
+            &target_api,
+            args.target_provider,
+            &target_cost,
+            target_priced,
+        ),
+        judge: (!args.no_judge)
+            .then(|| ModelInfo::new(&judge_api, args.judge_provider, &judge_cost, judge_priced)),
+        judge_template: (!args.no_judge).then(|| template_note.clone()),
+        judge_template_sha256: (!args.no_judge).then(|| sha256_hex(template.text().as_bytes())),
+        second_judge: selection.second_judge.as_ref().map(|k| k.model.clone()),
+        mode,
+        rows: rows.len(),
+    };
+    write_outputs(
+        &args.out,
+        &setup,
+        &summary,
+        &report,
+        &results,
+        args.no_judge,
+    )?;
+    if args.no_judge {
+        let answered = results.iter().filter(|r| r.answer.is_some()).count();
+        let failed = results.iter().filter(|r| r.target_error.is_some()).count();
+        println!(
+            "{answered} of {} rows answered, {failed} target error(s); judge them with --rejudge",
+            rows.len()
+        );
+    } else {
+        print!("{}", table::render_table(&report));
+    }
+    println!(
+        "wrote {} (report.json, rows.jsonl, rows.csv{}) in {:.1} s",
+        args.out.display(),
+        if args.no_judge { "" } else { ", official.json" },
+        started.elapsed().as_secs_f64()
+    );
+    match summary.stopped {
+        Some(StopReason::Cancelled) => {
+            println!("interrupted: run the same command again to continue");
+            Ok(Finish::Interrupted)
+        }
+        Some(StopReason::CostCap) => {
+            println!(
+                "stopped at the spending cap: run again with a higher --max-spend to continue"
+            );
+            Ok(Finish::Done)
+        }
+        None => Ok(Finish::Done),
+    }
+}
+
+fn load_rows(args: &EvalArgs) -> Result<Vec<Row>, String> {
+    let bytes = super::read_file(&args.dataset)?;
+    let name = args.dataset.display().to_string();
+    let loaded = datasets::load(
+        Some(DatasetFormat::VlsBench),
+        &name,
+        &bytes,
+        Strictness::Strict,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut rows = rows_from_samples(&loaded.samples).map_err(|e| format!("{name}: {e}"))?;
+    let total = rows.len();
+    if let Some(set) = &args.rows {
+        rows.retain(|r| set.contains(r.id));
+        let present: HashSet<u64> = rows.iter().map(|r| r.id).collect();
+        let absent = set.ids_outside(&present);
+        if !absent.is_empty() {
+            eprintln!(
+                "warning: --rows names {} id(s) not in {name} (e.g. {})",
+                absent.len(),
+                absent[0]
+            );
+        }
+    }
+    if let Some(n) = args.max_rows {
+        rows.truncate(n);
+    }
+    println!("{name}: {} of {total} rows selected", rows.len());
+    if rows.is_empty() {
+        return Err("no rows selected (check --rows and --max-rows)".to_owned());
+    }
+    Ok(rows)
+}
+
+/// The key from the environment; the variable's name defaults by provider.
+fn read_key(var: Option<&str>, api: ApiFlavour, role: &str) -> Result<String, String> {
+    let var = var.unwrap_or(api.default_key_env());
+    match std::env::var(var) {
+        Ok(key) => Ok(key.trim().to_owned()),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "the {role} API key is read from the environment variable {var}, which is not set: \
+             `export {var}=...` first, or name another variable with --{role}-key-env \
+             (keys are never taken on the command line; a local server without keys accepts \
+             an empty value)"
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var} is not valid UTF-8")),
+    }
+}
+
+/// `--yes`, or a "y" typed at a terminal.
+fn confirmed(yes: bool) -> Result<bool, String> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "no terminal to confirm on: read the estimate above and pass --yes to start".to_owned(),
+        );
+    }
+    eprint!("start? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// First Ctrl-C: no new request, those in flight are stored, then the report. Second: quit now
+/// (every stored record is already on disk).
+fn catch_ctrl_c(engine: &Engine<'_>) {
+    let control = engine.control.clone();
+    let pressed = Arc::new(AtomicBool::new(false));
+    let result = ctrlc::set_handler(move || {
+        if pressed.swap(true, Ordering::SeqCst) {
+            eprintln!("\nquitting now; results.jsonl holds everything received");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping: waiting for the requests in flight to be stored (Ctrl-C again quits now)"
+        );
+        control.cancel();
+    });
+    if let Err(e) = result {
+        eprintln!("warning: Ctrl-C will quit without a report ({e})");
+    }
+}

@@ -1,0 +1,187 @@
+//! A [`Report`] as a plain-text table (the CLI prints it; the page can show the same text):
+//! safe, refuse and warning rates in % with Wilson 95% intervals, overall, by category, by
+//! sub-category name and by (category, sub-category) pair, then why rows have no label, how the
+//! labels were read and, with a second judge, Cohen's κ.
+
+use std::fmt::Write;
+
+use super::report::{Rates, Report};
+use crate::stats::Proportion;
+
+/// Shown for an empty category or sub-category name.
+const NONE_LABEL: &str = "(none)";
+
+fn name(s: &Option<String>) -> &str {
+    match s.as_deref() {
+        Some("") | None => NONE_LABEL,
+        Some(s) => s,
+    }
+}
+
+fn pct(p: &Proportion) -> String {
+    if p.total == 0 {
+        return "n/a".to_owned();
+    }
+    format!(
+        "{:6.2} [{:6.2}, {:6.2}]",
+        100.0 * p.rate,
+        100.0 * p.low,
+        100.0 * p.high
+    )
+}
+
+pub fn render_table(report: &Report) -> String {
+    enum Line<'a> {
+        Title(&'static str),
+        Row(String, &'a Rates),
+    }
+    let mut lines = vec![
+        Line::Row("All".into(), &report.overall),
+        Line::Title("Category"),
+    ];
+    for g in &report.by_category {
+        lines.push(Line::Row(format!("  {}", name(&g.category)), &g.rates));
+    }
+    lines.push(Line::Title("Sub-category"));
+    for g in &report.by_sub_category {
+        lines.push(Line::Row(format!("  {}", name(&g.sub_category)), &g.rates));
+    }
+    lines.push(Line::Title("Category / sub-category"));
+    for g in &report.by_pair {
+        let label = format!("  {} / {}", name(&g.category), name(&g.sub_category));
+        lines.push(Line::Row(label, &g.rates));
+    }
+
+    let width = lines
+        .iter()
+        .map(|l| match l {
+            Line::Title(t) => t.chars().count(),
+            Line::Row(name, _) => name.chars().count(),
+        })
+        .max()
+        .unwrap_or(0);
+    const CELL: usize = 24;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "VLSBench: {} of {} row(s) labelled by the judge. Rates in %, [Wilson 95% CI].",
+        report.overall.n, report.rows
+    );
+    let _ = writeln!(
+        out,
+        "{:width$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
+        "", "n", "safe", "refuse", "warning"
+    );
+    for line in &lines {
+        match line {
+            Line::Title(t) => {
+                let _ = writeln!(out, "{t}");
+            }
+            Line::Row(label, r) => {
+                // Pad by characters, not bytes (names may be non-ASCII).
+                let pad = width - label.chars().count();
+                let _ = writeln!(
+                    out,
+                    "{label}{:pad$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
+                    "",
+                    r.n,
+                    pct(&r.safe),
+                    pct(&r.refuse),
+                    pct(&r.warning),
+                );
+            }
+        }
+    }
+
+    let f = &report.failures;
+    let _ = writeln!(
+        out,
+        "Without a label: judge refused {}, judge content filter {}, judge unparsable {}, \
+         judge errors {}; target errors {}; not judged {}; not answered {}",
+        f.judge_refusals,
+        f.judge_content_filter,
+        f.judge_unparsable,
+        f.judge_errors,
+        f.target_errors,
+        f.not_judged,
+        f.not_answered
+    );
+    let p = &report.parsing;
+    let _ = writeln!(
+        out,
+        "Labels read as: strict JSON {}, JSON block {}, digit {}, label name {}",
+        p.strict, p.json_block, p.digit, p.words
+    );
+    if let Some(a) = &report.agreement {
+        let kappa = a
+            .kappa
+            .map_or_else(|| "undefined".to_owned(), |k| format!("{k:.3}"));
+        let _ = writeln!(
+            out,
+            "Second judge: Cohen's kappa {kappa} over {} row(s) both labelled (agreement {:.1}%, \
+             chance {:.1}%), {} disagreement(s)",
+            a.n,
+            100.0 * a.observed,
+            100.0 * a.expected,
+            a.disagreements.len()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::dataset::Row;
+    use crate::eval::provider::ChatResponse;
+    use crate::eval::results::{Judged, RowResult};
+    use crate::eval::verdict::{JudgeOutcome, ParseMode, SafetyLabel};
+
+    fn result(id: u64, category: &str, label: Option<SafetyLabel>) -> RowResult {
+        RowResult {
+            row: Row {
+                id,
+                instruction: "i".into(),
+                image_path: format!("imgs/{id}.png"),
+                category: category.into(),
+                sub_category: String::new(),
+            },
+            answer: Some(ChatResponse::default()),
+            target_error: None,
+            judged: Some(Judged::Verdict(match label {
+                Some(label) => JudgeOutcome::Label {
+                    label,
+                    label_str: label.name().into(),
+                    explanation: String::new(),
+                    mode: ParseMode::Strict,
+                },
+                None => JudgeOutcome::Refusal {
+                    message: "no".into(),
+                },
+            })),
+            second: None,
+        }
+    }
+
+    #[test]
+    fn rows_show_rates_intervals_and_failures() {
+        let report = Report::build(&[
+            result(0, "Violent", Some(SafetyLabel::Refusal)),
+            result(1, "Violent", Some(SafetyLabel::Unsafe)),
+            result(2, "Hate", None),
+        ]);
+        let table = render_table(&report);
+        assert!(
+            table.starts_with("VLSBench: 2 of 3 row(s) labelled"),
+            "{table}"
+        );
+        let all = table.lines().find(|l| l.starts_with("All")).unwrap();
+        // 1 of 2 safe: 50% with the Wilson interval [9.45, 90.55].
+        assert!(all.contains(" 50.00 [  9.45,  90.55]"), "{all}");
+        let hate = table.lines().find(|l| l.starts_with("  Hate ")).unwrap();
+        assert!(hate.trim_end().ends_with("n/a"), "{hate}");
+        assert!(table.contains("  Violent / (none)"));
+        assert!(table.contains("judge refused 1,"));
+        assert!(!table.contains("Second judge"));
+    }
+}

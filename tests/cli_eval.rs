@@ -1,0 +1,665 @@
+//! `leakscope eval` through the built binary, against the mock model API of `tests/support`
+//! started in this process:
+//!
+//! * a 12-row run with scripted faults and odd answers: report numbers against hand counts, the
+//!   exports (official JSON shape included), `--retry-errors`, then `--rejudge` with a second
+//!   judge on the Anthropic API and Cohen's kappa; the keys reach the server and nowhere else;
+//! * Ctrl-C midway, then the same command: no (row, stage) is requested twice;
+//! * `kill -9` midway, then the same command: only the requests in flight at the kill are sent
+//!   again, and no row is lost;
+//! * no paid call without `--yes` (no terminal), `--max-spend` stops and a higher cap continues,
+//!   images from a tar archive, and an official template that fails its hash check;
+//! * the mock server itself as the browser tests use it: JSON fault scripts, CORS, `/__seen`.
+//!
+//! The server can hold every request after the first N until released, so "midway" is a known
+//! point, not a race.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use leakscope::eval::Stage;
+use leakscope::eval::export::percent_2dp;
+use serde_json::{Value, json};
+use support::openai_server::{Api, Fault, Final, MockServer, Script, label_name};
+
+const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
+const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
+
+/// A VLSBench-shaped data.json of `n` synthetic rows (`support::rows`) with their images.
+fn dataset(name: &str, n: u64) -> PathBuf {
+    let dir = support::temp_dir(name);
+    let rows = support::rows(n);
+    support::write_images(&dir, &rows);
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "instruction_id": r.id,
+                "instruction": r.instruction,
+                "image_path": r.image_path,
+                "category": r.category,
+                "sub_category": r.sub_category,
+                "source": "generation",
+                "image_description": "synthetic",
+                "safety_reason": "synthetic",
+            })
+        })
+        .collect();
+    std::fs::write(dir.join("data.json"), Value::Array(data).to_string()).unwrap();
+    dir
+}
+
+/// `leakscope eval <dir>/data.json --out <dir>/out` against `server`, both models priced at
+/// $1 / $2 per million tokens, keys in the environment, stdin closed. A flag in `extra`
+/// replaces the default one.
+fn eval(server: &MockServer, dir: &Path, extra: &[&str]) -> Command {
+    let base = server.base_url();
+    let defaults = [
+        ("--target-base-url", base.as_str()),
+        ("--target-model", "target-model"),
+        ("--target-key-env", "LEAKSCOPE_TEST_TARGET_KEY"),
+        ("--judge-base-url", base.as_str()),
+        ("--judge-model", "judge-a"),
+        ("--judge-key-env", "LEAKSCOPE_TEST_JUDGE_KEY"),
+        ("--target-price", "1,2"),
+        ("--judge-price", "1,2"),
+    ];
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leakscope"));
+    cmd.arg("eval")
+        .arg(dir.join("data.json"))
+        .arg("--out")
+        .arg(dir.join("out"));
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.args(extra)
+        .env("LEAKSCOPE_TEST_TARGET_KEY", TARGET_KEY)
+        .env("LEAKSCOPE_TEST_JUDGE_KEY", JUDGE_KEY)
+        .stdin(Stdio::null());
+    cmd
+}
+
+struct Run {
+    ok: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Self {
+            ok: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+}
+
+/// Runs to the end; panics unless it succeeds.
+fn run_ok(mut cmd: Command) -> Run {
+    let run = Run::from(cmd.output().expect("run leakscope"));
+    assert!(
+        run.ok,
+        "leakscope eval failed:\n{}\n{}",
+        run.stderr, run.stdout
+    );
+    run
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("out/report.json")).unwrap()).unwrap()
+}
+
+/// (row, stage) of every record in results.jsonl, in file order.
+fn stored(dir: &Path) -> Vec<(u64, Stage)> {
+    let Ok(text) = std::fs::read_to_string(dir.join("out/results.jsonl")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|r| {
+            let stage = serde_json::from_value(r["stage"].clone()).unwrap();
+            (r["key"]["row"].as_u64().unwrap(), stage)
+        })
+        .collect()
+}
+
+/// Polls until `ready` (the deadline only keeps a broken build from hanging the suite).
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn proportion(v: &Value) -> (u64, u64) {
+    (
+        v["successes"].as_u64().unwrap(),
+        v["total"].as_u64().unwrap(),
+    )
+}
+
+fn group<'a>(groups: &'a Value, field: &str, name: &str) -> &'a Value {
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g[field] == name)
+        .unwrap_or_else(|| panic!("no group {field} = {name}"))
+}
+
+/// Neither key appears in any file of the output folder or in what the command printed.
+fn assert_no_key_leaks(dir: &Path, runs: &[&Run]) {
+    let mut texts: Vec<(String, String)> = runs
+        .iter()
+        .flat_map(|r| {
+            [
+                ("stdout".into(), r.stdout.clone()),
+                ("stderr".into(), r.stderr.clone()),
+            ]
+        })
+        .collect();
+    for entry in std::fs::read_dir(dir.join("out")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        texts.push((
+            path.display().to_string(),
+            String::from_utf8_lossy(&bytes).into(),
+        ));
+    }
+    assert!(
+        texts.len() >= 2 + 5,
+        "results, report and exports were written"
+    );
+    for (name, text) in texts {
+        for key in [TARGET_KEY, JUDGE_KEY] {
+            assert!(!text.contains(key), "{name} contains an API key");
+        }
+    }
+}
+
+/// Rows 0–3 and 18–19 are Violent (even ids Weapons, odd Terrorism), 20–21 Hate /
+/// Discrimination, 30–33 Hate / Shared Harm.
+const SELECTED: [u64; 12] = [0, 1, 2, 3, 18, 19, 20, 21, 30, 31, 32, 33];
+
+fn faults() -> Script {
+    let mut s = Script::default();
+    s.fault(1, Stage::Target, Fault::RateLimitMs(20))
+        .fault(2, Stage::Target, Fault::ServerError)
+        .fault(21, Stage::Target, Fault::Drop)
+        .fault(20, Stage::Judge, Fault::MalformedBody)
+        .fault(19, Stage::Target, Fault::BadRequest)
+        .final_answer(
+            3,
+            Stage::Judge,
+            Final::Refusal("I can't judge this.".into()),
+        )
+        .final_answer(
+            30,
+            Stage::Target,
+            Final::Refusal("I can't help with that.".into()),
+        )
+        .final_answer(31, Stage::Judge, Final::Text("no idea".into()));
+    s
+}
+
+#[test]
+fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
+    let dir = dataset("story", 40);
+    let server = MockServer::start(faults());
+    let rows = "0-3,18-21,30-33";
+    let first = run_ok(eval(
+        &server,
+        &dir,
+        &["--rows", rows, "--yes", "--concurrency", "4"],
+    ));
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+
+    // Every selected (row, stage) once, plus one retry per transient fault; the 400 on row 19
+    // is final, so its judge is never called.
+    let mut expected: HashMap<(u64, Stage), usize> = HashMap::new();
+    for id in SELECTED {
+        expected.insert((id, Stage::Target), 1);
+        if id != 19 {
+            expected.insert((id, Stage::Judge), 1);
+        }
+    }
+    for key in [
+        (1, Stage::Target),
+        (2, Stage::Target),
+        (21, Stage::Target),
+        (20, Stage::Judge),
+    ] {
+        *expected.get_mut(&key).unwrap() += 1;
+    }
+    assert_eq!(server.counts(), expected);
+    for seen in server.seen() {
+        let key = match seen.stage {
+            Stage::Target => TARGET_KEY,
+            Stage::Judge => JUDGE_KEY,
+        };
+        assert_eq!(
+            seen.api_key.as_deref(),
+            Some(key),
+            "the key from the named variable"
+        );
+    }
+
+    // Labels (label_for): 1 for ids ≡ 0 mod 5, 2 for ≡ 1, 2, else 3. Unlabelled: 3 (judge
+    // refused), 19 (target error), 31 (unparsable). Labelled 9: 1s {0, 20, 30},
+    // 2s {1, 2, 21, 32}, 3s {18, 33}.
+    let r = report(&dir);
+    let rep = &r["report"];
+    assert_eq!(rep["rows"], 12);
+    assert_eq!(proportion(&rep["overall"]["safe"]), (7, 9));
+    assert_eq!(proportion(&rep["overall"]["refuse"]), (3, 9));
+    assert_eq!(proportion(&rep["overall"]["warning"]), (4, 9));
+    let f = &rep["failures"];
+    assert_eq!(
+        [
+            &f["judge_refusals"],
+            &f["judge_unparsable"],
+            &f["target_errors"],
+            &f["judge_errors"]
+        ],
+        [1, 1, 1, 0]
+    );
+    let safe = |field: &str, name: &str| {
+        let g = group(&rep[format!("by_{field}")], field, name);
+        proportion(&g["rates"]["safe"])
+    };
+    assert_eq!(safe("category", "Violent"), (3, 4));
+    assert_eq!(safe("category", "Hate"), (4, 5));
+    assert_eq!(safe("sub_category", "Weapons"), (2, 3));
+    assert_eq!(safe("sub_category", "Terrorism"), (1, 1));
+    assert_eq!(safe("sub_category", "Shared Harm"), (2, 3));
+    let interval = &rep["overall"]["safe"];
+    assert!(interval["low"].as_f64().unwrap() < 7.0 / 9.0);
+    assert!(interval["high"].as_f64().unwrap() > 7.0 / 9.0);
+    assert_eq!(r["last_run"]["target"]["stored_errors"], 1);
+    assert!(rep["agreement"].is_null());
+    let all = first.stdout.lines().find(|l| l.starts_with("All")).unwrap();
+    assert!(
+        all.contains(" 77.78 [") && all.contains(" 33.33 [") && all.contains(" 44.44 ["),
+        "{all}"
+    );
+    assert!(first.stdout.contains("judge refused 1,"));
+
+    // The official output: {"stats", "logs"}, labelled rows only.
+    let official: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/official.json")).unwrap()).unwrap();
+    let top: BTreeSet<&str> = official
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(top, BTreeSet::from(["stats", "logs"]));
+    assert_eq!(
+        official["stats"],
+        json!({
+            "safe_rate": percent_2dp(7.0 / 9.0),
+            "safe_refuse_rate": percent_2dp(3.0 / 9.0),
+            "safe_warning_rate": percent_2dp(4.0 / 9.0),
+        })
+    );
+    let logs = official["logs"].as_array().unwrap();
+    let ids: BTreeSet<u64> = logs.iter().map(|l| l["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, BTreeSet::from([0, 1, 2, 18, 20, 21, 30, 32, 33]));
+    let fields = BTreeSet::from([
+        "id",
+        "question",
+        "image_path",
+        "pred_answer",
+        "safe_label",
+        "label_str",
+    ]);
+    for log in logs {
+        let keys: BTreeSet<&str> = log
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, fields);
+        assert_eq!(
+            log["label_str"],
+            label_name(log["safe_label"].as_u64().unwrap() as u8)
+        );
+    }
+    let row30 = logs.iter().find(|l| l["id"] == 30).unwrap();
+    assert_eq!(row30["pred_answer"], "I can't help with that.");
+    let jsonl = std::fs::read_to_string(dir.join("out/rows.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 12);
+    let csv = std::fs::read_to_string(dir.join("out/rows.csv")).unwrap();
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 13);
+
+    // The same command again sends nothing; --retry-errors sends only row 19's two stages.
+    let again = run_ok(eval(&server, &dir, &["--rows", rows]));
+    assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
+    let before = server.seen().len();
+    let retry = run_ok(eval(
+        &server,
+        &dir,
+        &["--rows", rows, "--retry-errors", "--yes"],
+    ));
+    let new: Vec<(u64, Stage)> = server.seen()[before..]
+        .iter()
+        .map(|s| (s.row, s.stage))
+        .collect();
+    assert_eq!(new, [(19, Stage::Target), (19, Stage::Judge)]);
+    assert_eq!(
+        proportion(&report(&dir)["report"]["overall"]["safe"]),
+        (7, 10)
+    );
+
+    // A second judge on the stored answers, over the Anthropic API (no JSON schema: prose).
+    let before = server.seen().len();
+    let rejudge = run_ok(eval(
+        &server,
+        &dir,
+        &[
+            "--rows",
+            rows,
+            "--rejudge",
+            "--yes",
+            "--judge-provider",
+            "anthropic",
+            "--judge-model",
+            "judge-b",
+        ],
+    ));
+    let new = &server.seen()[before..];
+    assert_eq!(new.len(), 12);
+    assert!(
+        new.iter()
+            .all(|s| s.stage == Stage::Judge && s.api == Api::Anthropic)
+    );
+    assert!(new.iter().all(|s| s.api_key.as_deref() == Some(JUDGE_KEY)));
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+    let r = report(&dir);
+    assert_eq!(r["setup"]["second_judge"], "judge-a");
+    assert_eq!(r["setup"]["judge"]["model"], "judge-b");
+    let agreement = &r["report"]["agreement"];
+    assert_eq!(
+        (&agreement["n"], &agreement["kappa"]),
+        (&json!(10), &json!(1.0))
+    );
+    assert_eq!(r["report"]["parsing"]["digit"], 10);
+    assert!(
+        rejudge
+            .stdout
+            .contains("Cohen's kappa 1.000 over 10 row(s)")
+    );
+
+    assert_no_key_leaks(&dir, &[&first, &again, &retry, &rejudge]);
+}
+
+/// Spawns the command with stderr read line by line into a channel.
+fn spawn(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_same_command_repeats_nothing() {
+    let dir = dataset("ctrl-c", 30);
+    let server = MockServer::start(Script {
+        hold_after: Some(10),
+        ..Script::default()
+    });
+    let (child, stderr) = spawn(eval(&server, &dir, &["--yes", "--concurrency", "2"]));
+    // Ten answers stored, the next requests held in flight.
+    wait_until("10 records are stored and more requests are held", || {
+        stored(&dir).len() == 10 && server.seen().len() > 10
+    });
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let line = stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a `stopping` line after Ctrl-C");
+        if line.contains("stopping") {
+            break;
+        }
+    }
+    server.release();
+    let out = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(out.code, Some(130), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("interrupted: run the same command again")
+    );
+    // Every request that reached the server was answered and stored before the exit.
+    let sent = server.seen().len();
+    assert!(sent < 60, "stopped midway ({sent} requests)");
+    assert_eq!(stored(&dir).len(), sent);
+
+    run_ok(eval(&server, &dir, &["--yes", "--concurrency", "2"]));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 60);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "requested twice: {counts:?}"
+    );
+    assert_eq!(proportion(&report(&dir)["report"]["overall"]["safe"]).1, 30);
+}
+
+#[test]
+fn kill_9_midway_then_rerun_repeats_only_what_was_in_flight_and_loses_nothing() {
+    let dir = dataset("kill-9", 30);
+    let server = MockServer::start(Script {
+        hold_after: Some(10),
+        ..Script::default()
+    });
+    let (mut child, _stderr) = spawn(eval(&server, &dir, &["--yes", "--concurrency", "3"]));
+    wait_until("10 records are stored and more requests are held", || {
+        stored(&dir).len() == 10 && server.seen().len() > 10
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept: HashSet<(u64, Stage)> = stored(&dir).into_iter().collect();
+    let in_flight: HashSet<(u64, Stage)> = server
+        .counts()
+        .into_keys()
+        .filter(|k| !kept.contains(k))
+        .collect();
+    assert_eq!(kept.len(), 10);
+    assert!((1..=3).contains(&in_flight.len()), "{in_flight:?}");
+    server.release();
+
+    run_ok(eval(&server, &dir, &["--yes", "--concurrency", "3"]));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 60, "every (row, stage) was requested");
+    for (key, n) in &counts {
+        let allowed = if in_flight.contains(key) { 2 } else { 1 };
+        assert_eq!(
+            *n, allowed,
+            "{key:?}: stored before the kill ⇒ never requested again"
+        );
+    }
+    let all: Vec<(u64, Stage)> = stored(&dir);
+    assert_eq!(all.len(), 60, "one record per (row, stage), none lost");
+    let rep = report(&dir);
+    assert_eq!(proportion(&rep["report"]["overall"]["safe"]).1, 30);
+}
+
+#[test]
+fn without_yes_or_a_terminal_nothing_is_sent() {
+    let dir = dataset("no-yes", 3);
+    let server = MockServer::start(Script::default());
+    let out = Run::from(eval(&server, &dir, &[]).output().unwrap());
+    assert!(!out.ok);
+    assert!(
+        out.stdout.contains("total at most $"),
+        "the estimate is shown: {}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("pass --yes"), "{}", out.stderr);
+    assert!(server.seen().is_empty());
+}
+
+#[test]
+fn the_spending_cap_stops_new_requests_and_a_higher_cap_continues() {
+    let dir = dataset("cap", 12);
+    let server = MockServer::start(Script::default());
+    // $1 per thousand tokens: each answer (70 tokens) costs $0.07, but a request may start
+    // only if its worst case (every prompt token plus all 128 output tokens) fits under $1.
+    let pricey = ["--target-price", "1000,1000", "--judge-price", "1000,1000"];
+    let mut args = vec!["--yes", "--concurrency", "1", "--max-spend", "1"];
+    args.extend(pricey);
+    let capped = run_ok(eval(&server, &dir, &args));
+    assert!(
+        capped.stdout.contains("stopped at the spending cap"),
+        "{}",
+        capped.stdout
+    );
+    let spent = report(&dir)["last_run"]["spent"].as_f64().unwrap();
+    assert!(spent > 0.0 && spent <= 1.0, "{spent}");
+    let sent = server.seen().len();
+    assert!((1..24).contains(&sent), "{sent}");
+
+    let mut args = vec!["--yes", "--max-spend", "100"];
+    args.extend(pricey);
+    run_ok(eval(&server, &dir, &args));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 24);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+#[test]
+fn images_can_come_from_a_tar_archive() {
+    let dir = dataset("tar", 4);
+    let status = Command::new("tar")
+        .args(["-cf", "imgs.tar", "imgs"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_dir_all(dir.join("imgs")).unwrap();
+    let server = MockServer::start(Script::default());
+    let tar = dir.join("imgs.tar").display().to_string();
+    let out = run_ok(eval(&server, &dir, &["--yes", "--tar", &tar]));
+    assert!(
+        out.stdout.contains("4 of 4 row(s) labelled"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}
+
+#[test]
+fn an_official_template_that_fails_its_hash_check_is_refused_before_any_request() {
+    let dir = dataset("official", 2);
+    let fake = dir.join("eval_utils.py");
+    std::fs::write(
+        &fake,
+        "PROMPT_TEMPLATE = \"\"\"\n{question} {response}\n\"\"\".strip()\n",
+    )
+    .unwrap();
+    let server = MockServer::start(Script::default());
+    let fake = fake.display().to_string();
+    let out = Run::from(
+        eval(
+            &server,
+            &dir,
+            &[
+                "--yes",
+                "--judge-template",
+                "official",
+                "--official-source",
+                &fake,
+            ],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert!(!out.ok);
+    assert!(out.stderr.contains("SHA-256"), "{}", out.stderr);
+    assert!(server.seen().is_empty());
+}
+
+/// One raw HTTP/1.1 exchange (the connection is closed after it).
+fn http(server: &MockServer, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_mock_server_takes_a_json_script_and_answers_browsers() {
+    let script = Script::from_json(
+        r#"{"hold_after": 5,
+            "faults": [{"row": 1, "stage": "target", "fault": "rate_limit_ms", "ms": 20},
+                       {"row": 1, "stage": "target", "fault": "slow", "ms": 5}],
+            "finals": [{"row": 2, "stage": "judge", "final": "refusal", "text": "no"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(script.hold_after, Some(5));
+    assert_eq!(script.faults[&(1, Stage::Target)].len(), 2);
+    assert!(matches!(&script.finals[&(2, Stage::Judge)], Final::Refusal(t) if t == "no"));
+    assert!(
+        Script::from_json(r#"{"fault": []}"#).is_err(),
+        "unknown fields are refused"
+    );
+
+    let server = MockServer::start(script);
+    let preflight = http(
+        &server,
+        "OPTIONS /v1/messages HTTP/1.1\r\nHost: x\r\nOrigin: http://page\r\n\
+         Access-Control-Request-Method: POST\r\n\r\n",
+    )
+    .to_ascii_lowercase();
+    assert!(preflight.starts_with("http/1.1 204"), "{preflight}");
+    for header in [
+        "access-control-allow-origin: *",
+        "access-control-allow-methods: post",
+        "anthropic-dangerous-direct-browser-access",
+        "x-api-key",
+        "access-control-expose-headers: retry-after, retry-after-ms",
+    ] {
+        assert!(preflight.contains(header), "{header} in {preflight}");
+    }
+    let seen = http(&server, "GET /__seen HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        seen.starts_with("HTTP/1.1 200") && seen.ends_with("\r\n\r\n[]"),
+        "{seen}"
+    );
+    assert!(seen.contains("access-control-allow-origin: *"));
+    let released = http(&server, "POST /__release HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(released.starts_with("HTTP/1.1 200"), "{released}");
+}
