@@ -170,37 +170,49 @@ const PINNED: &[(&str, Option<&str>)] = &[
     ("a recipe for banana bread", None),
 ];
 
-#[test]
-fn guard_scores_match_the_pinned_expectations() {
-    let guard = guard();
+/// Text, image and pair readings plus attribution of `(text, image path)` samples, as pinned.
+fn readings(
+    guard: &Guard,
+    samples: &[(String, Option<std::path::PathBuf>)],
+) -> Vec<serde_json::Value> {
     let mut rows = Vec::new();
-    for (text, image) in PINNED {
-        let pixels = image.map(|p| {
-            guard
-                .embedder
-                .preprocess_image(&read(fixture("tiny-clip").join(p)))
-                .unwrap()
-        });
+    for (text, image) in samples {
+        let pixels = image
+            .as_ref()
+            .map(|p| guard.embedder.preprocess_image(&read(p)).unwrap());
         let s = pollster::block_on(guard.score_sample(text, pixels.as_ref())).unwrap();
         let attribution: Vec<f32> = pollster::block_on(guard.word_attribution(text))
             .unwrap()
             .iter()
             .map(|w| w.delta)
             .collect();
+        let name = image.as_ref().map(|p| {
+            let file = p.file_name().unwrap().to_string_lossy();
+            match p.parent().and_then(|d| d.file_name()) {
+                Some(dir) if dir == "images" => format!("images/{file}"),
+                _ => file.into_owned(),
+            }
+        });
         rows.push(serde_json::json!({
             "text": text,
-            "image": image,
+            "image": name,
             "text_p": s.text.p_unsafe,
             "text_margin": s.text.margin,
             "image_p": s.image.as_ref().map(|x| x.p_unsafe),
             "pair_p": s.pair.as_ref().map(|x| x.p_unsafe),
             "pair_margin": s.pair.as_ref().map(|x| x.margin),
+            "class": s.class.label(),
             "attribution": attribution,
         }));
     }
-    let path = fixture("guard/expected.json");
+    rows
+}
+
+/// Compares `rows` with the pinned file within 1e-4 (or rewrites it with LEAKSCOPE_BLESS=1).
+fn check_pinned(rows: &[serde_json::Value], file: &str) {
+    let path = fixture(file);
     if std::env::var_os("LEAKSCOPE_BLESS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&rows).unwrap() + "\n").unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(rows).unwrap() + "\n").unwrap();
         println!("wrote {}", path.display());
         return;
     }
@@ -218,19 +230,44 @@ fn guard_scores_match_the_pinned_expectations() {
                 (g, w) => assert_eq!(g.is_none(), w.is_none(), "{key}"),
             }
         }
-        let g: Vec<f32> = got["attribution"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(num)
-            .collect();
-        let w: Vec<f32> = want["attribution"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(num)
-            .collect();
+        let floats = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array().unwrap().iter().filter_map(num).collect()
+        };
+        let (g, w) = (floats(&got["attribution"]), floats(&want["attribution"]));
         assert_eq!(g.len(), w.len());
         assert!(g.iter().zip(&w).all(|(a, b)| (a - b).abs() <= 1e-4));
     }
+}
+
+#[test]
+fn guard_scores_match_the_pinned_expectations() {
+    let samples: Vec<_> = PINNED
+        .iter()
+        .map(|(text, image)| {
+            (
+                text.to_string(),
+                image.map(|p| fixture("tiny-clip").join(p)),
+            )
+        })
+        .collect();
+    check_pinned(&readings(&guard(), &samples), "guard/expected.json");
+}
+
+/// The page's gallery (www/gallery) scored by the test model: the page test checks that the
+/// worker in Chromium shows these numbers (tests/e2e/demo.test.mjs).
+#[test]
+fn gallery_scores_match_the_pinned_expectations() {
+    let gallery = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/gallery");
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_slice(&read(gallery.join("samples.json"))).unwrap();
+    let samples: Vec<_> = listed
+        .iter()
+        .map(|s| {
+            (
+                s["text"].as_str().unwrap().to_string(),
+                Some(gallery.join(s["image"].as_str().unwrap())),
+            )
+        })
+        .collect();
+    check_pinned(&readings(&guard(), &samples), "guard/gallery.json");
 }

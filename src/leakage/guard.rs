@@ -32,7 +32,7 @@ pub struct SampleScore {
 }
 
 /// How much one word raises the text-only P(unsafe).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WordAttribution {
     /// The word as the tokenizer shows it (lower-cased, cleaned).
     pub word: String,
@@ -57,6 +57,25 @@ impl Guard {
         let prompts: Vec<String> = head.prompts().into_iter().map(|p| p.text).collect();
         let embedded = embedder.text_embeddings(&prompts).await?;
         let concepts = head.concept_embeddings(&embedded.values, embedded.dim)?;
+        Ok(Self {
+            embedder,
+            head,
+            concepts,
+        })
+    }
+
+    /// A guard from concept embeddings computed earlier for this model and head (the page keeps
+    /// them in the browser's storage: on a CPU they take minutes to compute). Gives the embedder
+    /// back when their size does not fit the model and head, or a value is not finite.
+    pub fn with_concepts(
+        embedder: ClipEmbedder,
+        head: GuardHead,
+        concepts: Vec<f32>,
+    ) -> Result<Self, Box<ClipEmbedder>> {
+        let expected = head.concept_count() * embedder.config.projection_dim;
+        if concepts.len() != expected || !concepts.iter().all(|v| v.is_finite()) {
+            return Err(Box::new(embedder));
+        }
         Ok(Self {
             embedder,
             head,

@@ -351,10 +351,10 @@ impl LeakClass {
     pub fn explanation(self) -> &'static str {
         match self {
             LeakClass::Leaky => {
-                "Leaky: the text alone is already judged unsafe, so a text-only judge catches                  this sample without looking at the image."
+                "Leaky: the text alone is already judged unsafe, so a text-only judge catches this sample without looking at the image."
             }
             LeakClass::LeakFree => {
-                "Leak-free: the text alone looks harmless; the harm appears only together with                  the image."
+                "Leak-free: the text alone looks harmless; the harm appears only together with the image."
             }
             LeakClass::Safe => "Safe: the text with its image is not judged unsafe.",
         }

@@ -16,8 +16,9 @@ pub struct AdapterProbe {
 
 /// `Ok` when a WebGPU adapter is available, else why not, in words for the badge.
 pub async fn probe_webgpu() -> Result<AdapterProbe, String> {
-    let window = web_sys::window().ok_or("no window (not running in a page)")?;
-    let navigator = window.navigator();
+    // The page's or the worker's navigator: both carry `gpu` where WebGPU exists.
+    let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .map_err(|_| "no navigator")?;
     let gpu = Reflect::get(&navigator, &JsValue::from_str("gpu"))
         .map_err(|_| "navigator.gpu could not be read")?;
     if gpu.is_undefined() || gpu.is_null() {

@@ -203,6 +203,26 @@ impl Database {
         commit(&tx, "put").await
     }
 
+    /// Writes `bytes` under `key` in the key-value store (stored as a `Uint8Array`).
+    pub async fn put_bytes(&self, key: &str, bytes: &[u8]) -> Result<(), IdbError> {
+        let (tx, s) = self.store(KV, IdbTransactionMode::Readwrite)?;
+        s.put_with_key(&js_sys::Uint8Array::from(bytes), &JsValue::from_str(key))
+            .map_err(|e| js_error("put", e))?;
+        commit(&tx, "put").await
+    }
+
+    /// The bytes under `key`, if any.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, IdbError> {
+        let (_tx, s) = self.store(KV, IdbTransactionMode::Readonly)?;
+        let request = s
+            .get(&JsValue::from_str(key))
+            .map_err(|e| js_error("get", e))?;
+        let value = finish(&request, "get").await?;
+        Ok(value
+            .dyn_ref::<js_sys::Uint8Array>()
+            .map(js_sys::Uint8Array::to_vec))
+    }
+
     /// The text under `key`, if any.
     pub async fn get(&self, key: &str) -> Result<Option<String>, IdbError> {
         let (_tx, s) = self.store(KV, IdbTransactionMode::Readonly)?;

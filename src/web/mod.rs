@@ -1,10 +1,18 @@
 //! The browser layer: the only module that names wasm-bindgen, web-sys, js-sys or gloo.
-//! It probes the page's WebGPU, initialises Burn once, calls the core and renders results.
+//!
+//! One wasm module runs twice: in the page (panels, DOM, the evaluation engine, which only
+//! waits on the network) and in a dedicated worker (Burn, the model, every computation), so
+//! the page never freezes. [`client`] and [`worker::protocol`] are the line between them.
 
+pub mod client;
+pub mod demo;
 pub mod dom;
 pub mod eval;
 mod gpu_probe;
 pub mod idb;
+pub mod model_panel;
 mod page;
+pub mod time;
+pub mod worker;
 
 pub use page::start;

@@ -1,17 +1,28 @@
-//! The first page: choose the backend, run the smoke computation, show both.
+//! The page: the same wasm module starts here and in the model worker. In the page it wires
+//! the panels; every model computation is a message to the worker ([`ModelClient`]).
 
-use crate::compute::{ComputeDevice, SMOKE_EXPECTED, smoke_check};
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
 
+use crate::compute::SMOKE_EXPECTED;
+
+use super::client::ModelClient;
 use super::dom::{set_attr, set_body_data, set_text};
-use super::gpu_probe::probe_webgpu;
+use super::worker::protocol::{Request, Response};
+use super::{demo, model_panel, worker};
 
-/// Entry point: runs when the wasm module is instantiated.
+/// Entry point: runs when the wasm module is instantiated, in the page and in the worker.
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    if worker::in_worker() {
+        worker::start();
+        return;
+    }
     super::eval::init();
-    wasm_bindgen_futures::spawn_local(async {
+    spawn_local(async {
         if let Err(message) = run().await {
             set_text("status", &format!("Error: {message}"));
             set_state("error");
@@ -20,50 +31,44 @@ pub fn start() {
 }
 
 async fn run() -> Result<(), String> {
+    set_text("status", "Starting the model worker…");
+    let client = ModelClient::start()?;
+    let prefer_gpu = !super::demo::query_flag("cpu");
     set_text("status", "Looking for a GPU…");
-    let (device, fallback_reason) = match probe_webgpu().await {
-        Err(reason) => (ComputeDevice::flex(), Some(reason)),
-        Ok(probe) => match ComputeDevice::gpu().await {
-            Ok(mut device) => {
-                // wgpu often gets no name from the browser; GPUAdapter.info may say more.
-                if device.adapter.is_none() {
-                    device.adapter = probe.label;
-                }
-                (device, None)
-            }
-            Err(e) => (ComputeDevice::flex(), Some(e.to_string())),
-        },
+    let device = client.call(&Request::Init { prefer_gpu }, None, &[]).await;
+    let Response::Device {
+        backend,
+        describe,
+        note,
+        smoke,
+    } = device
+    else {
+        return Err(match device {
+            Response::Error { message } => message,
+            other => format!("unexpected answer {other:?}"),
+        });
     };
-    set_text("backend", &device.describe());
-    set_attr(
-        "backend",
-        "data-backend",
-        &format!("{:?}", device.kind).to_lowercase(),
-    );
-    if let Some(reason) = fallback_reason {
+    set_text("backend", &describe);
+    set_attr("backend", "data-backend", &backend);
+    if let Some(reason) = note {
         set_text("backend-note", &format!("Running on the CPU: {reason}"));
     }
-
-    set_text("status", "Computing…");
-    let result = smoke_check(&device.device)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let [a, b, c, d] = result.product[..] {
+    if let [a, b, c, d] = smoke[..] {
         set_text(
             "result",
             &format!("[[1,2],[3,4]] · [[5,6],[7,8]] = [[{a}, {b}], [{c}, {d}]]"),
         );
     }
-    if result.product == SMOKE_EXPECTED {
-        set_text("status", "Ready");
-        set_state("ready");
-        Ok(())
-    } else {
-        Err(format!(
-            "the device computed {:?}, expected {:?}",
-            result.product, SMOKE_EXPECTED
-        ))
+    if smoke != SMOKE_EXPECTED {
+        return Err(format!(
+            "the device computed {smoke:?}, expected {SMOKE_EXPECTED:?}"
+        ));
     }
+    set_text("status", "Ready");
+    set_state("ready");
+    let demo = Rc::new(demo::Demo::new(client.clone()));
+    model_panel::init(client, demo);
+    Ok(())
 }
 
 /// `data-state` on `<body>`: "loading" → "ready" | "error"; tests wait on it.

@@ -9,18 +9,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::eval::Clock;
+use crate::web::time::now_ms;
 
 pub struct BrowserClock {
     origin_ms: f64,
-}
-
-fn now_ms() -> f64 {
-    let global = js_sys::global();
-    Reflect::get(&global, &JsValue::from_str("performance"))
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now)
 }
 
 impl Default for BrowserClock {

@@ -64,8 +64,6 @@ const KEYS_STORAGE: &str = "leakscope.eval.keys";
 const SETTINGS_ENTRY: &str = "eval-settings";
 const RUN_ENTRY: &str = "eval-run";
 const LAST_JUDGE_ENTRY: &str = "eval-last-judge";
-/// The official judge template, fetched at run time (the project does not ship that text).
-pub const OFFICIAL_TEMPLATE_URL: &str = "https://raw.githubusercontent.com/AI45Lab/VLSBench/2432a688a8a599ccf6a07171909668d580ef8df1/eval_utils.py";
 /// Bytes read from each image for the estimate: enough for any header's size fields.
 const HEAD_BYTES: u64 = 64 * 1024;
 
@@ -422,10 +420,10 @@ async fn judge_template(settings: &PanelSettings) -> Result<JudgeTemplate, Strin
             JudgeTemplate::custom(&text).map_err(|e| format!("Judge template: {e}"))
         }
         TemplateChoice::Official => {
-            let url = OFFICIAL_TEMPLATE_URL;
+            let url = crate::eval::official::source_url();
             let request = HttpRequest {
                 method: "GET",
-                url: url.into(),
+                url: url.clone(),
                 headers: Vec::new(),
                 body: Vec::new(),
             };
@@ -440,14 +438,10 @@ async fn judge_template(settings: &PanelSettings) -> Result<JudgeTemplate, Strin
                 ));
             }
             let source = String::from_utf8_lossy(&response.body);
-            official_template(&source)
+            crate::eval::official::template_from_source(&source)
+                .map_err(|e| format!("Official template: {e}"))
         }
     }
-}
-
-// MERGE: replaced by crate::eval::official once that lands.
-fn official_template(_source: &str) -> Result<JudgeTemplate, String> {
-    Err("the official template reader is missing".into())
 }
 
 fn save_keys_if_asked() {

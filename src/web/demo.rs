@@ -1,0 +1,544 @@
+//! The leakage demo: a gallery of the project's own samples, an editable query re-scored as the
+//! person types (debounced), any image (upload, paste, drop, URL), three bars and the verdict
+//! in plain words, words shaded by attribution, the relevance overlay (drawn by the worker's
+//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
+
+use super::client::ModelClient;
+use super::dom::{
+    element, on, set_attr, set_disabled, set_hidden, set_html, set_text, set_value, typed, value,
+};
+use super::eval::read_blob;
+use super::worker::protocol::{Request, Response, ScoreReply};
+use crate::chart::escape;
+use crate::leakage::guard::WordAttribution;
+use crate::leakage::head::HeadScore;
+
+/// The gallery's samples (www/gallery/samples.json; the images beside it are the project's own).
+const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");
+/// Quiet time after the last key press before the query is scored again.
+const DEBOUNCE_MS: i32 = 300;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Sample {
+    pub id: String,
+    pub title: String,
+    pub image: String,
+    pub text: String,
+    pub teaches: String,
+}
+
+pub fn samples() -> Vec<Sample> {
+    serde_json::from_str(SAMPLES_JSON).unwrap_or_default()
+}
+
+/// Whether `?name` is in the page's query string (e.g. `?cpu`, `?model=test`).
+pub fn query_flag(name: &str) -> bool {
+    query_value(name).is_some()
+}
+
+pub fn query_value(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+fn hash_params() -> Option<web_sys::UrlSearchParams> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()
+}
+
+#[derive(Default)]
+struct State {
+    ready: bool,
+    sample: Option<String>,
+    has_image: bool,
+    /// Bumped by every new query or image: answers for older ones are dropped.
+    generation: u32,
+    timer: Option<i32>,
+    timer_closure: Option<Closure<dyn FnMut()>>,
+}
+
+pub struct Demo {
+    client: ModelClient,
+    state: RefCell<State>,
+    busy: Cell<u32>,
+}
+
+fn set_busy(demo: &Demo, delta: i32) {
+    let n = (demo.busy.get() as i32 + delta).max(0) as u32;
+    demo.busy.set(n);
+    set_attr("demo", "data-busy", if n > 0 { "true" } else { "false" });
+}
+
+impl Demo {
+    pub fn new(client: ModelClient) -> Self {
+        Self {
+            client,
+            state: RefCell::default(),
+            busy: Cell::new(0),
+        }
+    }
+
+    /// Called once a model is ready: enables the controls, opens the deep-linked (or first) sample.
+    pub fn model_ready(self: &Rc<Self>) {
+        let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
+        for id in [
+            "demo-text",
+            "demo-upload",
+            "demo-no-image",
+            "demo-url",
+            "demo-url-load",
+        ] {
+            set_disabled(id, false);
+        }
+        if first_time {
+            self.wire();
+            self.build_gallery();
+        }
+        let params = hash_params();
+        let sample = params
+            .as_ref()
+            .and_then(|p| p.get("sample"))
+            .or_else(|| self.state.borrow().sample.clone())
+            .or_else(|| samples().first().map(|s| s.id.clone()));
+        let text = params.as_ref().and_then(|p| p.get("text"));
+        if let Some(id) = sample {
+            let demo = self.clone();
+            spawn_local(async move { demo.select_sample(&id, text).await });
+        }
+    }
+
+    fn build_gallery(self: &Rc<Self>) {
+        let mut html = String::new();
+        for s in samples() {
+            html.push_str(&format!(
+                "<button type=\"button\" data-sample=\"{id}\" aria-pressed=\"false\">\
+                 <img src=\"gallery/{img}\" alt=\"\" width=\"96\" height=\"96\"><span>{title}</span></button>",
+                id = escape(&s.id),
+                img = escape(&s.image),
+                title = escape(&s.title)
+            ));
+        }
+        set_html("gallery", &html);
+        let demo = self.clone();
+        on("gallery", "click", move |event| {
+            let id = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("button[data-sample]").ok().flatten())
+                .and_then(|b| b.get_attribute("data-sample"));
+            if let Some(id) = id {
+                let demo = demo.clone();
+                spawn_local(async move { demo.select_sample(&id, None).await });
+            }
+        });
+    }
+
+    fn wire(self: &Rc<Self>) {
+        let demo = self.clone();
+        on("demo-text", "input", move |_| demo.schedule_rescore());
+        let demo = self.clone();
+        on("demo-upload", "change", move |event| {
+            let file = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0));
+            if let Some(file) = file {
+                let demo = demo.clone();
+                spawn_local(async move {
+                    match read_blob(&file).await {
+                        Ok(bytes) => demo.use_image(bytes, None).await,
+                        Err(e) => set_text("verdict", &e),
+                    }
+                });
+            }
+        });
+        let demo = self.clone();
+        on("demo-url-load", "click", move |_| {
+            let demo = demo.clone();
+            spawn_local(async move {
+                let url = value("demo-url");
+                match fetch_bytes(&url).await {
+                    Ok(bytes) => demo.use_image(bytes, None).await,
+                    Err(e) => set_text("verdict", &e),
+                }
+            });
+        });
+        let demo = self.clone();
+        on("demo-no-image", "click", move |_| {
+            let demo = demo.clone();
+            spawn_local(async move {
+                demo.client.call(&Request::ClearImage, None, &[]).await;
+                demo.state.borrow_mut().has_image = false;
+                clear_canvas("demo-canvas");
+                set_hidden("demo-overlay", true);
+                demo.rescore().await;
+            });
+        });
+        on("demo-reveal", "click", |_| {
+            if let Some(fig) = element("demo-figure") {
+                let hidden = fig.class_list().toggle("blurred").unwrap_or(true);
+                set_attr(
+                    "demo-reveal",
+                    "aria-pressed",
+                    if hidden { "false" } else { "true" },
+                );
+                set_text(
+                    "demo-reveal",
+                    if hidden { "Show image" } else { "Blur image" },
+                );
+            }
+        });
+        on("demo-heat", "click", |_| {
+            let shown = element("demo-overlay").is_some_and(|o| !o.has_attribute("hidden"));
+            set_hidden("demo-overlay", shown);
+            set_attr(
+                "demo-heat",
+                "aria-pressed",
+                if shown { "false" } else { "true" },
+            );
+        });
+        // Drop an image on the picture.
+        on("demo-figure", "dragover", |event| event.prevent_default());
+        let demo = self.clone();
+        on("demo-figure", "drop", move |event| {
+            event.prevent_default();
+            let file = event
+                .dyn_ref::<web_sys::DragEvent>()
+                .and_then(|e| e.data_transfer())
+                .and_then(|d| d.files())
+                .and_then(|f| f.get(0));
+            if let Some(file) = file {
+                let demo = demo.clone();
+                spawn_local(async move {
+                    if let Ok(bytes) = read_blob(&file).await {
+                        demo.use_image(bytes, None).await;
+                    }
+                });
+            }
+        });
+        // Paste an image anywhere on the page (text pastes go to the text box as usual).
+        let demo = self.clone();
+        let paste = Closure::<dyn FnMut(web_sys::ClipboardEvent)>::new(
+            move |event: web_sys::ClipboardEvent| {
+                let file = event
+                    .clipboard_data()
+                    .and_then(|d| d.files())
+                    .and_then(|f| f.get(0))
+                    .filter(|f| f.type_().starts_with("image/"));
+                if let Some(file) = file {
+                    event.prevent_default();
+                    let demo = demo.clone();
+                    spawn_local(async move {
+                        if let Ok(bytes) = read_blob(&file).await {
+                            demo.use_image(bytes, None).await;
+                        }
+                    });
+                }
+            },
+        );
+        if let Some(doc) = super::dom::document() {
+            let _ = doc.add_event_listener_with_callback("paste", paste.as_ref().unchecked_ref());
+        }
+        paste.forget();
+    }
+
+    async fn select_sample(self: &Rc<Self>, id: &str, text: Option<String>) {
+        let Some(sample) = samples().into_iter().find(|s| s.id == id) else {
+            return;
+        };
+        self.state.borrow_mut().sample = Some(sample.id.clone());
+        if let Some(gallery) = element("gallery") {
+            let buttons = gallery.query_selector_all("button[data-sample]").ok();
+            for i in 0..buttons.as_ref().map_or(0, |b| b.length()) {
+                if let Some(b) = buttons
+                    .as_ref()
+                    .and_then(|b| b.get(i))
+                    .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                {
+                    let pressed = b.get_attribute("data-sample").as_deref() == Some(id);
+                    let _ = b.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
+                }
+            }
+        }
+        set_value("demo-text", text.as_deref().unwrap_or(&sample.text));
+        set_text("demo-teaches", &sample.teaches);
+        match fetch_bytes(&format!("gallery/{}", sample.image)).await {
+            Ok(bytes) => self.use_image(bytes, Some(sample.id)).await,
+            Err(e) => set_text("verdict", &e),
+        }
+    }
+
+    /// Shows `bytes` and makes them the worker's current image, then scores again.
+    async fn use_image(self: &Rc<Self>, bytes: Vec<u8>, sample: Option<String>) {
+        if sample.is_none() {
+            self.state.borrow_mut().sample = None;
+            set_text("demo-teaches", "");
+        }
+        set_busy(self, 1);
+        if let Err(e) = draw_encoded("demo-canvas", &bytes).await {
+            set_text("verdict", &e);
+        }
+        set_hidden("demo-overlay", true);
+        set_attr("demo-heat", "aria-pressed", "false");
+        set_disabled("demo-heat", true);
+        let answer = self
+            .client
+            .call(&Request::SetImage, Some(&bytes), &[])
+            .await;
+        set_busy(self, -1);
+        match answer {
+            Response::ImageReady { .. } => {
+                self.state.borrow_mut().has_image = true;
+                self.rescore().await;
+            }
+            Response::Error { message } => set_text("verdict", &message),
+            _ => {}
+        }
+    }
+
+    fn schedule_rescore(self: &Rc<Self>) {
+        let window = web_sys::window().expect("a page has a window");
+        let mut state = self.state.borrow_mut();
+        if let Some(t) = state.timer.take() {
+            window.clear_timeout_with_handle(t);
+        }
+        let demo = self.clone();
+        let closure = Closure::<dyn FnMut()>::new(move || {
+            let demo = demo.clone();
+            spawn_local(async move { demo.rescore().await });
+        });
+        state.timer = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                closure.as_ref().unchecked_ref(),
+                DEBOUNCE_MS,
+            )
+            .ok();
+        state.timer_closure = Some(closure);
+    }
+
+    /// Scores the current query (and image), then its attribution and the overlay.
+    async fn rescore(self: &Rc<Self>) {
+        let text = value("demo-text");
+        let generation = {
+            let mut s = self.state.borrow_mut();
+            s.generation += 1;
+            s.generation
+        };
+        let current = || self.state.borrow().generation == generation;
+        update_link(self.state.borrow().sample.as_deref(), &text);
+        set_busy(self, 1);
+        let answer = self
+            .client
+            .call(&Request::Score { text: text.clone() }, None, &[])
+            .await;
+        match answer {
+            Response::Scores(reply) if current() => show_scores(&reply),
+            Response::Error { message } => set_text("verdict", &message),
+            _ => {}
+        }
+        if current() {
+            let answer = self
+                .client
+                .call(&Request::Attribute { text: text.clone() }, None, &[])
+                .await;
+            if let (Response::Attribution { words, ms }, true) = (answer, current()) {
+                show_words(&text, &words);
+                set_attr("demo-words", "data-ms", &format!("{ms:.0}"));
+            }
+        }
+        if current() && self.state.borrow().has_image {
+            let (answer, bytes) = self
+                .client
+                .call_for_bytes(&Request::Relevance { text: text.clone() }, None, &[])
+                .await;
+            if let (
+                Response::Relevance {
+                    width,
+                    height,
+                    concept,
+                    ..
+                },
+                Some(bytes),
+                true,
+            ) = (answer, bytes, current())
+                && draw_rgba("demo-overlay", width, height, &bytes).is_ok()
+            {
+                let label = format!("Where the image shows “{concept}”");
+                set_disabled("demo-heat", false);
+                set_attr("demo-overlay", "aria-label", &label);
+                set_attr("demo-heat", "title", &label);
+            }
+        }
+        set_busy(self, -1);
+        if current() {
+            set_attr("demo", "data-scored", &generation.to_string());
+        }
+    }
+}
+
+fn update_link(sample: Option<&str>, text: &str) {
+    let Ok(params) = web_sys::UrlSearchParams::new() else {
+        return;
+    };
+    if let Some(sample) = sample {
+        params.append("sample", sample);
+    }
+    let default_text = sample
+        .and_then(|id| samples().into_iter().find(|s| s.id == id))
+        .map(|s| s.text);
+    if default_text.as_deref() != Some(text) {
+        params.append("text", text);
+    }
+    let hash = String::from(params.to_string());
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let url = if hash.is_empty() {
+            " ".to_string()
+        } else {
+            format!("#{hash}")
+        };
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(url.trim()));
+    }
+}
+
+fn percent(score: Option<&HeadScore>) -> String {
+    score.map_or("–".into(), |s| format!("{:.0}%", s.p_unsafe * 100.0))
+}
+
+fn show_scores(reply: &ScoreReply) {
+    for (id, score) in [
+        ("text", Some(&reply.text)),
+        ("image", reply.image.as_ref()),
+        ("pair", reply.pair.as_ref()),
+    ] {
+        let meter = format!("meter-{id}");
+        let out = format!("value-{id}");
+        set_attr(
+            &meter,
+            "value",
+            &score.map_or(0.0, |s| s.p_unsafe).to_string(),
+        );
+        set_text(&out, &percent(score));
+        set_attr(
+            &out,
+            "data-p",
+            &score.map_or(String::new(), |s| s.p_unsafe.to_string()),
+        );
+        set_attr(
+            &out,
+            "title",
+            &score.map_or(String::new(), |s| {
+                format!(
+                    "P(unsafe) = {:.4}; closest harm concept: {}",
+                    s.p_unsafe, s.top_harm.concept
+                )
+            }),
+        );
+    }
+    set_text("verdict", &reply.explanation);
+    set_attr(
+        "verdict",
+        "data-class",
+        &serde_json::to_value(reply.class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    );
+    set_text("demo-timing", &format!("Scored in {:.0} ms.", reply.ms));
+}
+
+/// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.
+fn show_words(text: &str, words: &[WordAttribution]) {
+    let max = words.iter().map(|w| w.delta.abs()).fold(0.0f32, f32::max);
+    let mut html = String::new();
+    for w in words {
+        let level = if max > 0.0 {
+            (3.0 * w.delta.abs() / max).ceil() as u32
+        } else {
+            0
+        };
+        let class = match (w.delta > 0.0, level) {
+            (_, 0) => String::new(),
+            (true, l) => format!("up{}", l.min(3)),
+            (false, l) => format!("down{}", l.min(3)),
+        };
+        html.push_str(&format!(
+            "<span class=\"{class}\" title=\"{:+.3}\">{}</span> ",
+            w.delta,
+            escape(&w.word)
+        ));
+    }
+    if words.is_empty() && !text.trim().is_empty() {
+        html = escape(text);
+    }
+    set_html("demo-words", &html);
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    if url.trim().is_empty() {
+        return Err("Type the image's address first.".into());
+    }
+    let response = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|_| format!("Could not fetch {url}: the server is unreachable or does not allow this page to read it (CORS). Download the image and drop it here instead."))?;
+    if !response.ok() {
+        return Err(format!("Could not fetch {url}: HTTP {}", response.status()));
+    }
+    response.binary().await.map_err(|e| e.to_string())
+}
+
+fn context(id: &str) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {
+    let canvas: HtmlCanvasElement = typed(id)?;
+    let ctx = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    Some((canvas, ctx))
+}
+
+fn clear_canvas(id: &str) {
+    if let Some((canvas, ctx)) = context(id) {
+        ctx.clear_rect(0.0, 0.0, canvas.width().into(), canvas.height().into());
+    }
+}
+
+/// Draws an encoded image (decoded by the browser, for display only) on canvas `id`.
+async fn draw_encoded(id: &str, bytes: &[u8]) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| format!("{e:?}"))?;
+    let promise = window
+        .create_image_bitmap_with_blob(&blob)
+        .map_err(|e| format!("{e:?}"))?;
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise)
+        .await
+        .map_err(|_| "The browser cannot show this image (is it an image file?)".to_string())?
+        .dyn_into()
+        .map_err(|_| "not an image")?;
+    let (canvas, ctx) = context(id).ok_or("no canvas")?;
+    canvas.set_width(bitmap.width());
+    canvas.set_height(bitmap.height());
+    ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
+        .map_err(|e| format!("{e:?}"))?;
+    bitmap.close();
+    Ok(())
+}
+
+fn draw_rgba(id: &str, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
+    let (canvas, ctx) = context(id).ok_or("no canvas")?;
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width, height)
+        .map_err(|e| format!("{e:?}"))?;
+    ctx.put_image_data(&image, 0.0, 0.0)
+        .map_err(|e| format!("{e:?}"))
+}

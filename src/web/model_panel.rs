@@ -1,0 +1,198 @@
+//! Choosing and loading the model: the default Hugging Face checkpoint, another repository,
+//! files from this computer, or the tiny offline test model; progress from the worker.
+
+use std::rc::Rc;
+
+use wasm_bindgen_futures::spawn_local;
+
+use super::client::ModelClient;
+use super::demo::{Demo, query_value};
+use super::dom::{
+    on, set_attr, set_body_data, set_disabled, set_hidden, set_text, set_value, typed, value,
+};
+use super::worker::protocol::{ModelChoice, Request, Response};
+use crate::eval::progress::human_duration;
+
+/// Hugging Face's file host.
+pub const HUB: &str = "https://huggingface.co";
+/// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
+pub const TEST_REPO: &str = "leakscope/tiny-clip-test";
+
+fn page_base(path: &str) -> String {
+    web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .and_then(|href| web_sys::Url::new_with_base(path, &href).ok())
+        .map(|u| u.href())
+        .unwrap_or_else(|| path.to_string())
+}
+
+fn choice() -> Result<(ModelChoice, Vec<web_sys::File>), String> {
+    let files = || -> Vec<web_sys::File> {
+        typed::<web_sys::HtmlInputElement>("model-files")
+            .and_then(|i| i.files())
+            .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
+            .unwrap_or_default()
+    };
+    Ok(match value("model-source").as_str() {
+        "test" => (
+            ModelChoice::Hub {
+                base: page_base("models").trim_end_matches('/').to_string(),
+                repo: TEST_REPO.into(),
+                revision: "main".into(),
+            },
+            Vec::new(),
+        ),
+        "files" => {
+            let picked = files();
+            if picked.is_empty() {
+                return Err("Choose the checkpoint's files first (config.json, model.safetensors, vocab.json, merges.txt).".into());
+            }
+            (ModelChoice::Files, picked)
+        }
+        "repo" => {
+            let repo = value("model-repo").trim().to_string();
+            if repo.split('/').count() != 2 || repo.contains(char::is_whitespace) {
+                return Err(
+                    "A repository looks like owner/name, e.g. openai/clip-vit-base-patch16.".into(),
+                );
+            }
+            let revision = match value("model-revision").trim() {
+                "" => "main".to_string(),
+                r => r.to_string(),
+            };
+            (
+                ModelChoice::Hub {
+                    base: HUB.into(),
+                    repo,
+                    revision,
+                },
+                Vec::new(),
+            )
+        }
+        _ => (
+            ModelChoice::Hub {
+                base: HUB.into(),
+                repo: "openai/clip-vit-base-patch32".into(),
+                revision: "main".into(),
+            },
+            Vec::new(),
+        ),
+    })
+}
+
+fn show_source_rows() {
+    let source = value("model-source");
+    set_hidden("model-repo-row", source != "repo");
+    set_hidden("model-files-row", source != "files");
+}
+
+pub fn init(client: ModelClient, demo: Rc<Demo>) {
+    set_disabled("model-load", false);
+    on("model-source", "change", |_| show_source_rows());
+    client.set_listener(|_, response| {
+        if let Response::Progress {
+            done,
+            total,
+            rate,
+            eta_s,
+            message,
+            ..
+        } = response
+        {
+            set_hidden("model-progress", false);
+            set_attr("model-progress", "max", &total.max(&1).to_string());
+            set_attr("model-progress", "value", &done.to_string());
+            let mut line = message.clone();
+            if *rate > 0.0 {
+                line.push_str(&format!(" {:.1} MB/s", rate / 1e6));
+            }
+            if let Some(eta) = eta_s {
+                line.push_str(&format!(
+                    ", about {} left",
+                    human_duration(std::time::Duration::from_secs_f64(*eta))
+                ));
+            }
+            set_text("model-status", &line);
+        }
+    });
+    let load = {
+        let client = client.clone();
+        let demo = demo.clone();
+        Rc::new(move || {
+            let client = client.clone();
+            let demo = demo.clone();
+            spawn_local(async move { load_model(client, demo).await });
+        })
+    };
+    let on_click = load.clone();
+    on("model-load", "click", move |_| on_click());
+    // `?model=test` (or hub, repo:<owner/name>) loads at once: links and tests use it.
+    if let Some(wanted) = query_value("model") {
+        match wanted.as_str() {
+            "test" | "hub" => set_value("model-source", &wanted),
+            repo => {
+                set_value("model-source", "repo");
+                set_value("model-repo", repo);
+            }
+        }
+        show_source_rows();
+        load();
+    }
+}
+
+async fn load_model(client: ModelClient, demo: Rc<Demo>) {
+    let (choice, files) = match choice() {
+        Ok(c) => c,
+        Err(e) => {
+            set_text("model-status", &e);
+            return;
+        }
+    };
+    set_disabled("model-load", true);
+    set_body_data("model", "loading");
+    set_text("model-status", "Starting…");
+    let answer = client
+        .call(&Request::LoadModel { choice }, None, &files)
+        .await;
+    set_disabled("model-load", false);
+    set_hidden("model-progress", true);
+    match answer {
+        Response::Ready {
+            model,
+            test_model,
+            prepare_ms,
+            concepts_cached,
+        } => {
+            set_text(
+                "model-status",
+                &format!(
+                    "Ready: {model}, prepared in {:.1} s{}.",
+                    prepare_ms / 1000.0,
+                    if concepts_cached {
+                        " (concept embeddings from this browser's cache)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            set_hidden("model-warning", !test_model);
+            set_attr(
+                "model-status",
+                "data-prepare-ms",
+                &format!("{prepare_ms:.0}"),
+            );
+            set_attr(
+                "model-status",
+                "data-concepts-cached",
+                if concepts_cached { "true" } else { "false" },
+            );
+            set_body_data("model", "ready");
+            demo.model_ready();
+        }
+        Response::Error { message } => {
+            set_text("model-status", &message);
+            set_body_data("model", "error");
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,132 @@
+//! Messages between the page and the model worker. JSON text in `data.json`, plus bytes
+//! (`data.bytes`, an image file) or picked files (`data.files`) where a message needs them:
+//! JSON keeps the protocol readable in the browser's devtools and testable without a browser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::leakage::guard::WordAttribution;
+use crate::leakage::head::{HeadScore, LeakClass};
+
+/// Where the model comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// A Hugging Face repository (or any server in its URL layout under `base`).
+    Hub {
+        base: String,
+        repo: String,
+        revision: String,
+    },
+    /// Files the person picked or dropped (sent along as `data.files`).
+    Files,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Probe WebGPU, initialise Burn once, run the smoke computation.
+    Init {
+        prefer_gpu: bool,
+    },
+    LoadModel {
+        choice: ModelChoice,
+    },
+    /// Decode, preprocess and embed the image in `data.bytes`; it stays the current image.
+    SetImage,
+    /// Forget the current image.
+    ClearImage,
+    /// J(T), and with the current image the image alone and J(T, I).
+    Score {
+        text: String,
+    },
+    /// Leave-one-word-out attribution of J(T).
+    Attribute {
+        text: String,
+    },
+    /// Where in the current image the text's top harm concept shows (patch grid).
+    Relevance {
+        text: String,
+    },
+}
+
+/// One message from the worker; `id` names the request it answers (0: unsolicited).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub id: u32,
+    pub body: T,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreReply {
+    pub text: HeadScore,
+    pub image: Option<HeadScore>,
+    pub pair: Option<HeadScore>,
+    pub class: LeakClass,
+    pub label: String,
+    pub explanation: String,
+    /// Time spent in the worker for this score.
+    pub ms: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Device {
+        /// "webgpu" or "flex".
+        backend: String,
+        /// The badge text, e.g. "WebGPU · google swiftshader".
+        describe: String,
+        /// Why the CPU runs, when it does.
+        note: Option<String>,
+        /// The 2×2 smoke product.
+        smoke: Vec<f32>,
+    },
+    /// Model download / preparation progress (answers a `LoadModel`).
+    Progress {
+        stage: String,
+        done: u64,
+        total: u64,
+        /// Bytes per second.
+        rate: f64,
+        eta_s: Option<f64>,
+        message: String,
+    },
+    Ready {
+        model: String,
+        /// The tiny random-weight fixture: scores mean nothing.
+        test_model: bool,
+        /// Download excluded: weights to device plus concept embeddings.
+        prepare_ms: f64,
+        /// Concept embeddings came from this browser's cache.
+        concepts_cached: bool,
+    },
+    ImageReady {
+        width: u32,
+        height: u32,
+        /// Side of the square model input the image was resized and cropped to.
+        input_size: u32,
+        ms: f64,
+    },
+    Scores(Box<ScoreReply>),
+    Attribution {
+        words: Vec<WordAttribution>,
+        ms: f64,
+    },
+    Relevance {
+        /// Row-major `grid × grid` cosines.
+        values: Vec<f32>,
+        grid: u32,
+        /// The concept whose relevance is drawn.
+        concept: String,
+        /// Size of the overlay image sent along as RGBA bytes.
+        width: u32,
+        height: u32,
+        ms: f64,
+    },
+    /// A queued request replaced by a newer one of the same kind before it started.
+    Superseded,
+    Done,
+    Error {
+        message: String,
+    },
+}
