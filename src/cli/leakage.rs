@@ -23,13 +23,14 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use leakscope::datasets::{self, DatasetError, DatasetFormat, Sample, Strictness};
 use leakscope::eval::hash::sha256_hex;
-use leakscope::leakage::guard::{Guard, SampleScore};
-use leakscope::leakage::head::{Concept, HeadScore};
-use leakscope::leakage::metrics::{self, Judgement};
+use leakscope::leakage::guard::Guard;
+use leakscope::leakage::head::Concept;
+use leakscope::leakage::metrics;
 
 use super::images::ImageSource;
-use super::scores::{self, RunInfo, ScoreLine, TopHarm};
+use super::scores::{self, RunInfo, ScoreLine};
 use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};
+use leakscope::leakage::scores::{judgement, line};
 
 #[derive(clap::Args)]
 pub struct LeakageArgs {
@@ -395,58 +396,6 @@ fn score_batch(
         out.push(line(&samples[i], &score, concepts, errors[k].clone()));
     }
     Ok(out)
-}
-
-fn line(
-    sample: &Sample,
-    score: &SampleScore,
-    concepts: &[Concept],
-    image_error: Option<String>,
-) -> ScoreLine {
-    let hit = score.pair.as_ref().unwrap_or(&score.text).top_harm;
-    let concept = concepts.get(hit.concept);
-    let p = |s: &Option<HeadScore>| s.as_ref().map(|s| s.p_unsafe);
-    let m = |s: &Option<HeadScore>| s.as_ref().map(|s| s.margin);
-    let u = |s: &Option<HeadScore>| s.as_ref().map(|s| s.is_unsafe);
-    ScoreLine {
-        id: sample.id.clone(),
-        category: sample.category.clone(),
-        sub_category: sample.sub_category.clone(),
-        text_p_unsafe: score.text.p_unsafe,
-        text_margin: score.text.margin,
-        text_unsafe: score.text.is_unsafe,
-        image_p_unsafe: p(&score.image),
-        image_margin: m(&score.image),
-        image_unsafe: u(&score.image),
-        pair_p_unsafe: p(&score.pair),
-        pair_margin: m(&score.pair),
-        pair_unsafe: u(&score.pair),
-        class: score.pair.as_ref().map(|_| score.class),
-        top_harm: TopHarm {
-            category: concept.and_then(|c| c.category.clone()),
-            sub_category: concept.and_then(|c| c.sub_category.clone()),
-            phrase: concept.map(|c| c.phrase.clone()).unwrap_or_default(),
-            probability: hit.probability,
-        },
-        image_error,
-    }
-}
-
-/// The judgement of sample `index` from its line: J(T, I) from the pair, or from J(T) in a
-/// text-only run; `None` for a sample without a pair score.
-fn judgement(index: usize, line: &ScoreLine, text_only: bool) -> Option<Judgement> {
-    let (pair_unsafe, pair_score) = if text_only {
-        (line.text_unsafe, line.text_p_unsafe)
-    } else {
-        (line.pair_unsafe?, line.pair_p_unsafe?)
-    };
-    Some(Judgement {
-        sample: index,
-        pair_unsafe,
-        text_unsafe: line.text_unsafe,
-        text_score: line.text_p_unsafe,
-        pair_score,
-    })
 }
 
 /// `scores.jsonl` ready for appending: a torn last line cut off, a missing final `\n` added.

@@ -5,43 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use leakscope::leakage::head::LeakClass;
+pub use leakscope::leakage::scores::ScoreLine;
 use serde::{Deserialize, Serialize};
-
-/// One sample's scores, as written to `scores.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ScoreLine {
-    pub id: String,
-    pub category: Option<String>,
-    pub sub_category: Option<String>,
-    /// J(T): P(unsafe) of the text alone, its raw margin and verdict.
-    pub text_p_unsafe: f32,
-    pub text_margin: f32,
-    pub text_unsafe: bool,
-    /// The image alone (`null` without a usable image).
-    pub image_p_unsafe: Option<f32>,
-    pub image_margin: Option<f32>,
-    pub image_unsafe: Option<bool>,
-    /// J(T, I) (`null` without a usable image).
-    pub pair_p_unsafe: Option<f32>,
-    pub pair_margin: Option<f32>,
-    pub pair_unsafe: Option<bool>,
-    /// Leaky / leak-free / safe; `null` without a pair (the sample is not in R1/R2).
-    pub class: Option<LeakClass>,
-    /// The most likely harm concept of the pair (of the text when there is no pair).
-    pub top_harm: TopHarm,
-    /// Why the sample has no image scores (missing file, undecodable image, no image).
-    pub image_error: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TopHarm {
-    pub category: Option<String>,
-    pub sub_category: Option<String>,
-    pub phrase: String,
-    /// Its softmax probability over all concepts.
-    pub probability: f32,
-}
 
 /// What produced a `scores.jsonl` (`run.json`); a resumed run must match it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,3 +3,4 @@
 pub mod guard;
 pub mod head;
 pub mod metrics;
+pub mod scores;

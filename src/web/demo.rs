@@ -259,19 +259,7 @@ impl Demo {
             return;
         };
         self.state.borrow_mut().sample = Some(sample.id.clone());
-        if let Some(gallery) = element("gallery") {
-            let buttons = gallery.query_selector_all("button[data-sample]").ok();
-            for i in 0..buttons.as_ref().map_or(0, |b| b.length()) {
-                if let Some(b) = buttons
-                    .as_ref()
-                    .and_then(|b| b.get(i))
-                    .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
-                {
-                    let pressed = b.get_attribute("data-sample").as_deref() == Some(id);
-                    let _ = b.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
-                }
-            }
-        }
+        press_sample(Some(id));
         set_value("demo-text", text.as_deref().unwrap_or(&sample.text));
         set_text("demo-teaches", &sample.teaches);
         match fetch_bytes(&format!("gallery/{}", sample.image)).await {
@@ -285,6 +273,7 @@ impl Demo {
         if sample.is_none() {
             self.state.borrow_mut().sample = None;
             set_text("demo-teaches", "");
+            press_sample(None);
         }
         set_busy(self, 1);
         if let Err(e) = draw_encoded("demo-canvas", &bytes).await {
@@ -384,6 +373,24 @@ impl Demo {
         set_busy(self, -1);
         if current() {
             set_attr("demo", "data-scored", &generation.to_string());
+        }
+    }
+}
+
+/// Marks gallery button `id` pressed and the others not.
+fn press_sample(id: Option<&str>) {
+    let Some(buttons) =
+        element("gallery").and_then(|g| g.query_selector_all("button[data-sample]").ok())
+    else {
+        return;
+    };
+    for i in 0..buttons.length() {
+        if let Some(b) = buttons
+            .get(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        {
+            let pressed = id.is_some() && b.get_attribute("data-sample").as_deref() == id;
+            let _ = b.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
         }
     }
 }
