@@ -109,13 +109,13 @@ impl ModelClient {
         *self.inner.listener.borrow_mut() = Some(Box::new(listener));
     }
 
-    /// Sends `request` (with image bytes or picked files where it needs them) and waits for
+    /// Sends `request` (with image bytes, or files and blobs, where it needs them) and waits for
     /// its final answer.
     pub async fn call(
         &self,
         request: &Request,
         bytes: Option<&[u8]>,
-        files: &[web_sys::File],
+        files: &[web_sys::Blob],
     ) -> Response {
         self.call_for_bytes(request, bytes, files).await.0
     }
@@ -125,7 +125,7 @@ impl ModelClient {
         &self,
         request: &Request,
         bytes: Option<&[u8]>,
-        files: &[web_sys::File],
+        files: &[web_sys::Blob],
     ) -> (Response, Option<Vec<u8>>) {
         let _ = JsFuture::from(self.inner.ready.clone()).await;
         let id = self.inner.next_id.get();

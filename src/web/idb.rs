@@ -18,9 +18,11 @@ use web_sys::{
 
 const DB_NAME: &str = "leakscope";
 /// Bump when a store is added; the upgrade creates whatever is missing.
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 /// Evaluation records, one JSON text each, in arrival order (auto-increment keys).
 pub const RECORDS: &str = "eval-records";
+/// Dataset-mode score lines, one JSON text each (`{"run", "index", "line"}`), appended per batch.
+pub const VSIL: &str = "vsil-scores";
 /// Small values under string keys (the panel's last settings, the run in progress).
 pub const KV: &str = "kv";
 
@@ -134,6 +136,11 @@ impl Database {
                     params.set_auto_increment(true);
                     let _ = db.create_object_store_with_optional_parameters(RECORDS, &params);
                 }
+                if !names.contains(VSIL) {
+                    let params = IdbObjectStoreParameters::new();
+                    params.set_auto_increment(true);
+                    let _ = db.create_object_store_with_optional_parameters(VSIL, &params);
+                }
                 if !names.contains(KV) {
                     let _ = db.create_object_store(KV);
                 }
@@ -167,6 +174,16 @@ impl Database {
         let (tx, s) = self.store(store, IdbTransactionMode::Readwrite)?;
         s.add(&JsValue::from_str(text))
             .map_err(|e| js_error("append", e))?;
+        commit(&tx, "append").await
+    }
+
+    /// Appends every text of `texts` to `store` in one transaction.
+    pub async fn append_all(&self, store: &str, texts: &[String]) -> Result<(), IdbError> {
+        let (tx, s) = self.store(store, IdbTransactionMode::Readwrite)?;
+        for text in texts {
+            s.add(&JsValue::from_str(text))
+                .map_err(|e| js_error("append", e))?;
+        }
         commit(&tx, "append").await
     }
 

@@ -5,6 +5,7 @@
 //! the page never freezes. [`client`] and [`worker::protocol`] are the line between them.
 
 pub mod client;
+pub mod dataset_panel;
 pub mod demo;
 pub mod dom;
 pub mod eval;

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 
 use super::client::ModelClient;
+use super::dataset_panel::DatasetPanel;
 use super::demo::{Demo, query_value};
 use super::dom::{
     on, set_attr, set_body_data, set_disabled, set_hidden, set_text, set_value, typed, value,
@@ -26,11 +27,16 @@ fn page_base(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-fn choice() -> Result<(ModelChoice, Vec<web_sys::File>), String> {
-    let files = || -> Vec<web_sys::File> {
+fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
+    let files = || -> Vec<web_sys::Blob> {
         typed::<web_sys::HtmlInputElement>("model-files")
             .and_then(|i| i.files())
-            .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
+            .map(|l| {
+                (0..l.length())
+                    .filter_map(|i| l.get(i))
+                    .map(Into::into)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     Ok(match value("model-source").as_str() {
@@ -86,7 +92,7 @@ fn show_source_rows() {
     set_hidden("model-files-row", source != "files");
 }
 
-pub fn init(client: ModelClient, demo: Rc<Demo>) {
+pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     set_disabled("model-load", false);
     on("model-source", "change", |_| show_source_rows());
     client.set_listener(|_, response| {
@@ -121,7 +127,8 @@ pub fn init(client: ModelClient, demo: Rc<Demo>) {
         Rc::new(move || {
             let client = client.clone();
             let demo = demo.clone();
-            spawn_local(async move { load_model(client, demo).await });
+            let dataset = dataset.clone();
+            spawn_local(async move { load_model(client, demo, dataset).await });
         })
     };
     let on_click = load.clone();
@@ -140,7 +147,7 @@ pub fn init(client: ModelClient, demo: Rc<Demo>) {
     }
 }
 
-async fn load_model(client: ModelClient, demo: Rc<Demo>) {
+async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     let (choice, files) = match choice() {
         Ok(c) => c,
         Err(e) => {
@@ -162,6 +169,7 @@ async fn load_model(client: ModelClient, demo: Rc<Demo>) {
             test_model,
             prepare_ms,
             concepts_cached,
+            model_key,
         } => {
             set_text(
                 "model-status",
@@ -188,6 +196,7 @@ async fn load_model(client: ModelClient, demo: Rc<Demo>) {
             );
             set_body_data("model", "ready");
             demo.model_ready();
+            dataset.model_ready(&model_key);
         }
         Response::Error { message } => {
             set_text("model-status", &message);

@@ -11,7 +11,7 @@ use crate::compute::SMOKE_EXPECTED;
 use super::client::ModelClient;
 use super::dom::{set_attr, set_body_data, set_text};
 use super::worker::protocol::{Request, Response};
-use super::{demo, model_panel, worker};
+use super::{dataset_panel, demo, model_panel, worker};
 
 /// Entry point: runs when the wasm module is instantiated, in the page and in the worker.
 #[wasm_bindgen(start)]
@@ -67,7 +67,8 @@ async fn run() -> Result<(), String> {
     set_text("status", "Ready");
     set_state("ready");
     let demo = Rc::new(demo::Demo::new(client.clone()));
-    model_panel::init(client, demo);
+    let dataset = dataset_panel::DatasetPanel::new(client.clone());
+    model_panel::init(client, demo, dataset);
     Ok(())
 }
 

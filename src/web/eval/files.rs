@@ -63,18 +63,36 @@ impl PickedDataset {
     /// From the files of a picked folder (or of a drop, or several picked files): `data.json`
     /// (the shallowest one) plus either image files or an `imgs.tar`.
     pub async fn from_files(files: Vec<File>) -> Result<Self, String> {
+        Self::from_files_with(files, |p| p == "data.json", true)
+            .await
+            .map_err(|e| match e.as_str() {
+                "no dataset file" => "no data.json among the picked files: pick the VLSBench folder, or data.json with imgs.tar".to_string(),
+                _ => e,
+            })
+    }
+
+    /// Like [`PickedDataset::from_files`] with another rule for the dataset file (by file
+    /// name); `need_images`: refuse a pick without images.
+    pub async fn from_files_with(
+        files: Vec<File>,
+        is_dataset: impl Fn(&str) -> bool,
+        need_images: bool,
+    ) -> Result<Self, String> {
         let mut by_path: HashMap<String, File> = HashMap::new();
         for f in files {
             by_path.insert(relative_path(&f), f);
         }
         let data_key = by_path
             .keys()
-            .filter(|p| p.rsplit('/').next() == Some("data.json"))
-            .min_by_key(|p| p.matches('/').count())
+            .filter(|p| is_dataset(p.rsplit('/').next().unwrap_or(p)))
+            .min_by_key(|p| (p.matches('/').count(), p.len()))
             .cloned()
-            .ok_or("no data.json among the picked files: pick the VLSBench folder, or data.json with imgs.tar")?;
-        let prefix = data_key.trim_end_matches("data.json").to_string();
-        let data_json = by_path.remove(&data_key).ok_or("data.json vanished")?;
+            .ok_or("no dataset file")?;
+        let name = data_key.rsplit('/').next().unwrap_or(&data_key).to_string();
+        let prefix = data_key[..data_key.len() - name.len()].to_string();
+        let data_json = by_path
+            .remove(&data_key)
+            .ok_or("the dataset file vanished")?;
         let tar_key = by_path.keys().find(|p| p.ends_with(".tar")).cloned();
         if let Some(tar_key) = tar_key {
             let file = by_path.remove(&tar_key).ok_or("the archive vanished")?;
@@ -89,7 +107,7 @@ impl PickedDataset {
             .into_iter()
             .filter_map(|(p, f)| Some((p.strip_prefix(&prefix)?.to_string(), f)))
             .collect();
-        if images.is_empty() {
+        if images.is_empty() && need_images {
             return Err("no images beside data.json: pick the whole VLSBench folder (with imgs/), or add imgs.tar".into());
         }
         Ok(Self {
@@ -97,6 +115,11 @@ impl PickedDataset {
             label: format!("{} images", images.len()),
             images: Images::Folder(images),
         })
+    }
+
+    /// The dataset file's name (data.json, a CSV, …).
+    pub fn file_name(&self) -> String {
+        self.data_json.name()
     }
 
     pub async fn read_data_json(&self) -> Result<Vec<u8>, String> {
@@ -119,6 +142,25 @@ impl PickedDataset {
                     .find(&image)
                     .ok_or_else(|| format!("{path} is not in {}", file.name()))?;
                 read_range(file, entry.offset, entry.size).await
+            }
+        }
+    }
+
+    /// The image at `path` as a blob (a file, or a slice of the archive): cheap to hand to the
+    /// worker, which reads it there.
+    pub fn image_blob(&self, path: &str) -> Result<Blob, String> {
+        match &self.images {
+            Images::Folder(files) => files
+                .get(path.trim_start_matches("./"))
+                .map(|f| f.clone().into())
+                .ok_or_else(|| format!("{path} is not in the picked folder")),
+            Images::Tar { file, index } => {
+                let image = ImageRef::new(path)?;
+                let (_, entry) = index
+                    .find(&image)
+                    .ok_or_else(|| format!("{path} is not in {}", file.name()))?;
+                file.slice_with_f64_and_f64(entry.offset as f64, (entry.offset + entry.size) as f64)
+                    .map_err(|e| format!("could not slice the archive: {e:?}"))
             }
         }
     }

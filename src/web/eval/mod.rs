@@ -10,6 +10,6 @@ mod view;
 
 pub use clock::BrowserClock;
 pub use fetch::FetchClient;
-pub use files::{PickedDataset, read_blob};
+pub use files::{PickedDataset, input_files, read_blob};
 pub use panel::init;
 pub use store::IdbResultStore;

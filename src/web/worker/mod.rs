@@ -17,12 +17,14 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::compute::{ComputeDevice, smoke_check};
+use crate::datasets::Sample;
 use crate::embedder::{CheckpointFiles, ClipEmbedder, Embeddings};
 use crate::eval::hash;
 use crate::gpu::overlay::render_overlay_on;
 use crate::gpu::preprocess::model_input;
 use crate::leakage::guard::Guard;
 use crate::leakage::head::GuardHead;
+use crate::leakage::scores::line;
 use crate::overlay::{GridRect, OverlayOptions, OverlayPlan};
 use crate::preprocess::{DecodeOptions, Geometry, decode_rgb, preprocess_rgba_with};
 use crate::web::gpu_probe::probe_webgpu;
@@ -47,7 +49,8 @@ struct Job {
     id: u32,
     request: Request,
     bytes: Option<Vec<u8>>,
-    files: Vec<web_sys::File>,
+    /// Files and blobs that came with the message (picked model files, dataset images).
+    blobs: Vec<web_sys::Blob>,
 }
 
 #[derive(Default)]
@@ -119,7 +122,7 @@ pub fn start() {
         let bytes = field("bytes")
             .and_then(|v| v.dyn_into::<Uint8Array>().ok())
             .map(|a| a.to_vec());
-        let files = field("files")
+        let blobs = field("files")
             .and_then(|v| v.dyn_into::<Array>().ok())
             .map(|a| a.iter().filter_map(|f| f.dyn_into().ok()).collect())
             .unwrap_or_default();
@@ -127,7 +130,7 @@ pub fn start() {
             id: envelope.id,
             request: envelope.body,
             bytes,
-            files,
+            blobs,
         });
     });
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
@@ -196,7 +199,17 @@ async fn handle(job: Job) -> Result<(), String> {
     let id = job.id;
     match job.request {
         Request::Init { prefer_gpu } => init(id, prefer_gpu).await,
-        Request::LoadModel { choice } => load_model(id, choice, job.files).await,
+        Request::LoadModel { choice } => {
+            let files = job
+                .blobs
+                .into_iter()
+                .filter_map(|b| b.dyn_into().ok())
+                .collect();
+            load_model(id, choice, files).await
+        }
+        Request::ScoreSamples { samples, has_image } => {
+            score_samples(id, samples, has_image, job.blobs).await
+        }
         Request::SetImage => {
             let t0 = now_ms();
             let bytes = job.bytes.ok_or("no image bytes came with the message")?;
@@ -596,6 +609,105 @@ async fn load_model(
             test_model,
             prepare_ms: now_ms() - t0,
             concepts_cached,
+            model_key: key,
+        },
+    );
+    Ok(())
+}
+
+/// One batch of dataset samples: texts through the text tower together, images through the
+/// GPU preprocessing and the vision tower together; an unreadable image costs only its row
+/// its image scores.
+async fn score_samples(
+    id: u32,
+    samples: Vec<Sample>,
+    has_image: Vec<bool>,
+    blobs: Vec<web_sys::Blob>,
+) -> Result<(), String> {
+    let t0 = now_ms();
+    let model = model()?;
+    let device = device()?;
+    let guard = &model.guard;
+    let embedder = &guard.embedder;
+    let texts: Vec<&str> = samples.iter().map(|s| s.text.as_str()).collect();
+    let text_embeddings = embedder
+        .text_embeddings(&texts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = DecodeOptions::default();
+    let mut blobs = blobs.into_iter();
+    let mut inputs = Vec::new();
+    // Per sample: its row in the image batch, or why it has none.
+    let mut slots: Vec<Result<usize, String>> = Vec::with_capacity(samples.len());
+    for (sample, with_image) in samples.iter().zip(&has_image) {
+        if !with_image {
+            let why = if sample.image.is_some() {
+                "image not found"
+            } else {
+                "no image"
+            };
+            slots.push(Err(why.into()));
+            continue;
+        }
+        let Some(blob) = blobs.next() else {
+            slots.push(Err("image missing from the batch".into()));
+            continue;
+        };
+        let prepared = async {
+            let bytes = crate::web::eval::read_blob(&blob).await?;
+            let rgb = decode_rgb(&bytes, &options).map_err(|e| e.to_string())?;
+            let rgba: Vec<u8> = rgb
+                .data
+                .chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect();
+            model_input(
+                &device.device,
+                &embedder.preprocess,
+                rgb.width,
+                rgb.height,
+                &rgba,
+                &options,
+            )
+            .map_err(|e| e.to_string())
+        }
+        .await;
+        match prepared {
+            Ok(input) => {
+                slots.push(Ok(inputs.len()));
+                inputs.push(input);
+            }
+            Err(e) => slots.push(Err(e)),
+        }
+    }
+    let image_embeddings = if inputs.is_empty() {
+        None
+    } else {
+        Some(
+            embedder
+                .image_embeddings_from_tensor(burn::tensor::Tensor::cat(inputs, 0))
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    let concepts = guard.head.concepts();
+    let mut lines = Vec::with_capacity(samples.len());
+    for (i, (sample, slot)) in samples.iter().zip(slots).enumerate() {
+        let (image, error) = match (slot, &image_embeddings) {
+            (Ok(row), Some(e)) => (Some((e, row)), None),
+            (Ok(_), None) => (None, Some("image missing".to_string())),
+            (Err(e), _) => (None, Some(e)),
+        };
+        let score = guard
+            .score_embeddings(&text_embeddings, i, image)
+            .map_err(|e| e.to_string())?;
+        lines.push(line(sample, &score, &concepts, error));
+    }
+    post(
+        id,
+        Response::SampleScores {
+            lines,
+            ms: now_ms() - t0,
         },
     );
     Ok(())

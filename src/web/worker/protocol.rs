@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::datasets::Sample;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
+use crate::leakage::scores::ScoreLine;
 
 /// Where the model comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +48,12 @@ pub enum Request {
     /// Where in the current image the text's top harm concept shows (patch grid).
     Relevance {
         text: String,
+    },
+    /// Score a batch of dataset samples; the images of those with `has_image` come along as
+    /// blobs, in order.
+    ScoreSamples {
+        samples: Vec<Sample>,
+        has_image: Vec<bool>,
     },
 }
 
@@ -99,6 +107,12 @@ pub enum Response {
         prepare_ms: f64,
         /// Concept embeddings came from this browser's cache.
         concepts_cached: bool,
+        /// Identifies the model and guard head (stored dataset scores are kept under it).
+        model_key: String,
+    },
+    SampleScores {
+        lines: Vec<ScoreLine>,
+        ms: f64,
     },
     ImageReady {
         width: u32,

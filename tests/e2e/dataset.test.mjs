@@ -1,0 +1,80 @@
+// Dataset mode in the page: the 30-row VLSBench-shaped fixture scored by the test model in the
+// worker (CPU backend), paused midway, the tab closed and reopened, the run continued from the
+// scores stored in IndexedDB; R1 and R2 equal what `leakscope leakage` computes natively on the
+// same files; the leakiest-samples table sorts; the exports download.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { serveStatic, launchChromium, screenshot } from './harness.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const FIXTURE = resolve(ROOT, 'tests/fixtures/eval/vlsbench-mini');
+const CLI = resolve(ROOT, 'target/debug/leakscope');
+const TIMEOUT = 600_000;
+
+let site;
+before(async () => { site = await serveStatic(); });
+after(async () => { await site?.close(); });
+
+async function nativeReport() {
+  const out = await mkdtemp(join(tmpdir(), 'leakscope-vsil-'));
+  await promisify(execFile)(CLI, ['leakage', join(FIXTURE, 'data.json'), '--model', resolve(ROOT, 'tests/fixtures/tiny-clip'), '--out', out]);
+  return JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+}
+
+async function openWithModel(context) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${site.url}?model=test`);
+  await page.waitForSelector('body[data-model="ready"]', { timeout: TIMEOUT });
+  await page.setInputFiles('#ds-folder', FIXTURE);
+  await page.waitForSelector('body[data-ds-samples="30"]');
+  await page.waitForSelector('#ds-start:not([disabled])');
+  return { page, errors };
+}
+
+test('dataset mode: pause, reopen, finish; R1 and R2 equal the native report', async () => {
+  const native = await nativeReport();
+  const context = await launchChromium({ webgpu: false });
+  try {
+    const first = await openWithModel(context);
+    await first.page.click('#ds-start');
+    await first.page.waitForFunction(() => Number(document.body.dataset.dsDone ?? 0) >= 16, null, { timeout: TIMEOUT });
+    await first.page.click('#ds-pause');
+    await first.page.waitForSelector('body[data-ds-state="paused"]', { timeout: TIMEOUT });
+    const before = Number(await first.page.getAttribute('body', 'data-ds-done'));
+    assert.ok(before >= 16 && before < 30, `paused after ${before} samples`);
+    await first.page.close();
+
+    const { page, errors } = await openWithModel(context);
+    await page.waitForSelector('body[data-ds-restored]');
+    assert.equal(Number(await page.getAttribute('body', 'data-ds-restored')), before, 'stored scores come back');
+    await page.click('#ds-start');
+    await page.waitForSelector('body[data-ds-state="done"]', { timeout: TIMEOUT });
+    const r1 = Number(await page.getAttribute('body', 'data-ds-r1'));
+    const r2 = Number(await page.getAttribute('body', 'data-ds-r2'));
+    assert.equal(r1.toFixed(6), native.overall.r1.rate.toFixed(6));
+    assert.equal(r2.toFixed(6), native.overall.r2.rate.toFixed(6));
+
+    // Sort by P(unsafe | text), ascending then descending.
+    await page.click('#ds-ranked button[data-sort="text"]');
+    const firstAscending = await page.textContent('#ds-ranked tbody tr:first-child td:nth-child(3)');
+    await page.click('#ds-ranked button[data-sort="text"]');
+    const firstDescending = await page.textContent('#ds-ranked tbody tr:first-child td:nth-child(3)');
+    assert.ok(Number(firstDescending) >= Number(firstAscending));
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#ds-export-json')]);
+    const report = JSON.parse(await readFile(await file.path(), 'utf8'));
+    assert.equal(report.judged, 30);
+    assert.equal(report.overall.r2.successes, native.overall.r2.successes);
+    const shot = await screenshot(page, 'dataset-report');
+    assert.deepEqual(errors, []);
+    console.log(`dataset mode: paused after ${before} of 30, finished after reopening; R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native; screenshot ${shot}`);
+  } finally {
+    await context.close();
+  }
+});
