@@ -41,6 +41,7 @@ fn options() -> LoadOptions {
             tries: 3,
             first_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
+            stall: Duration::from_secs(5),
         },
         progress_every: Duration::ZERO,
         ..LoadOptions::default()
@@ -195,6 +196,27 @@ fn a_connection_dropped_mid_file_resumes_with_range_and_the_bytes_are_identical(
     // Without the listing the total is known once the weights' response arrived.
     assert!(!events[0].total_known);
     assert!(events.last().unwrap().total_known);
+}
+
+#[test]
+fn a_stalled_connection_is_dropped_and_resumed() {
+    let mut script = HfScript::default();
+    script.fault(
+        WEIGHTS,
+        HfFault::StallAfter(250_000, Duration::from_secs(3)),
+    );
+    let server = HfServer::start(&tiny(), script);
+    let mut quick = options();
+    quick.retry.stall = Duration::from_millis(300);
+    let (loaded, events) = load(&source(&server), &quick, None);
+    let loaded = loaded.unwrap();
+    assert_fixture(&loaded.files);
+    let seen = server.seen_for(WEIGHTS);
+    assert_eq!(seen[1].range.as_deref(), Some("bytes=250000-"));
+    let model = loaded.report.iter().find(|r| r.file == WEIGHTS).unwrap();
+    assert_eq!(model.network_bytes, weights().len() as u64);
+    let note = events.iter().find_map(|p| p.note.clone()).unwrap();
+    assert!(note.starts_with("no data for 0.3 s"), "{note}");
 }
 
 #[test]
@@ -500,4 +522,30 @@ fn picked_files_become_a_checkpoint_by_name() {
     }
     let files = leakscope::hub::files::checkpoint_from_named(named, &names).unwrap();
     assert_fixture(&files);
+}
+
+#[test]
+fn the_cli_fetches_a_checkpoint_into_a_folder_that_loads() {
+    let mut script = HfScript::default();
+    script.fault(WEIGHTS, HfFault::DropAfter(600_000));
+    let server = HfServer::start(&tiny(), script);
+    let out = std::env::temp_dir().join(format!("leakscope-hub-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["fetch-model", "--repo"])
+        .arg(format!("{}/{REPO}/resolve/{REVISION}/", server.endpoint()))
+        .arg("--out")
+        .arg(&out)
+        .env_remove("HF_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_fixture(&common::checkpoint_files(&out));
+    assert!(stderr.contains("the server's ETag"), "{stderr}");
+    assert_eq!(
+        server.seen_for(WEIGHTS)[1].range.as_deref(),
+        Some("bytes=600000-")
+    );
+    let _ = std::fs::remove_dir_all(out);
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::future::{Either, select};
 
 use super::HubError;
 use super::transport::{ByteFetcher, GetRequest, content_length, content_range, etag};
@@ -22,6 +23,9 @@ pub struct RetryPolicy {
     /// The wait after the first failed try; doubles after each, up to `max_delay`.
     pub first_delay: Duration,
     pub max_delay: Duration,
+    /// A connection that sends nothing (no answer, no body bytes) for this long is dropped and
+    /// resumed: mobile networks stall more often than they close. Detected within 1–2× this.
+    pub stall: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -30,6 +34,7 @@ impl Default for RetryPolicy {
             tries: 5,
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
+            stall: Duration::from_secs(30),
         }
     }
 }
@@ -182,7 +187,7 @@ pub async fn download(
     let mut rehashed = false;
     loop {
         let before = state.bytes.len();
-        let end = one_try(net, target, &mut state, on_event).await;
+        let end = one_try(net, clock, policy.stall, target, &mut state, on_event).await;
         let (detail, last_status) = match end {
             Ok(Some(missing)) => return Ok(missing),
             Ok(None) => match finish(target, &mut state) {
@@ -271,6 +276,8 @@ fn fail(error: HubError, partial: Option<Partial>, state: State) -> Failure {
 /// One request: `Ok(Some(_))` for a missing file, `Ok(None)` when the body ended where it should.
 async fn one_try(
     net: &dyn ByteFetcher,
+    clock: &dyn Clock,
+    stall: Duration,
     target: &Target,
     state: &mut State,
     on_event: &mut dyn FnMut(FileEvent),
@@ -289,10 +296,10 @@ async fn one_try(
     if start > 0 {
         state.stats.resumed_at.push(start);
     }
-    let response = net
-        .get(request)
-        .await
-        .map_err(|e| TryEnd::Transient(e.0, None))?;
+    let response = match select(net.get(request), clock.sleep(stall)).await {
+        Either::Left((response, _)) => response.map_err(|e| TryEnd::Transient(e.0, None))?,
+        Either::Right(_) => return Err(TryEnd::Transient(stalled(stall, "an answer"), None)),
+    };
     state.stats.answered = true;
     let token_sent = target
         .headers
@@ -396,7 +403,22 @@ async fn one_try(
         }
     }
     let mut body = response.body;
-    while let Some(chunk) = body.next().await {
+    // One timer per stall period, not per chunk: when it fires, the connection stalled only if
+    // nothing arrived since it was set.
+    let mut watchdog = clock.sleep(stall);
+    let mut arrived = false;
+    loop {
+        let chunk = match select(body.next(), &mut watchdog).await {
+            Either::Left((Some(chunk), _)) => chunk,
+            Either::Left((None, _)) => break,
+            Either::Right(((), _)) if arrived => {
+                arrived = false;
+                watchdog = clock.sleep(stall);
+                continue;
+            }
+            Either::Right(_) => return Err(TryEnd::Transient(stalled(stall, "data"), None)),
+        };
+        arrived = true;
         let chunk = chunk.map_err(|e| TryEnd::Transient(e.0, None))?;
         if let Some(total) = state.total
             && state.bytes.len() as u64 + chunk.len() as u64 > total
@@ -437,6 +459,10 @@ async fn one_try(
         )),
         _ => Ok(None),
     }
+}
+
+fn stalled(stall: Duration, what: &str) -> String {
+    format!("no {what} for {} s", stall.as_secs_f32())
 }
 
 /// The body is complete: check the sha256 against the best-informed source.

@@ -59,9 +59,9 @@ pub enum HubError {
         kept: bool,
     },
     #[error(
-        "{file} from {url} is not the expected file: its sha256 is {actual}, {origin} says \
-         {expected}; the download was corrupted or the file changed: load again, or check the \
-         sha256 you gave"
+        "{file} from {url} is not the expected file: its sha256 is {actual}, expected \
+         {expected} (from {origin}); the download was corrupted or the file changed: load again, \
+         or check the sha256 you gave"
     )]
     Checksum {
         file: String,

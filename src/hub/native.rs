@@ -187,6 +187,16 @@ impl Future for HeadFuture {
     }
 }
 
+impl Drop for HeadFuture {
+    fn drop(&mut self) {
+        // Given up before the answer came (a stall): the thread must not wait for room forever.
+        if let Some(channel) = self.channel.take() {
+            channel.lock().cancelled = true;
+            channel.room.notify_one();
+        }
+    }
+}
+
 struct ChunkStream {
     channel: Arc<Channel>,
 }

@@ -25,6 +25,9 @@ pub const REVISION: &str = "main";
 pub enum HfFault {
     /// Send the headers (full length) and this many body bytes, then close the connection.
     DropAfter(usize),
+    /// Send this many body bytes, then nothing for a while (the connection stays open), then
+    /// close.
+    StallAfter(usize, std::time::Duration),
     /// Answer this status with a short body.
     Status(u16),
     /// Answer 200 with the whole file although a Range was asked.
@@ -196,6 +199,8 @@ struct Reply {
     body: Vec<u8>,
     /// Close after this many body bytes.
     cut: Option<usize>,
+    /// Before closing, hold the connection this long.
+    stall: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -205,6 +210,7 @@ impl Reply {
             headers: vec![("x-error-message".into(), message.into())],
             body: message.as_bytes().to_vec(),
             cut: None,
+            stall: None,
         }
     }
 }
@@ -245,6 +251,9 @@ fn answer(w: &mut TcpStream, request: &Request, state: &State) -> bool {
         .and_then(|()| w.write_all(&reply.body[..sent]))
         .and_then(|()| w.flush())
         .is_ok();
+    if let Some(pause) = reply.stall {
+        std::thread::sleep(pause);
+    }
     ok && reply.cut.is_none()
 }
 
@@ -304,6 +313,7 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
             ],
             body: Vec::new(),
             cut: None,
+            stall: None,
         };
         return (reply, None);
     }
@@ -340,6 +350,7 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
                 headers,
                 body: Vec::new(),
                 cut: None,
+                stall: None,
             }
         }
         Some(start) => {
@@ -352,6 +363,7 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
                 headers,
                 body: body[start..].to_vec(),
                 cut: None,
+                stall: None,
             }
         }
         None => Reply {
@@ -359,10 +371,16 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
             headers,
             body,
             cut: None,
+            stall: None,
         },
     };
-    if let Some(HfFault::DropAfter(n)) = fault {
-        reply.cut = Some(n);
+    match fault {
+        Some(HfFault::DropAfter(n)) => reply.cut = Some(n),
+        Some(HfFault::StallAfter(n, pause)) => {
+            reply.cut = Some(n);
+            reply.stall = Some(pause);
+        }
+        _ => {}
     }
     (reply, fault)
 }
@@ -373,6 +391,7 @@ fn json_reply(body: String) -> Reply {
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.into_bytes(),
         cut: None,
+        stall: None,
     }
 }
 
