@@ -4,6 +4,7 @@
 pub mod dom;
 pub mod eval;
 mod gpu_probe;
+pub mod hub;
 pub mod idb;
 mod page;
 
