@@ -13,6 +13,7 @@ pub mod datasets;
 pub mod embedder;
 pub mod eval;
 pub mod gpu;
+pub mod hub;
 pub mod leakage;
 pub mod model;
 pub mod overlay;

@@ -63,6 +63,9 @@ enum Command {
     /// second model, stored as it arrives (a rerun continues); safe / refuse / warning rates
     /// overall and per category with Wilson 95% intervals, and the official JSON.
     Eval(Box<cli::eval::EvalArgs>),
+    /// Download a CLIP checkpoint from the Hugging Face hub (or a mirror or URL) into a folder
+    /// for --model: resumes dropped connections, checks lengths and sha256s.
+    FetchModel(cli::fetch_model::FetchModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Convert { input, output } => convert(&input, output),
         Command::Leakage(args) => cli::leakage::run(args),
         Command::Calibrate(args) => cli::calibrate::run(args),
+        Command::FetchModel(args) => cli::fetch_model::run(args),
         Command::Eval(args) => match cli::eval::run(*args) {
             Ok(cli::eval::Finish::Interrupted) => return ExitCode::from(130),
             Ok(cli::eval::Finish::Done) => Ok(()),

@@ -6,6 +6,7 @@
 
 pub mod calibrate;
 pub mod eval;
+pub mod fetch_model;
 mod images;
 pub mod leakage;
 mod scores;

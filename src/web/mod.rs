@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dom;
 pub mod eval;
 mod gpu_probe;
+pub mod hub;
 pub mod idb;
 pub mod model_panel;
 mod page;

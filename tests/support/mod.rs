@@ -1,6 +1,7 @@
 //! Helpers for the evaluation engine's integration tests.
 #![allow(dead_code)]
 
+pub mod hf_server;
 pub mod openai_server;
 
 use std::path::{Path, PathBuf};
