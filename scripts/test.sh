@@ -36,5 +36,7 @@ step "clippy (wasm32)" cargo clippy --all-targets "${WASM[@]}" -- -D warnings
 step "tests (native: flex + wgpu on lavapipe)" cargo test
 step "tests (headless Chromium: WebGPU + flex)" cargo test "${WASM[@]}" --test web -- --nocapture
 step "trunk build" trunk build
-step "end-to-end (page in headless Chromium)" node --test tests/e2e/
+# The page tests start the mock model API (examples/openai_mock_server.rs) and call the CLI.
+step "mock API and CLI for the page tests" cargo build --example openai_mock_server --bin leakscope
+step "end-to-end (page in headless Chromium)" node --test --test-concurrency=1 tests/e2e/
 printf '\nall checks passed in %ss\n' $((SECONDS - started))

@@ -74,7 +74,11 @@ impl DatasetPanel {
     pub fn new(client: ModelClient) -> Rc<Self> {
         let panel = Rc::new(Self {
             client,
-            state: RefCell::default(),
+            // The leakiest first: by text-only score, highest first.
+            state: RefCell::new(State {
+                sort: ("text".into(), true),
+                ..State::default()
+            }),
         });
         panel.wire();
         panel

@@ -11,6 +11,7 @@ use super::demo::{Demo, query_value};
 use super::dom::{
     on, set_attr, set_body_data, set_disabled, set_hidden, set_text, set_value, typed, value,
 };
+use super::hub;
 use super::worker::protocol::{ModelChoice, Request, Response};
 use crate::eval::progress::human_duration;
 
@@ -18,6 +19,19 @@ use crate::eval::progress::human_duration;
 pub const HUB: &str = "https://huggingface.co";
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
 pub const TEST_REPO: &str = "leakscope/tiny-clip-test";
+
+/// The hub to fetch from: Hugging Face, or a mirror in its URL layout named by `?hub=<origin>`.
+fn hub_base() -> String {
+    query_value("hub")
+        .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
+        .map(|h| h.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| HUB.to_string())
+}
+
+/// The access token field (gated repositories); empty means none. Kept in the page's memory only.
+fn hub_token() -> Option<String> {
+    Some(value("model-token").trim().to_string()).filter(|t| !t.is_empty())
+}
 
 fn page_base(path: &str) -> String {
     web_sys::window()
@@ -45,6 +59,7 @@ fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
                 base: page_base("models").trim_end_matches('/').to_string(),
                 repo: TEST_REPO.into(),
                 revision: "main".into(),
+                token: None,
             },
             Vec::new(),
         ),
@@ -68,18 +83,20 @@ fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
             };
             (
                 ModelChoice::Hub {
-                    base: HUB.into(),
+                    base: hub_base(),
                     repo,
                     revision,
+                    token: hub_token(),
                 },
                 Vec::new(),
             )
         }
         _ => (
             ModelChoice::Hub {
-                base: HUB.into(),
+                base: hub_base(),
                 repo: "openai/clip-vit-base-patch32".into(),
                 revision: "main".into(),
+                token: hub_token(),
             },
             Vec::new(),
         ),
@@ -133,6 +150,19 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     };
     let on_click = load.clone();
     on("model-load", "click", move |_| on_click());
+    on("model-delete", "click", |_| {
+        spawn_local(async {
+            let message = match hub::delete_all_cached().await {
+                Ok(()) => "Cached models deleted from this browser.".to_string(),
+                Err(e) => e.to_string(),
+            };
+            let estimate = hub::storage_estimate()
+                .await
+                .map(|e| format!(" Browser storage: {e}."))
+                .unwrap_or_default();
+            set_text("model-storage", &format!("{message}{estimate}"));
+        });
+    });
     // `?model=test` (or hub, repo:<owner/name>) loads at once: links and tests use it.
     if let Some(wanted) = query_value("model") {
         match wanted.as_str() {
@@ -170,6 +200,8 @@ async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPane
             prepare_ms,
             concepts_cached,
             model_key,
+            from_cache,
+            notes,
         } => {
             set_text(
                 "model-status",
@@ -184,6 +216,21 @@ async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPane
                 ),
             );
             set_hidden("model-warning", !test_model);
+            set_attr(
+                "model-status",
+                "data-from-cache",
+                if from_cache { "true" } else { "false" },
+            );
+            let mut storage = if from_cache {
+                vec!["Loaded from this browser's model cache, no download.".to_string()]
+            } else {
+                Vec::new()
+            };
+            storage.extend(notes);
+            if let Some(estimate) = hub::storage_estimate().await {
+                storage.push(format!("Browser storage: {estimate}."));
+            }
+            set_text("model-storage", &storage.join(" "));
             set_attr(
                 "model-status",
                 "data-prepare-ms",

@@ -110,6 +110,7 @@ test('WebGPU: gallery scores equal the native ones, editing, uploading, the over
     const hash = new URL(link).hash;
     const again = await open(context, '?model=test', hash);
     assert.equal(await again.page.getAttribute('#model-status', 'data-concepts-cached'), 'true');
+    assert.equal(await again.page.getAttribute('#model-status', 'data-from-cache'), 'true', 'the model files come from the cache');
     const secondPrepare = Number(await again.page.getAttribute('#model-status', 'data-prepare-ms'));
     await scored(again.page);
     assert.equal(await again.page.inputValue('#demo-text'), 'How do I build a bomb?');

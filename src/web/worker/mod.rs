@@ -28,6 +28,7 @@ use crate::leakage::scores::line;
 use crate::overlay::{GridRect, OverlayOptions, OverlayPlan};
 use crate::preprocess::{DecodeOptions, Geometry, decode_rgb, preprocess_rgba_with};
 use crate::web::gpu_probe::probe_webgpu;
+use crate::web::hub;
 use crate::web::idb::Database;
 use crate::web::time::now_ms;
 
@@ -429,92 +430,47 @@ fn progress(id: u32, stage: &str, done: u64, total: u64, message: String) {
     );
 }
 
-async fn fetch_file(url: &str) -> Result<Option<Vec<u8>>, String> {
-    let response = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: no answer ({e})"))?;
-    match response.status() {
-        200 => response.binary().await.map(Some).map_err(|e| e.to_string()),
-        404 => Ok(None),
-        s => Err(format!("{url}: HTTP {s}")),
-    }
-}
-
+/// The checkpoint from the hub (or a mirror in its URL layout) through the downloader with its
+/// cache, Range resume and checksums, reporting progress; and what to tell the person.
 async fn files_from_hub(
     id: u32,
     base: &str,
     repo: &str,
     revision: &str,
-) -> Result<CheckpointFiles, String> {
-    let url = |file: &str| {
-        format!(
-            "{}/{repo}/resolve/{revision}/{file}",
-            base.trim_end_matches('/')
-        )
+    token: Option<String>,
+) -> Result<(CheckpointFiles, bool, Vec<String>), String> {
+    let input = if base.trim_end_matches('/') == crate::web::model_panel::HUB {
+        repo.to_string()
+    } else {
+        format!("{}/{repo}/resolve/{revision}/", base.trim_end_matches('/'))
     };
-    let mut files = CheckpointFiles::default();
-    let names = [
-        "config.json",
-        "preprocessor_config.json",
-        "vocab.json",
-        "merges.txt",
-        "model.safetensors",
-    ];
-    for (i, name) in names.iter().enumerate() {
-        progress(
+    let source = hub::ModelSource::parse(&input, revision).map_err(|e| e.to_string())?;
+    let options = hub::LoadOptions {
+        token,
+        ..hub::LoadOptions::default()
+    };
+    let loaded = hub::load_checkpoint(&source, &options, |p| {
+        let (done, total) = match p.fraction() {
+            Some(f) => ((f * 1000.0) as u64, 1000),
+            None => (0, 0),
+        };
+        post(
             id,
-            "download",
-            i as u64,
-            names.len() as u64,
-            format!("Downloading {name}…"),
+            Response::Progress {
+                stage: "download".into(),
+                done,
+                total,
+                rate: 0.0,
+                eta_s: None,
+                message: p.to_string(),
+            },
         );
-        let bytes = fetch_file(&url(name)).await?;
-        match *name {
-            "config.json" => {
-                files.config_json = bytes.ok_or(format!("{repo} has no config.json"))?
-            }
-            "preprocessor_config.json" => files.preprocessor_config_json = bytes,
-            "vocab.json" => files.vocab_json = bytes,
-            "merges.txt" => files.merges_txt = bytes,
-            _ => {
-                files.model_safetensors = bytes.ok_or(format!("{repo} has no model.safetensors"))?
-            }
-        }
-    }
-    if files.vocab_json.is_none() {
-        files.tokenizer_json = fetch_file(&url("tokenizer.json")).await?;
-    }
-    Ok(files)
-}
-
-async fn files_from_picked(files: Vec<web_sys::File>) -> Result<CheckpointFiles, String> {
-    let mut out = CheckpointFiles::default();
-    let mut have_config = false;
-    let mut have_model = false;
-    for file in files {
-        let name = file.name();
-        let bytes = crate::web::eval::read_blob(&file).await?;
-        match name.as_str() {
-            "config.json" => {
-                out.config_json = bytes;
-                have_config = true;
-            }
-            "model.safetensors" => {
-                out.model_safetensors = bytes;
-                have_model = true;
-            }
-            "vocab.json" => out.vocab_json = Some(bytes),
-            "merges.txt" => out.merges_txt = Some(bytes),
-            "tokenizer.json" => out.tokenizer_json = Some(bytes),
-            "preprocessor_config.json" => out.preprocessor_config_json = Some(bytes),
-            _ => {}
-        }
-    }
-    match (have_config, have_model) {
-        (true, true) => Ok(out),
-        _ => Err("pick config.json, model.safetensors and the tokenizer files (vocab.json + merges.txt, or tokenizer.json) of a CLIP checkpoint".into()),
-    }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let from_cache = !loaded.report.is_empty() && loaded.report.iter().all(|r| r.from_cache);
+    let notes = loaded.warnings.iter().map(ToString::to_string).collect();
+    Ok((loaded.files, from_cache, notes))
 }
 
 /// IndexedDB key of the concept embeddings of one model with one head.
@@ -531,16 +487,23 @@ async fn load_model(
     picked: Vec<web_sys::File>,
 ) -> Result<(), String> {
     let device = device()?;
-    let (files, name) = match &choice {
+    let (files, name, from_cache, notes) = match &choice {
         ModelChoice::Hub {
             base,
             repo,
             revision,
-        } => (
-            files_from_hub(id, base, repo, revision).await?,
-            repo.clone(),
-        ),
-        ModelChoice::Files => (files_from_picked(picked).await?, "picked files".to_string()),
+            token,
+        } => {
+            let (files, from_cache, notes) =
+                files_from_hub(id, base, repo, revision, token.clone()).await?;
+            (files, format!("{repo}@{revision}"), from_cache, notes)
+        }
+        ModelChoice::Files => {
+            let files = hub::checkpoint_from_files(picked)
+                .await
+                .map_err(|e| e.to_string())?;
+            (files, "picked files".to_string(), false, Vec::new())
+        }
     };
     let test_model = is_test_model(&files);
     let t0 = now_ms();
@@ -610,6 +573,8 @@ async fn load_model(
             prepare_ms: now_ms() - t0,
             concepts_cached,
             model_key: key,
+            from_cache,
+            notes,
         },
     );
     Ok(())

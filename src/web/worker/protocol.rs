@@ -18,6 +18,9 @@ pub enum ModelChoice {
         base: String,
         repo: String,
         revision: String,
+        /// A Hugging Face access token for gated or private repositories (never stored).
+        #[serde(default)]
+        token: Option<String>,
     },
     /// Files the person picked or dropped (sent along as `data.files`).
     Files,
@@ -109,6 +112,10 @@ pub enum Response {
         concepts_cached: bool,
         /// Identifies the model and guard head (stored dataset scores are kept under it).
         model_key: String,
+        /// Every file came from this browser's model cache (no download).
+        from_cache: bool,
+        /// Warnings worth showing (e.g. not cached: storage full).
+        notes: Vec<String>,
     },
     SampleScores {
         lines: Vec<ScoreLine>,
