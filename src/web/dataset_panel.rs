@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use super::client::ModelClient;
+use super::demo::Demo;
 use super::dom::{
     download, on, set_attr, set_body_data, set_disabled, set_hidden, set_html, set_text, value,
 };
@@ -57,6 +58,7 @@ struct StoredLine {
 
 pub struct DatasetPanel {
     client: ModelClient,
+    demo: Rc<Demo>,
     state: RefCell<State>,
 }
 
@@ -71,9 +73,10 @@ fn is_dataset_file(name: &str) -> bool {
 }
 
 impl DatasetPanel {
-    pub fn new(client: ModelClient) -> Rc<Self> {
+    pub fn new(client: ModelClient, demo: Rc<Demo>) -> Rc<Self> {
         let panel = Rc::new(Self {
             client,
+            demo,
             // The leakiest first: by text-only score, highest first.
             state: RefCell::new(State {
                 sort: ("text".into(), true),
@@ -139,6 +142,17 @@ impl DatasetPanel {
         });
         let panel = self.clone();
         on("ds-ranked", "click", move |event| {
+            let show = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("button[data-show]").ok().flatten())
+                .and_then(|b| b.get_attribute("data-show"))
+                .and_then(|i| i.parse::<usize>().ok());
+            if let Some(index) = show {
+                let panel = panel.clone();
+                spawn_local(async move { panel.show_in_demo(index).await });
+                return;
+            }
             let key = event
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -409,6 +423,23 @@ impl DatasetPanel {
         }
     }
 
+    /// Opens sample `index` in the demo above (text, and its image when there is one).
+    async fn show_in_demo(&self, index: usize) {
+        let Some(loaded) = self.state.borrow().loaded.clone() else {
+            return;
+        };
+        let Some(sample) = loaded.samples.get(index) else {
+            return;
+        };
+        let mut image = None;
+        if let Some(path) = &sample.image
+            && let Ok(blob) = loaded.picked.image_blob(path.as_str())
+        {
+            image = super::eval::read_blob(&blob).await.ok();
+        }
+        self.demo.show_external(&sample.text, image).await;
+    }
+
     fn show_report(&self) {
         let report = {
             let s = self.state.borrow();
@@ -513,7 +544,7 @@ impl DatasetPanel {
             )
         };
         let mut html = format!(
-            "<caption>Leakiest samples (of {})</caption><thead><tr>{}{}{}{}<th scope=\"col\">Leaked</th></tr></thead><tbody>",
+            "<caption>Leakiest samples (of {})</caption><thead><tr>{}{}{}{}<th scope=\"col\">Leaked</th><th scope=\"col\"><span class=\"sr-only\">Open</span></th></tr></thead><tbody>",
             report.ranked.len(),
             header("id", "Sample"),
             header("category", "Category"),
@@ -522,12 +553,14 @@ impl DatasetPanel {
         );
         for r in rows.iter().take(SHOWN) {
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td>\
+                 <td><button type=\"button\" data-show=\"{}\">Show in the demo</button></td></tr>",
                 escape(&r.id),
                 escape(r.category.as_deref().unwrap_or("")),
                 r.text_score,
                 r.pair_score,
-                if r.leaked { "yes" } else { "" }
+                if r.leaked { "yes" } else { "" },
+                r.index
             ));
         }
         html.push_str("</tbody>");

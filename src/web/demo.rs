@@ -254,6 +254,28 @@ impl Demo {
         paste.forget();
     }
 
+    /// Shows a benchmark sample (from dataset mode) in the demo: its text and image.
+    pub async fn show_external(self: &Rc<Self>, text: &str, image: Option<Vec<u8>>) {
+        if !self.state.borrow().ready {
+            return;
+        }
+        set_value("demo-text", text);
+        if let Some(demo) = element("demo") {
+            demo.scroll_into_view();
+        }
+        match image {
+            Some(bytes) => self.use_image(bytes, None).await,
+            None => {
+                self.client.call(&Request::ClearImage, None, &[]).await;
+                self.state.borrow_mut().has_image = false;
+                self.state.borrow_mut().sample = None;
+                press_sample(None);
+                clear_canvas("demo-canvas");
+                self.rescore().await;
+            }
+        }
+    }
+
     async fn select_sample(self: &Rc<Self>, id: &str, text: Option<String>) {
         let Some(sample) = samples().into_iter().find(|s| s.id == id) else {
             return;

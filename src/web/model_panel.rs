@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use super::client::ModelClient;
@@ -72,9 +73,12 @@ fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
         }
         "repo" => {
             let repo = value("model-repo").trim().to_string();
-            if repo.split('/').count() != 2 || repo.contains(char::is_whitespace) {
+            let is_url = repo.starts_with("https://") || repo.starts_with("http://");
+            if !is_url && (repo.split('/').count() != 2 || repo.contains(char::is_whitespace)) {
                 return Err(
-                    "A repository looks like owner/name, e.g. openai/clip-vit-base-patch16.".into(),
+                    "A repository looks like owner/name (e.g. openai/clip-vit-base-patch16), \
+                     or give the URL of a folder that holds the checkpoint's files."
+                        .into(),
                 );
             }
             let revision = match value("model-revision").trim() {
@@ -141,6 +145,7 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     let load = {
         let client = client.clone();
         let demo = demo.clone();
+        let dataset = dataset.clone();
         Rc::new(move || {
             let client = client.clone();
             let demo = demo.clone();
@@ -150,6 +155,34 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     };
     let on_click = load.clone();
     on("model-load", "click", move |_| on_click());
+    // Checkpoint files dropped anywhere on the model card load at once.
+    on("model", "dragover", |event| event.prevent_default());
+    {
+        let client = client.clone();
+        let demo = demo.clone();
+        let dataset = dataset.clone();
+        on("model", "drop", move |event| {
+            event.prevent_default();
+            let files: Vec<web_sys::Blob> = event
+                .dyn_ref::<web_sys::DragEvent>()
+                .and_then(|e| e.data_transfer())
+                .and_then(|d| d.files())
+                .map(|l| {
+                    (0..l.length())
+                        .filter_map(|i| l.get(i))
+                        .map(Into::into)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if files.is_empty() {
+                return;
+            }
+            let (client, demo, dataset) = (client.clone(), demo.clone(), dataset.clone());
+            spawn_local(async move {
+                load_with(client, demo, dataset, ModelChoice::Files, files).await;
+            });
+        });
+    }
     on("model-delete", "click", |_| {
         spawn_local(async {
             let message = match hub::delete_all_cached().await {
@@ -178,13 +211,19 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
 }
 
 async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
-    let (choice, files) = match choice() {
-        Ok(c) => c,
-        Err(e) => {
-            set_text("model-status", &e);
-            return;
-        }
-    };
+    match choice() {
+        Ok((choice, files)) => load_with(client, demo, dataset, choice, files).await,
+        Err(e) => set_text("model-status", &e),
+    }
+}
+
+async fn load_with(
+    client: ModelClient,
+    demo: Rc<Demo>,
+    dataset: Rc<DatasetPanel>,
+    choice: ModelChoice,
+    files: Vec<web_sys::Blob>,
+) {
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");

@@ -67,7 +67,7 @@ async fn run() -> Result<(), String> {
     set_text("status", "Ready");
     set_state("ready");
     let demo = Rc::new(demo::Demo::new(client.clone()));
-    let dataset = dataset_panel::DatasetPanel::new(client.clone());
+    let dataset = dataset_panel::DatasetPanel::new(client.clone(), demo.clone());
     model_panel::init(client, demo, dataset);
     Ok(())
 }

@@ -67,6 +67,11 @@ test('dataset mode: pause, reopen, finish; R1 and R2 equal the native report', a
     await page.click('#ds-ranked button[data-sort="text"]');
     const firstDescending = await page.textContent('#ds-ranked tbody tr:first-child td:nth-child(3)');
     assert.ok(Number(firstDescending) >= Number(firstAscending));
+    // A row opens in the demo with its text and image.
+    const generation = Number(await page.getAttribute('#demo', 'data-scored') ?? 0);
+    await page.click('#ds-ranked tbody tr:first-child button[data-show]');
+    await page.waitForFunction((n) => Number(document.querySelector('#demo').dataset.scored ?? 0) > n && document.querySelector('#demo').dataset.busy === 'false', generation, { timeout: TIMEOUT });
+    assert.match(await page.inputValue('#demo-text'), /^ROW\d+:/);
     const [file] = await Promise.all([page.waitForEvent('download'), page.click('#ds-export-json')]);
     const report = JSON.parse(await readFile(await file.path(), 'utf8'));
     assert.equal(report.judged, 30);

@@ -81,6 +81,11 @@ test('WebGPU: gallery scores equal the native ones, editing, uploading, the over
     const firstPrepare = Number(await page.getAttribute('#model-status', 'data-prepare-ms'));
     let { generation, worst } = await checkGallery(page, 'WebGPU');
     await screenshot(page, 'demo-webgpu-gallery');
+    // Phone width: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling at 390 px');
+    await screenshot(page, 'demo-phone');
+    await page.setViewportSize({ width: 1280, height: 720 });
 
     // Typing re-scores (debounced) and the link carries the text.
     const before = await readings(page);
