@@ -217,25 +217,7 @@ async fn handle(job: Job) -> Result<(), String> {
             let model = model()?;
             let device = device()?;
             let embedder = &model.guard.embedder;
-            let options = DecodeOptions::default();
-            let rgb = decode_rgb(&bytes, &options)
-                .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
-            let rgba: Vec<u8> = rgb
-                .data
-                .chunks_exact(3)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
-                .collect();
-            // Resize, crop and normalise on the GPU when there is one (shaders/), else on the CPU:
-            // the same values either way.
-            let input = model_input(
-                &device.device,
-                &embedder.preprocess,
-                rgb.width,
-                rgb.height,
-                &rgba,
-                &options,
-            )
-            .map_err(|e| format!("could not prepare the image: {e}"))?;
+            let (width, height, rgba, input) = prepare_image(&device, embedder, &bytes)?;
             let input_size = input.dims()[3] as u32;
             let embedding = embedder
                 .image_embeddings_from_tensor(input)
@@ -244,16 +226,16 @@ async fn handle(job: Job) -> Result<(), String> {
             STATE.with_borrow_mut(|s| {
                 s.image = Some(Rc::new(CurrentImage {
                     rgba,
-                    width: rgb.width,
-                    height: rgb.height,
+                    width,
+                    height,
                     embedding,
                 }));
             });
             post(
                 id,
                 Response::ImageReady {
-                    width: rgb.width,
-                    height: rgb.height,
+                    width,
+                    height,
                     input_size,
                     ms: now_ms() - t0,
                 },
@@ -377,6 +359,34 @@ async fn handle(job: Job) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Decodes `bytes` with the Rust decoder (the pixels the native path sees) and makes the model
+/// input on the device: resized, cropped and normalised on the GPU when there is one (shaders/),
+/// else on the CPU, the same values either way. Returns width, height, RGBA and the input.
+fn prepare_image(
+    device: &ComputeDevice,
+    embedder: &ClipEmbedder,
+    bytes: &[u8],
+) -> Result<(u32, u32, Vec<u8>, burn::tensor::Tensor<4>), String> {
+    let options = DecodeOptions::default();
+    let rgb = decode_rgb(bytes, &options)
+        .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
+    let rgba: Vec<u8> = rgb
+        .data
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    let input = model_input(
+        &device.device,
+        &embedder.preprocess,
+        rgb.width,
+        rgb.height,
+        &rgba,
+        &options,
+    )
+    .map_err(|e| format!("could not prepare the image: {e}"))?;
+    Ok((rgb.width, rgb.height, rgba, input))
 }
 
 async fn init(id: u32, prefer_gpu: bool) -> Result<(), String> {
@@ -599,7 +609,6 @@ async fn score_samples(
         .text_embeddings(&texts)
         .await
         .map_err(|e| e.to_string())?;
-    let options = DecodeOptions::default();
     let mut blobs = blobs.into_iter();
     let mut inputs = Vec::new();
     // Per sample: its row in the image batch, or why it has none.
@@ -620,21 +629,7 @@ async fn score_samples(
         };
         let prepared = async {
             let bytes = crate::web::eval::read_blob(&blob).await?;
-            let rgb = decode_rgb(&bytes, &options).map_err(|e| e.to_string())?;
-            let rgba: Vec<u8> = rgb
-                .data
-                .chunks_exact(3)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
-                .collect();
-            model_input(
-                &device.device,
-                &embedder.preprocess,
-                rgb.width,
-                rgb.height,
-                &rgba,
-                &options,
-            )
-            .map_err(|e| e.to_string())
+            prepare_image(&device, embedder, &bytes).map(|(.., input)| input)
         }
         .await;
         match prepared {
