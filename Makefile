@@ -2,7 +2,7 @@
 #   make serve   install what is missing, build the page and serve it on http://127.0.0.1:8080
 #   make test    install what is missing and run every check CI runs
 
-.PHONY: setup serve test release parity-full
+.PHONY: setup serve test release parity-full bench
 
 setup:
 	@scripts/setup.sh
@@ -24,3 +24,14 @@ parity-full:
 	@test -x $(REFERENCE_PY) || (python3 -m venv .venv-ref && .venv-ref/bin/pip install -q -r scripts/requirements-reference.txt)
 	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors || $(REFERENCE_PY) scripts/make_reference.py --full
 	cargo test --test clip_parity -- --ignored --nocapture
+
+# Timings (BENCHMARKS.md): flex and wgpu against PyTorch CPU through transformers, ViT-B/32 shape
+# with random weights, batches 1/8/32, one thread count for all. Release build; the figures are
+# printed and written to target/bench.json. BENCH_ARGS replaces the defaults, e.g.
+# BENCH_ARGS="--backend flex --rows text,guard-pair --iters 20".
+BENCH_ARGS ?= --backend all --config vit-b-32
+bench:
+	@test -x $(REFERENCE_PY) || (python3 -m venv .venv-ref && .venv-ref/bin/pip install -q -r scripts/requirements-reference.txt)
+	@mkdir -p target
+	cargo run --release --bin leakscope -- bench $(BENCH_ARGS) \
+		--reference-python $(REFERENCE_PY) --json target/bench.json

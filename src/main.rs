@@ -66,6 +66,10 @@ enum Command {
     /// Download a CLIP checkpoint from the Hugging Face hub (or a mirror or URL) into a folder
     /// for --model: resumes dropped connections, checks lengths and sha256s.
     FetchModel(cli::fetch_model::FetchModelArgs),
+    /// Time the text tower, the image tower and the guard on flex and wgpu (random weights
+    /// unless --model), optionally against PyTorch CPU, and print medians, peak memory and
+    /// Burn / PyTorch ratios.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             Ok(cli::eval::Finish::Done) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::Bench(args) => cli::bench::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

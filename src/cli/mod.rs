@@ -1,9 +1,10 @@
 //! The `leakscope` subcommands that need more than a screenful: `leakage` (the VSIL report over
-//! a whole benchmark, resumable), `calibrate` (Platt parameters for a guard head) and `eval` (a
-//! VLSBench evaluation of a model API, resumable), plus the
-//! helpers every command shares (reading a checkpoint folder, picking the backend, loading the
-//! guard). Native only: this module belongs to the binary, which the `cli` feature gates.
+//! a whole benchmark, resumable), `calibrate` (Platt parameters for a guard head), `eval` (a
+//! VLSBench evaluation of a model API, resumable) and `bench` (timings against PyTorch), plus
+//! the helpers every command shares (reading a checkpoint folder, picking the backend, loading
+//! the guard). Native only: this module belongs to the binary, which the `cli` feature gates.
 
+pub mod bench;
 pub mod calibrate;
 pub mod eval;
 pub mod fetch_model;
