@@ -3,7 +3,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, activation::softmax};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Device, Tensor};
 
 /// Shape of one attention block.
 #[derive(Config, Debug)]
@@ -39,29 +41,47 @@ impl AttentionConfig {
 }
 
 impl Attention {
-    /// `x`: `[batch, seq, hidden]`; `mask`: additive `[seq, seq]` (0 or a very negative
-    /// number), broadcast over batch and heads. Returns `[batch, seq, hidden]`.
-    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
-        let [batch, seq, hidden] = x.dims();
+    /// Self-attention. `x`: `[batch·seq, hidden]`, the tokens of `batch` sequences one after
+    /// the other; `causal`: position i attends to positions ≤ i only (the text tower).
+    /// Returns `[batch·seq, hidden]`.
+    pub fn forward(&self, x: Tensor<2>, batch: usize, causal: bool) -> Tensor<2> {
+        self.attend(x.clone(), x, batch, causal)
+    }
+
+    /// Attention of some tokens over whole sequences: `queries` `[batch·q, hidden]` (q
+    /// tokens per sequence) read the keys and values of `context` `[batch·seq, hidden]`.
+    /// Returns `[batch·q, hidden]`. With `causal`, query i sits at position `seq − q + i`
+    /// (Burn aligns the queries with the end of the sequence).
+    ///
+    /// Scores, mask and softmax are Burn's attention op: flex runs it as one blocked kernel
+    /// per (batch, head), without `[batch, heads, q, seq]` intermediates for the scaled
+    /// scores, the mask sum and the softmax. Its causal mask is −∞ where transformers adds
+    /// `f32::MIN`; both give exactly 0 after the softmax. The scale is the op's default,
+    /// `1/√head_dim`, transformers' `head_dim ** -0.5`.
+    pub fn attend(
+        &self,
+        queries: Tensor<2>,
+        context: Tensor<2>,
+        batch: usize,
+        causal: bool,
+    ) -> Tensor<2> {
+        let [query_tokens, hidden] = queries.dims();
+        let [tokens, _] = context.dims();
         let heads = self.num_heads;
         let head_dim = hidden / heads;
-        // [batch, seq, hidden] -> [batch, heads, seq, head_dim]
-        let split = |t: Tensor<3>| t.reshape([batch, seq, heads, head_dim]).swap_dims(1, 2);
-        let q = split(self.q_proj.forward(x.clone()));
-        let k = split(self.k_proj.forward(x.clone()));
-        let v = split(self.v_proj.forward(x));
-
-        let scale = (head_dim as f64).powf(-0.5);
-        // [batch, heads, seq, seq]
-        let mut scores = q.matmul(k.swap_dims(2, 3)) * scale;
-        if let Some(mask) = mask {
-            scores = scores + mask.unsqueeze::<4>();
-        }
-        let weights = softmax(scores, 3);
-        let context = weights
-            .matmul(v)
+        // [batch·n, hidden] -> [batch, heads, n, head_dim]
+        let split = |t: Tensor<2>, n: usize| t.reshape([batch, n, heads, head_dim]).swap_dims(1, 2);
+        let q = split(self.q_proj.forward(queries), query_tokens / batch);
+        let k = split(self.k_proj.forward(context.clone()), tokens / batch);
+        let v = split(self.v_proj.forward(context), tokens / batch);
+        let options = AttentionModuleOptions {
+            is_causal: causal,
+            ..AttentionModuleOptions::default()
+        };
+        // [batch, heads, q, head_dim] -> [batch·q, hidden]
+        let out = attention(q, k, v, None, None, options)
             .swap_dims(1, 2)
-            .reshape([batch, seq, hidden]);
-        self.out_proj.forward(context)
+            .reshape([query_tokens, hidden]);
+        self.out_proj.forward(out)
     }
 }

@@ -86,8 +86,23 @@ impl ClipModel {
     ///
     /// `rows`: token ids, every row the same length ≤ `context_length` (the tokenizer pads
     /// to 77); `vocab_size` is checked by the caller that owns the tokenizer.
+    ///
+    /// The tower runs on the columns up to the batch's last pooled position only: attention
+    /// is causal, so later columns (padding, mostly) cannot change a pooled feature. A
+    /// 15-token query costs 15 positions, not 77; the result is the full-length one.
     pub fn text_pooled(&self, rows: &[Vec<u32>], device: &Device) -> Tensor<2> {
-        let (ids, positions) = self.ids_tensor(rows, device);
+        let keep = rows
+            .iter()
+            .map(|row| self.pooling.position(row) + 1)
+            .max()
+            .unwrap_or(0);
+        // The pooled position of a prefix that contains it is the same (first maximum, first
+        // end token).
+        let trimmed: Vec<Vec<u32>> = rows
+            .iter()
+            .map(|row| row[..keep.min(row.len())].to_vec())
+            .collect();
+        let (ids, positions) = self.ids_tensor(&trimmed, device);
         let hidden = self.text_model.forward(ids);
         TextTransformer::pool(hidden, &positions)
     }
@@ -100,8 +115,8 @@ impl ClipModel {
     /// Projected image embeddings `[batch, projection_dim]` from normalised pixels
     /// `[batch, 3, image, image]`, not normalised.
     pub fn image_embeds(&self, pixels: Tensor<4>) -> Tensor<2> {
-        let (_, pooled) = self.vision_model.forward(pixels);
-        self.visual_projection.forward(pooled)
+        self.visual_projection
+            .forward(self.vision_model.pooled(pixels))
     }
 
     /// `exp(logit_scale)` as a `[1, 1]` tensor, for broadcasting.

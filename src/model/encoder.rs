@@ -67,23 +67,67 @@ impl EncoderConfig {
 }
 
 impl Encoder {
-    /// `x`: `[batch, seq, hidden]`, `mask`: additive `[seq, seq]`. Returns the same shape.
-    pub fn forward(&self, mut x: Tensor<3>, mask: Option<Tensor<2>>) -> Tensor<3> {
+    /// `x`: `[batch, seq, hidden]`; `causal` for the text tower. Returns the same shape.
+    ///
+    /// Inside, the tokens are rows of one `[batch·seq, hidden]` matrix: every projection is
+    /// then a single matrix product over all tokens of the batch (one large product
+    /// parallelises and tiles better than `batch` small ones), and only attention looks at
+    /// the sequences separately.
+    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        let [batch, seq, hidden] = x.dims();
+        let mut x = x.reshape([batch * seq, hidden]);
         for layer in &self.layers {
-            let attended = layer
-                .self_attn
-                .forward(layer.layer_norm1.forward(x.clone()), mask.clone());
-            x = x + attended;
-            let transformed = layer.mlp.forward(layer.layer_norm2.forward(x.clone()));
-            x = x + transformed;
+            x = layer.forward(x, batch, causal);
         }
-        x
+        x.reshape([batch, seq, hidden])
+    }
+
+    /// The first token of every sequence after the last layer, `[batch, hidden]`, for
+    /// `[batch, seq, hidden]` without a causal mask (the vision tower's class token): equal
+    /// to `forward(x, false)` at position 0.
+    ///
+    /// Every layer but the last runs on all tokens, whose keys and values the next layer
+    /// reads. The last layer needs every token's keys and values but the query, attention
+    /// output and MLP of the first token only: that skips about 5/6 of its work.
+    pub fn forward_first_token(&self, x: Tensor<3>) -> Tensor<2> {
+        let [batch, seq, hidden] = x.dims();
+        let first = |t: Tensor<2>| {
+            t.reshape([batch, seq, hidden])
+                .narrow(1, 0, 1)
+                .reshape([batch, hidden])
+        };
+        let mut x = x.reshape([batch * seq, hidden]);
+        let Some((last, rest)) = self.layers.split_last() else {
+            return first(x);
+        };
+        for layer in rest {
+            x = layer.forward(x, batch, false);
+        }
+        let normed = last.layer_norm1.forward(x.clone());
+        let attended = last
+            .self_attn
+            .attend(first(normed.clone()), normed, batch, false);
+        let x = first(x) + attended;
+        let transformed = last.mlp.forward(last.layer_norm2.forward(x.clone()));
+        x + transformed
+    }
+}
+
+impl EncoderLayer {
+    /// `x`: `[batch·seq, hidden]`, the tokens of `batch` sequences. Returns the same shape.
+    pub fn forward(&self, x: Tensor<2>, batch: usize, causal: bool) -> Tensor<2> {
+        let attended = self
+            .self_attn
+            .forward(self.layer_norm1.forward(x.clone()), batch, causal);
+        let x = x + attended;
+        let transformed = self.mlp.forward(self.layer_norm2.forward(x.clone()));
+        x + transformed
     }
 }
 
 impl Mlp {
-    /// `[batch, seq, hidden]` → `[batch, seq, hidden]`.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    /// `[tokens, hidden]` → `[tokens, hidden]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.fc2
             .forward(self.activation.forward(self.fc1.forward(x)))
     }

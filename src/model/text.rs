@@ -1,5 +1,9 @@
 //! The text tower (`CLIPTextTransformer`): token + position embeddings, causal pre-LN
 //! encoder, final LayerNorm, pooling at the end-of-text token.
+//!
+//! Causal attention means position i never sees a later position, so the pooled feature only
+//! depends on the tokens up to the pooled position: [`crate::model::ClipModel::text_pooled`]
+//! runs the tower on that prefix only.
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
@@ -106,7 +110,7 @@ impl TextTransformer {
         let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).unsqueeze::<2>();
         let x = self.embeddings.token_embedding.forward(ids)
             + self.embeddings.position_embedding.forward(positions);
-        let x = self.encoder.forward(x, Some(causal_mask(seq, &device)));
+        let x = self.encoder.forward(x, true);
         self.final_layer_norm.forward(x)
     }
 
@@ -121,15 +125,6 @@ impl TextTransformer {
         let index = Tensor::<3, Int>::from_data(TensorData::new(index, [batch, 1, h]), &device);
         hidden.gather(1, index).reshape([batch, h])
     }
-}
-
-/// Additive causal mask `[seq, seq]`: 0 on and below the diagonal, `f32::MIN` above it (the
-/// value transformers adds), so position i attends to positions ≤ i.
-fn causal_mask(seq: usize, device: &Device) -> Tensor<2> {
-    let values: Vec<f32> = (0..seq)
-        .flat_map(|i| (0..seq).map(move |j| if j > i { f32::MIN } else { 0.0 }))
-        .collect();
-    Tensor::from_data(TensorData::new(values, [seq, seq]), device)
 }
 
 #[cfg(test)]

@@ -77,6 +77,24 @@ impl VisionTransformer {
     /// `(last_hidden_state [batch, 1 + patches, hidden], pooled [batch, hidden])`, where
     /// `pooled` is the post-LayerNorm class token.
     pub fn forward(&self, pixels: Tensor<4>) -> (Tensor<3>, Tensor<2>) {
+        let x = self.encoder.forward(self.embed(pixels), false);
+        let [batch, _, hidden] = x.dims();
+        let class_token = x.clone().narrow(1, 0, 1).reshape([batch, hidden]);
+        let pooled = self.post_layernorm.forward(class_token);
+        (x, pooled)
+    }
+
+    /// Only the pooled output of [`VisionTransformer::forward`], `[batch, hidden]`, for less
+    /// work: the last layer runs for the class token alone (see
+    /// [`Encoder::forward_first_token`]).
+    pub fn pooled(&self, pixels: Tensor<4>) -> Tensor<2> {
+        let class_token = self.encoder.forward_first_token(self.embed(pixels));
+        self.post_layernorm.forward(class_token)
+    }
+
+    /// Patch and class tokens with position embeddings, after the pre-encoder LayerNorm:
+    /// `[batch, 1 + patches, hidden]`.
+    fn embed(&self, pixels: Tensor<4>) -> Tensor<3> {
         let [batch, _, _, _] = pixels.dims();
         let device = pixels.device();
         // [batch, hidden, grid, grid] -> [batch, patches, hidden]
@@ -92,9 +110,6 @@ impl VisionTransformer {
         let tokens = Tensor::cat(vec![class, patches], 1);
         let positions = Tensor::<1, Int>::arange(0..(gh * gw + 1) as i64, &device).unsqueeze::<2>();
         let x = tokens + self.embeddings.position_embedding.forward(positions);
-        let x = self.encoder.forward(self.pre_layernorm.forward(x), None);
-        let class_token = x.clone().narrow(1, 0, 1).reshape([batch, hidden]);
-        let pooled = self.post_layernorm.forward(class_token);
-        (x, pooled)
+        self.pre_layernorm.forward(x)
     }
 }
