@@ -3,7 +3,7 @@
 # this script, the stripped release binary and a GPU driver with the Vulkan loader — no Rust,
 # no Python, no checkpoint (the ViT-B/32 shape gets random weights in memory).
 #
-# Where the binary is built (about 25 MB stripped; it must stay under 60 MiB):
+# Where the binary is built (46 MiB stripped; it must stay under 60 MiB; needs glibc ≥ 2.35):
 #   cargo build --release --bin leakscope
 #   mkdir -p target/bench-gpu && strip -o target/bench-gpu/leakscope "${CARGO_TARGET_DIR:-target}/release/leakscope"
 # On the GPU machine, from the repository root:
