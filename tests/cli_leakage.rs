@@ -168,11 +168,16 @@ fn resume_after_limit_scores_each_id_once() {
     let ids: HashSet<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(lines.len(), 8, "each id exactly once");
     assert_eq!(ids.len(), 8);
-    // Resumed and fresh lines give the same numbers as one uninterrupted run.
+    // Resumed and fresh lines give the same numbers as one uninterrupted run (within 1e-5: the
+    // text tower runs up to the batch's longest query, so another batch sums in another order).
     let whole = by_id(&scores(folder_run()));
     for l in &lines {
         let w = &whole[l["id"].as_str().unwrap()];
-        assert_eq!(l["text_p_unsafe"], w["text_p_unsafe"], "{l}");
+        let (a, b) = (
+            l["text_p_unsafe"].as_f64().unwrap(),
+            w["text_p_unsafe"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-5, "{l}: {a} vs {b}");
         assert_eq!(l["pair_unsafe"], w["pair_unsafe"], "{l}");
     }
     let report: Report = serde_json::from_slice(&read(out.join("report.json"))).unwrap();
