@@ -16,6 +16,7 @@ mod harmbench;
 mod jailbreakv;
 mod json;
 mod mmsafetybench;
+pub mod remote;
 mod tar;
 mod vlguard;
 mod vlsbench;

@@ -16,6 +16,7 @@ use super::demo::Demo;
 use super::dom::{
     download, on, set_attr, set_body_data, set_disabled, set_hidden, set_html, set_text, value,
 };
+use super::dropped;
 use super::eval::PickedDataset;
 use super::idb::{Database, VSIL};
 use super::worker::protocol::{Request, Response};
@@ -124,6 +125,19 @@ impl DatasetPanel {
                 spawn_local(async move { panel.pick(files).await });
             });
         }
+        // Drop the benchmark's folder (or its data file with the images or archive) anywhere on
+        // the panel.
+        on("dataset", "dragover", |event| event.prevent_default());
+        let panel = self.clone();
+        on("dataset", "drop", move |event| {
+            event.prevent_default();
+            let entries = event
+                .dyn_ref::<web_sys::DragEvent>()
+                .map(dropped::entries)
+                .unwrap_or_default();
+            let panel = panel.clone();
+            spawn_local(async move { panel.pick_dropped(entries).await });
+        });
         let panel = self.clone();
         on("ds-start", "click", move |_| {
             let panel = panel.clone();
@@ -201,7 +215,26 @@ impl DatasetPanel {
             return;
         }
         set_text("ds-status", "Reading the dataset…");
-        let picked = match PickedDataset::from_files_with(files, is_dataset_file, false).await {
+        let picked = PickedDataset::from_files_with(files, is_dataset_file, false).await;
+        self.open_picked(picked).await;
+    }
+
+    /// A folder (or files) dropped on the panel: walked, then read like a picked folder.
+    async fn pick_dropped(self: &Rc<Self>, entries: Vec<web_sys::FileSystemEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        set_text("ds-status", "Reading the dropped folder…");
+        let picked = match dropped::walk(entries).await {
+            Ok(paths) if paths.is_empty() => Err("the drop held no files".to_string()),
+            Ok(paths) => PickedDataset::from_paths_with(paths, is_dataset_file, false).await,
+            Err(e) => Err(e),
+        };
+        self.open_picked(picked).await;
+    }
+
+    async fn open_picked(self: &Rc<Self>, picked: Result<PickedDataset, String>) {
+        let picked = match picked {
             Ok(p) => p,
             Err(e) => {
                 set_text(

@@ -98,12 +98,14 @@ impl Demo {
             "demo-no-image",
             "demo-url",
             "demo-url-load",
+            "vls-load",
         ] {
             set_disabled(id, false);
         }
         if first_time {
             self.wire();
             self.build_gallery();
+            super::vlsbench_samples::wire(self.clone());
         }
         let params = hash_params();
         let sample = params
@@ -310,7 +312,9 @@ impl Demo {
             .await;
         set_busy(self, -1);
         match answer {
-            Response::ImageReady { .. } => {
+            Response::ImageReady { ms, .. } => {
+                // Timings as data attributes: tests/e2e/bench.mjs reads them.
+                set_attr("demo", "data-image-ms", &format!("{ms:.1}"));
                 self.state.borrow_mut().has_image = true;
                 self.rescore().await;
             }
@@ -366,7 +370,7 @@ impl Demo {
                 .await;
             if let (Response::Attribution { words, ms }, true) = (answer, current()) {
                 show_words(&text, &words);
-                set_attr("demo-words", "data-ms", &format!("{ms:.0}"));
+                set_attr("demo-words", "data-ms", &format!("{ms:.1}"));
             }
         }
         if current() && self.state.borrow().has_image {
@@ -379,6 +383,7 @@ impl Demo {
                     width,
                     height,
                     concept,
+                    ms,
                     ..
                 },
                 Some(bytes),
@@ -386,6 +391,7 @@ impl Demo {
             ) = (answer, bytes, current())
                 && draw_rgba("demo-overlay", width, height, &bytes).is_ok()
             {
+                set_attr("demo-overlay", "data-ms", &format!("{ms:.1}"));
                 let label = format!("Where the image shows “{concept}”");
                 set_disabled("demo-heat", false);
                 set_attr("demo-overlay", "aria-label", &label);
@@ -485,6 +491,7 @@ fn show_scores(reply: &ScoreReply) {
             .unwrap_or_default(),
     );
     set_text("demo-timing", &format!("Scored in {:.0} ms.", reply.ms));
+    set_attr("demo-timing", "data-ms", &format!("{:.1}", reply.ms));
 }
 
 /// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.

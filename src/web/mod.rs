@@ -8,6 +8,7 @@ pub mod client;
 pub mod dataset_panel;
 pub mod demo;
 pub mod dom;
+mod dropped;
 pub mod eval;
 mod gpu_probe;
 pub mod hub;
@@ -15,6 +16,7 @@ pub mod idb;
 pub mod model_panel;
 mod page;
 pub mod time;
+mod vlsbench_samples;
 pub mod worker;
 
 pub use page::start;

@@ -22,7 +22,7 @@ pub const HUB: &str = "https://huggingface.co";
 pub const TEST_REPO: &str = "leakscope/tiny-clip-test";
 
 /// The hub to fetch from: Hugging Face, or a mirror in its URL layout named by `?hub=<origin>`.
-fn hub_base() -> String {
+pub fn hub_base() -> String {
     query_value("hub")
         .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
         .map(|h| h.trim_end_matches('/').to_string())

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { serveStatic, launchChromium, screenshot } from './harness.mjs';
@@ -79,6 +79,60 @@ test('dataset mode: pause, reopen, finish; R1 and R2 equal the native report', a
     const shot = await screenshot(page, 'dataset-report');
     assert.deepEqual(errors, []);
     console.log(`dataset mode: paused after ${before} of 30, finished after reopening; R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native; screenshot ${shot}`);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a benchmark folder dropped on dataset mode reads like a picked one', async () => {
+  const native = await nativeReport();
+  // Chromium gives a dropped folder as file-system entries; headless Chromium cannot drag a real
+  // folder, so the test hands the page's drop handler entries of the same shape (fullPath,
+  // isFile/isDirectory, file(), createReader().readEntries() in slices) around real File objects.
+  const names = ['data.json', ...(await readdir(join(FIXTURE, 'imgs'))).map((n) => `imgs/${n}`)];
+  const files = await Promise.all(names.map(async (name) => [name, (await readFile(join(FIXTURE, name))).toString('base64')]));
+  const context = await launchChromium({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${site.url}?model=test`);
+    await page.waitForSelector('body[data-model="ready"]', { timeout: TIMEOUT });
+    await page.evaluate((files) => {
+      const later = (f) => setTimeout(f, 0);
+      const file = (path, b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const name = path.split('/').pop();
+        const blob = new File([bytes], name, { type: name.endsWith('.png') ? 'image/png' : 'application/json' });
+        return { isFile: true, isDirectory: false, name, fullPath: `/vlsbench-mini/${path}`, file: (ok) => later(() => ok(blob)) };
+      };
+      const dir = (fullPath, children) => ({
+        isFile: false, isDirectory: true, name: fullPath.split('/').pop(), fullPath,
+        createReader() {
+          let given = 0;
+          return { readEntries(ok) { const slice = children.slice(given, given + 7); given += slice.length; later(() => ok(slice)); } };
+        },
+      });
+      const entries = files.map(([path, b64]) => file(path, b64));
+      const root = dir('/vlsbench-mini', [
+        entries[0],
+        dir('/vlsbench-mini/imgs', entries.slice(1)),
+      ]);
+      const drop = new DragEvent('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(drop, 'dataTransfer', { value: { items: [{ kind: 'file', webkitGetAsEntry: () => root }] } });
+      document.querySelector('#ds-status').dispatchEvent(drop);
+    }, files);
+    await page.waitForSelector('body[data-ds-samples="30"]', { timeout: TIMEOUT });
+    const status = await page.textContent('#ds-status');
+    assert.match(status, /30 samples .* 30 with their image/, status);
+    await page.click('#ds-start');
+    await page.waitForSelector('body[data-ds-state="done"]', { timeout: TIMEOUT });
+    const r1 = Number(await page.getAttribute('body', 'data-ds-r1'));
+    const r2 = Number(await page.getAttribute('body', 'data-ds-r2'));
+    assert.equal(r1.toFixed(6), native.overall.r1.rate.toFixed(6));
+    assert.equal(r2.toFixed(6), native.overall.r2.rate.toFixed(6));
+    assert.deepEqual(errors, []);
+    console.log(`dropped folder: ${status.trim()} R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native`);
   } finally {
     await context.close();
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { serveStatic, launchChromium, screenshot, watchCsp } from './harness.mjs';
+import { startHfServer } from './hf_server.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const PINNED = JSON.parse(await readFile(resolve(ROOT, 'tests/fixtures/guard/gallery.json'), 'utf8'));
@@ -137,5 +138,54 @@ test('without WebGPU the CPU backend gives the same gallery scores', async () =>
     console.log(`CPU (flex): page load to ready ${loadSeconds.toFixed(1)} s, preparation ${(prepare / 1000).toFixed(1)} s; gallery max |page - native| ${worst.toExponential(1)}; ${(await page.textContent('#demo-timing')).trim()}`);
   } finally {
     await context.close();
+  }
+});
+
+test('a VLSBench sample comes from the dataset repo at run time; a missing repo says what to do', async () => {
+  const folder = resolve(ROOT, 'tests/fixtures/eval/vlsbench-mini');
+  const rows = JSON.parse(await readFile(resolve(folder, 'data.json'), 'utf8'));
+  const hf = await startHfServer({ folder, repo: 'datasets/leakscope/vlsbench-mini', listing: false });
+  const context = await launchChromium({ webgpu: false });
+  await watchCsp(context);
+  try {
+    const hub = `&hub=${encodeURIComponent(hf.endpoint)}`;
+    const { page, errors } = await open(context, `?model=test${hub}&vlsbench=leakscope/vlsbench-mini`);
+    let generation = await scored(page);
+    const shown = [];
+    for (const category of ['', 'Privacy']) {
+      if (category) await page.selectOption('#vls-category', category);
+      const before = await page.getAttribute('#vls-status', 'data-id');
+      await page.click('#vls-load');
+      await page.waitForFunction((b) => {
+        const s = document.querySelector('#vls-status');
+        return s.dataset.state === 'error' || (s.dataset.state === 'shown' && s.dataset.id !== b);
+      }, before);
+      assert.equal(await page.getAttribute('#vls-status', 'data-state'), 'shown', await page.textContent('#vls-status'));
+      generation = await scored(page, generation);
+      const id = Number(await page.getAttribute('#vls-status', 'data-id'));
+      const row = rows.find((r) => r.instruction_id === id);
+      assert.equal(await page.inputValue('#demo-text'), row.instruction);
+      if (category) assert.equal(row.category, category);
+      const got = await readings(page);
+      for (const key of ['text_p', 'image_p', 'pair_p']) assert.ok(got[key] >= 0 && got[key] <= 1, `${key} ${got[key]}`);
+      assert.ok(hf.seenFor(row.image_path).some((r) => r.status === 200), `fetched ${row.image_path}`);
+      shown.push(`#${id} (${row.category})`);
+    }
+    assert.equal(hf.seenFor('data.json').length, 1, 'data.json is fetched once per page');
+    await screenshot(page, 'demo-vlsbench-sample');
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    assert.deepEqual(errors, []);
+
+    const missing = await open(context, `?model=test${hub}&vlsbench=leakscope/absent`);
+    await scored(missing.page);
+    await missing.page.click('#vls-load');
+    await missing.page.waitForSelector('#vls-status[data-state="error"]');
+    const message = await missing.page.textContent('#vls-status');
+    assert.match(message, /accept its conditions|not in/, message);
+    assert.match(message, /Measure a whole benchmark/, message);
+    console.log(`VLSBench samples from the repo: ${shown.join(', ')}; a missing repo: “${message.trim()}”`);
+  } finally {
+    await context.close();
+    await hf.close();
   }
 });

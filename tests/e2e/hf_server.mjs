@@ -39,7 +39,8 @@ export async function startHfServer({
   let seen = [];
 
   const fileBytes = async (name) => {
-    if (name.includes('/') || name.startsWith('.') || missing.has(name)) return null;
+    // Nested paths (a dataset's imgs/<k>.png) are served; no segment may be empty or hidden.
+    if (name.split('/').some((seg) => seg === '' || seg.startsWith('.')) || missing.has(name)) return null;
     try { return await readFile(join(folder, name)); } catch { return null; }
   };
 
@@ -149,7 +150,7 @@ export async function startHfServer({
     repo,
     revision,
     seen: () => seen.slice(),
-    seenFor: (file) => seen.filter((s) => s.path.split('/').pop() === file),
+    seenFor: (file) => seen.filter((s) => s.path.endsWith(`/${file}`)),
     fault(file, fault) {
       if (!faults.has(file)) faults.set(file, []);
       faults.get(file).push(fault);

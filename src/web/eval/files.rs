@@ -45,17 +45,21 @@ pub struct PickedDataset {
     pub label: String,
 }
 
-/// The folder's path of `file` without its first component (the folder the user picked).
-fn relative_path(file: &File) -> String {
+/// The path a directory picker gives `file` (`vlsbench/imgs/12.png`), or its bare name.
+fn picked_path(file: &File) -> String {
     // Not in web-sys's bindings; every current browser sets it for directory picks.
     let path = js_sys::Reflect::get(file, &wasm_bindgen::JsValue::from_str("webkitRelativePath"))
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    let path = if path.is_empty() { file.name() } else { path };
+    if path.is_empty() { file.name() } else { path }
+}
+
+/// `path` without its first component (the folder the user picked or dropped).
+fn relative_path(path: &str) -> String {
     match path.split_once('/') {
         Some((_, rest)) => rest.to_string(),
-        None => path,
+        None => path.to_string(),
     }
 }
 
@@ -78,9 +82,21 @@ impl PickedDataset {
         is_dataset: impl Fn(&str) -> bool,
         need_images: bool,
     ) -> Result<Self, String> {
+        let paths = files.into_iter().map(|f| (picked_path(&f), f)).collect();
+        Self::from_paths_with(paths, is_dataset, need_images).await
+    }
+
+    /// Like [`PickedDataset::from_files_with`] with each file's path given (a dropped folder's
+    /// walk, [`crate::web::dropped::walk`]): `folder/imgs/12.png`, or a bare name for a file
+    /// dropped on its own.
+    pub async fn from_paths_with(
+        files: Vec<(String, File)>,
+        is_dataset: impl Fn(&str) -> bool,
+        need_images: bool,
+    ) -> Result<Self, String> {
         let mut by_path: HashMap<String, File> = HashMap::new();
-        for f in files {
-            by_path.insert(relative_path(&f), f);
+        for (path, f) in files {
+            by_path.insert(relative_path(&path), f);
         }
         let data_key = by_path
             .keys()
