@@ -1,0 +1,165 @@
+// Browser timings for BENCHMARKS.md: the page's own work in Debian's headless Chromium, on WebGPU
+// (SwiftShader on a machine without a GPU) and on the CPU backend (flex compiled to wasm, one
+// thread). Not a test (node --test does not pick up this file name) and nothing here asserts on
+// time: it prints figures.
+//
+//   make bench-browser                      (release page, then this script with its defaults)
+//   node tests/e2e/bench.mjs [--model tiny|full|both] [--backend webgpu|cpu|both] [--warm 8]
+//                            [--json target/bench-browser.json] [--timeout-min 60]
+//
+// Models: `tiny` is the 2-layer test checkpoint the page serves itself (`?model=test`); `full` is
+// the openai/clip-vit-base-patch32 shape with random weights that `make parity-full` writes to
+// target/reference/clip-vit-base-patch32-random, served in Hugging Face's URL layout by
+// hf_server.mjs (`?hub=…&model=…`), so the page's real download path runs.
+//
+// Every (model, backend) pair starts a fresh browser profile, so nothing is cached:
+// - prepare: the worker's "preparing" phase, download excluded (weights parsed into tensors on
+//   the device, then the guard head's 704 concept prompts through the text tower);
+// - first: the first sample the demo scores after that: its image through preprocessing and the
+//   vision tower (shader compilation included on WebGPU), then text + head;
+// - warm: the medians of `--warm` further gallery samples: image (preprocessing + vision tower),
+//   text (text tower + the three head scores, the image embedding reused), a full guard score
+//   (image + text: J(T), image alone and J(T, I) for a new sample), attribution (one
+//   leave-one-word-out batch) and the relevance overlay (the WGSL shader);
+// - reload: the same page opened again: files from the Cache API, concepts from IndexedDB.
+import { existsSync } from 'node:fs';
+import { writeFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { serveStatic, launchChromium, DIST } from './harness.mjs';
+import { startHfServer } from './hf_server.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const FULL = resolve(ROOT, 'target/reference/clip-vit-base-patch32-random');
+const SAMPLES = JSON.parse(await readFile(resolve(ROOT, 'www/gallery/samples.json'), 'utf8'));
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const both = (v, a, b) => (v === 'both' ? [a, b] : [v]);
+const models = both(option('model', 'both'), 'tiny', 'full');
+const backends = both(option('backend', 'both'), 'webgpu', 'cpu');
+const warm = Number(option('warm', '8'));
+const timeout = Number(option('timeout-min', '60')) * 60_000;
+const jsonPath = option('json', resolve(ROOT, 'target/bench-browser.json'));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Waits for the demo's next scoring round (after `previous`) and reads its timings. */
+async function round(page, previous) {
+  await page.waitForFunction((n) => {
+    const demo = document.querySelector('#demo');
+    return Number(demo.dataset.scored ?? 0) > n && demo.dataset.busy === 'false';
+  }, previous, { timeout });
+  return page.evaluate(() => {
+    const ms = (sel, attr = 'data-ms') => Number(document.querySelector(sel)?.getAttribute(attr) ?? NaN);
+    return {
+      generation: Number(document.querySelector('#demo').dataset.scored),
+      image: ms('#demo', 'data-image-ms'),
+      text: ms('#demo-timing'),
+      attribution: ms('#demo-words'),
+      overlay: ms('#demo-overlay'),
+    };
+  });
+}
+
+async function openReady(context, url) {
+  const page = await context.newPage();
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.waitForSelector('body[data-model="ready"], body[data-model="error"]', { timeout });
+  if ((await page.getAttribute('body', 'data-model')) !== 'ready') {
+    throw new Error(`the model did not load: ${await page.textContent('#model-status')}`);
+  }
+  return {
+    page,
+    readySeconds: (Date.now() - t0) / 1000,
+    prepareMs: Number(await page.getAttribute('#model-status', 'data-prepare-ms')),
+    backend: (await page.textContent('#backend')).trim(),
+  };
+}
+
+async function measure(model, backend, site) {
+  let hf = null;
+  let query = '?model=test';
+  if (model === 'full') {
+    if (!existsSync(resolve(FULL, 'model.safetensors'))) {
+      console.error(`skipping the full model: ${FULL} is missing (make parity-full writes it)`);
+      return null;
+    }
+    hf = await startHfServer({ folder: FULL, repo: 'bench/clip-vit-base-patch32-random' });
+    query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${hf.repo}`;
+  }
+  const context = await launchChromium({ webgpu: backend === 'webgpu' });
+  try {
+    console.error(`${model} on ${backend}: loading (fresh profile)…`);
+    const first = await openReady(context, `${site.url}${query}`);
+    const firstRound = await round(first.page, 0);
+    let generation = firstRound.generation;
+    const rounds = [];
+    for (let i = 1; i <= warm; i++) {
+      const sample = SAMPLES[i % SAMPLES.length].id;
+      await first.page.click(`#gallery button[data-sample="${sample}"]`);
+      const r = await round(first.page, generation);
+      generation = r.generation;
+      rounds.push(r);
+    }
+    await first.page.close();
+    const again = await openReady(context, `${site.url}${query}`);
+    await again.page.close();
+    const pick = (key) => median(rounds.map((r) => r[key]));
+    const result = {
+      model,
+      backend: first.backend,
+      prepare_ms: first.prepareMs,
+      ready_s: first.readySeconds,
+      first_image_ms: firstRound.image,
+      first_text_ms: firstRound.text,
+      first_score_ms: firstRound.image + firstRound.text,
+      warm_image_ms: pick('image'),
+      warm_text_ms: pick('text'),
+      warm_score_ms: median(rounds.map((r) => r.image + r.text)),
+      warm_attribution_ms: pick('attribution'),
+      warm_overlay_ms: pick('overlay'),
+      warm_rounds: rounds.length,
+      reload_prepare_ms: again.prepareMs,
+    };
+    console.error(JSON.stringify(result));
+    return result;
+  } finally {
+    await context.close();
+    await hf?.close();
+  }
+}
+
+if (!existsSync(resolve(DIST, 'index.html'))) {
+  console.error('dist/ has no page: run `make release` (or `make bench-browser`) first');
+  process.exit(2);
+}
+const wasm = (await import('node:fs')).readdirSync(DIST).find((f) => f.endsWith('.wasm'));
+const site = await serveStatic();
+const results = [];
+try {
+  for (const model of models) {
+    for (const backend of backends) {
+      const r = await measure(model, backend, site);
+      if (r) results.push(r);
+    }
+  }
+} finally {
+  await site.close();
+}
+
+const s = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
+console.log(`Headless Chromium (${process.env.CHROMIUM ?? '/usr/bin/chromium'}), page ${wasm}; medians of ${warm} warm samples`);
+console.log('| model | backend | prepare (first) | prepare (reload) | first score | warm image | warm text | warm guard score | attribution | overlay |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  console.log(`| ${r.model} | ${r.backend} | ${s(r.prepare_ms)} | ${s(r.reload_prepare_ms)} | ${s(r.first_score_ms)} | ${s(r.warm_image_ms)} | ${s(r.warm_text_ms)} | ${s(r.warm_score_ms)} | ${s(r.warm_attribution_ms)} | ${s(r.warm_overlay_ms)} |`);
+}
+await mkdir(dirname(jsonPath), { recursive: true });
+await writeFile(jsonPath, JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
+console.error(`wrote ${jsonPath}`);
