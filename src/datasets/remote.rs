@@ -8,6 +8,7 @@
 //! is the page's (`src/web/`).
 
 use super::Sample;
+use crate::hub::source::encode_path_segment as encode_segment;
 
 /// VLSBench's dataset repository on Hugging Face.
 pub const VLSBENCH_REPO: &str = "Foreshhh/vlsbench";
@@ -120,19 +121,6 @@ pub fn categories(samples: &[Sample]) -> Vec<(String, usize)> {
 
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
-}
-
-/// RFC 3986 path segment: unreserved characters as they are, every other byte as `%XX`.
-fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -66,11 +66,19 @@ async function round(page, previous) {
   });
 }
 
+class NotReady extends Error {}
+
 async function openReady(context, url) {
   const page = await context.newPage();
   const t0 = Date.now();
   await page.goto(url);
-  await page.waitForSelector('body[data-model="ready"], body[data-model="error"]', { timeout });
+  try {
+    await page.waitForSelector('body[data-model="ready"], body[data-model="error"]', { timeout });
+  } catch (e) {
+    // Report how far it got instead of losing the other rows.
+    const status = (await page.textContent('#model-status').catch(() => '')).trim();
+    throw new NotReady(`not ready after ${(timeout / 60_000).toFixed(0)} min; the page said: “${status}”`);
+  }
   if ((await page.getAttribute('body', 'data-model')) !== 'ready') {
     throw new Error(`the model did not load: ${await page.textContent('#model-status')}`);
   }
@@ -145,8 +153,14 @@ const results = [];
 try {
   for (const model of models) {
     for (const backend of backends) {
-      const r = await measure(model, backend, site);
-      if (r) results.push(r);
+      try {
+        const r = await measure(model, backend, site);
+        if (r) results.push(r);
+      } catch (e) {
+        if (!(e instanceof NotReady)) throw e;
+        console.error(`${model} on ${backend}: ${e.message}`);
+        results.push({ model, backend, not_ready: e.message });
+      }
     }
   }
 } finally {
@@ -158,6 +172,7 @@ console.log(`Headless Chromium (${process.env.CHROMIUM ?? '/usr/bin/chromium'}),
 console.log('| model | backend | prepare (first) | prepare (reload) | first score | warm image | warm text | warm guard score | attribution | overlay |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
+  if (r.not_ready) { console.log(`| ${r.model} | ${r.backend} | ${r.not_ready} |`); continue; }
   console.log(`| ${r.model} | ${r.backend} | ${s(r.prepare_ms)} | ${s(r.reload_prepare_ms)} | ${s(r.first_score_ms)} | ${s(r.warm_image_ms)} | ${s(r.warm_text_ms)} | ${s(r.warm_score_ms)} | ${s(r.warm_attribution_ms)} | ${s(r.warm_overlay_ms)} |`);
 }
 await mkdir(dirname(jsonPath), { recursive: true });

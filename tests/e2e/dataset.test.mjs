@@ -26,6 +26,16 @@ async function nativeReport() {
   return JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
 }
 
+/** Waits for the run to finish; its R1 and R2 must equal the native report's. */
+async function finishedLikeNative(page, native) {
+  await page.waitForSelector('body[data-ds-state="done"]', { timeout: TIMEOUT });
+  const r1 = Number(await page.getAttribute('body', 'data-ds-r1'));
+  const r2 = Number(await page.getAttribute('body', 'data-ds-r2'));
+  assert.equal(r1.toFixed(6), native.overall.r1.rate.toFixed(6));
+  assert.equal(r2.toFixed(6), native.overall.r2.rate.toFixed(6));
+  return { r1, r2 };
+}
+
 async function openWithModel(context) {
   const page = await context.newPage();
   const errors = [];
@@ -55,11 +65,7 @@ test('dataset mode: pause, reopen, finish; R1 and R2 equal the native report', a
     await page.waitForSelector('body[data-ds-restored]');
     assert.equal(Number(await page.getAttribute('body', 'data-ds-restored')), before, 'stored scores come back');
     await page.click('#ds-start');
-    await page.waitForSelector('body[data-ds-state="done"]', { timeout: TIMEOUT });
-    const r1 = Number(await page.getAttribute('body', 'data-ds-r1'));
-    const r2 = Number(await page.getAttribute('body', 'data-ds-r2'));
-    assert.equal(r1.toFixed(6), native.overall.r1.rate.toFixed(6));
-    assert.equal(r2.toFixed(6), native.overall.r2.rate.toFixed(6));
+    const { r1, r2 } = await finishedLikeNative(page, native);
 
     // Sort by P(unsafe | text), ascending then descending.
     await page.click('#ds-ranked button[data-sort="text"]');
@@ -126,11 +132,7 @@ test('a benchmark folder dropped on dataset mode reads like a picked one', async
     const status = await page.textContent('#ds-status');
     assert.match(status, /30 samples .* 30 with their image/, status);
     await page.click('#ds-start');
-    await page.waitForSelector('body[data-ds-state="done"]', { timeout: TIMEOUT });
-    const r1 = Number(await page.getAttribute('body', 'data-ds-r1'));
-    const r2 = Number(await page.getAttribute('body', 'data-ds-r2'));
-    assert.equal(r1.toFixed(6), native.overall.r1.rate.toFixed(6));
-    assert.equal(r2.toFixed(6), native.overall.r2.rate.toFixed(6));
+    const { r1, r2 } = await finishedLikeNative(page, native);
     assert.deepEqual(errors, []);
     console.log(`dropped folder: ${status.trim()} R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native`);
   } finally {

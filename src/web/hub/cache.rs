@@ -20,32 +20,19 @@ use futures_util::future::LocalBoxFuture;
 
 use super::fetch::{chunks, js_detail};
 use crate::hub::cache::CacheErrorKind;
+use crate::hub::source::encode_path_segment;
 use crate::hub::{CacheEntry, CacheError, CachedFile, ModelCache, StorageEstimate};
 
 pub const CACHE_NAME: &str = "leakscope-models-v1";
 const KEY_ROOT: &str = "https://leakscope.invalid/models/";
 const ENTRY_HEADER: &str = "x-leakscope-entry";
 
-/// Percent-encodes everything but unreserved characters, so a scope (`owner/name@main`, a URL)
-/// is one path segment.
-fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn scope_prefix(scope: &str) -> String {
-    format!("{KEY_ROOT}{}/", segment(scope))
+    format!("{KEY_ROOT}{}/", encode_path_segment(scope))
 }
 
 fn lookup_url(scope: &str, file: &str) -> String {
-    format!("{}{}", scope_prefix(scope), segment(file))
+    format!("{}{}", scope_prefix(scope), encode_path_segment(file))
 }
 
 fn key_url(entry: &CacheEntry) -> String {
