@@ -41,9 +41,12 @@ export async function serveStatic(dir = DIST) {
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-/** Debian's Chromium, headless, with a fresh profile; `webgpu` adds --enable-unsafe-webgpu. */
-export async function launchChromium({ webgpu }) {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
+/**
+ * Debian's Chromium, headless, with a fresh profile (or `userDataDir`, to reuse one); `webgpu`
+ * adds --enable-unsafe-webgpu.
+ */
+export async function launchChromium({ webgpu, userDataDir = null }) {
+  userDataDir ??= await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
   const args = [
     '--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
