@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the small benchmark fixtures of tests/datasets.rs to tests/fixtures/datasets/.
+"""Write the small benchmark fixtures of tests/native/datasets.rs to tests/fixtures/datasets/.
 
     python3 scripts/make_dataset_fixtures.py [--out DIR]
 
@@ -8,7 +8,7 @@ byte-level details (BOM, CRLF, quoting, tar header formats) are explicit here. T
 invented in each benchmark's layout; nothing is copied from the benchmarks. Output is
 deterministic: same Python, same bytes.
 
-What each file exercises (tests/datasets.rs checks the numbers):
+What each file exercises (tests/native/datasets.rs checks the numbers):
   vlsbench/data.json       6 rows: a shared image, an empty and a multi-line instruction, a
                            2024-style row (no image_description/safety_reason), an unknown key,
                            one sub-category name under two categories; vlsbench/imgs/*.png

@@ -178,7 +178,7 @@ fn web_sys_log(message: &str) {
 }
 
 /// The guard in the browser gives the numbers the native test pins
-/// (tests/fixtures/guard/expected.json, checked natively by tests/guard.rs) within 1e-4.
+/// (tests/fixtures/guard/expected.json, checked natively by tests/native/guard.rs) within 1e-4.
 #[wasm_bindgen_test]
 async fn guard_scores_in_the_browser_equal_the_native_ones() {
     use leakscope::leakage::guard::Guard;
@@ -249,7 +249,7 @@ async fn guard_scores_in_the_browser_equal_the_native_ones() {
 }
 
 /// The WGSL preprocessing kernels in Chromium's WebGPU give the CPU path's values exactly
-/// (tests/shaders.rs checks every fixture natively on lavapipe).
+/// (tests/native/shaders.rs checks every fixture natively on lavapipe).
 #[wasm_bindgen_test]
 async fn gpu_preprocessing_equals_the_cpu_path_in_the_browser() {
     use leakscope::gpu::preprocess::preprocess_rgba_gpu;

@@ -11,7 +11,7 @@
 //! so the same WGSL runs natively and in the browser.
 //!
 //! Every shader has a CPU reference in the core ([`crate::preprocess`], [`crate::overlay`])
-//! that produces the same values bit for bit; tests/shaders.rs checks that on lavapipe, and
+//! that produces the same values bit for bit; tests/native/shaders.rs checks that on lavapipe, and
 //! tests/web.rs in Chromium's WebGPU. On the CPU backend the functions here answer
 //! [`GpuError::NotGpu`], and the `*_on` / [`preprocess::model_input`] wrappers use the CPU
 //! path instead.

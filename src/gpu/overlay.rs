@@ -1,7 +1,7 @@
 //! The relevance overlay ([`crate::overlay`]) on the GPU: `shaders/box_blur.wgsl` twice (along
 //! x, then y) when the plan blurs, then `shaders/relevance_overlay.wgsl`, one async read-back
 //! of the RGBA result for the page's canvas. Byte-identical to [`render_overlay`] (checked by
-//! tests/shaders.rs).
+//! tests/native/shaders.rs).
 
 use burn::tensor::Device;
 

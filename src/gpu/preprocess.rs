@@ -2,7 +2,7 @@
 //! tensor on the same device, never read back.
 //!
 //! The reference is the CPU path, [`crate::preprocess::preprocess_rgba_with`], and the result
-//! is bit-identical to it (tests/shaders.rs checks every fixture with every filter): the
+//! is bit-identical to it (tests/native/shaders.rs checks every fixture with every filter): the
 //! fixed-point taps come from the same function the CPU path calls, the two WGSL passes
 //! (`shaders/resample_rows.wgsl`, `shaders/resample_columns.wgsl`) do Pillow's i32
 //! accumulate-and-clamp, and the normalised values come from the CPU path's own table.

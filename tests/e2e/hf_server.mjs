@@ -1,5 +1,5 @@
 // A local server in Hugging Face's URL layout for the page's model-loading tests (the node twin
-// of tests/support/hf_server.rs): serves a folder at /<repo>/resolve/<revision>/<file> with
+// of tests/native/support/hf_server.rs): serves a folder at /<repo>/resolve/<revision>/<file> with
 // Content-Length, ETag (the sha256 for .safetensors, as the hub's X-Linked-Etag; a 40-hex id
 // for the rest) and Range (206 + Content-Range), the hub's listing at
 // /api/models/<repo>/revision/<revision>, CORS for a page on another origin (preflight included,

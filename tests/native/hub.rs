@@ -5,15 +5,11 @@
 //! (tokenizer.json fallback; missing weights), 401/403, wrong sha256s, a full cache, a server
 //! that gives up (the next load resumes from the cached part). Back-offs are milliseconds.
 
-#![cfg(not(target_arch = "wasm32"))]
-
-mod common;
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::hf_server::{HfFault, HfScript, HfServer, REPO, REVISION};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
 use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::native::ThreadClock;
@@ -23,16 +19,15 @@ use leakscope::hub::{
     HubError, HubWarning, LoadOptions, LoadProgress, Loaded, MemoryCache, ModelCache, ModelSource,
     Platform, RetryPolicy, load_checkpoint,
 };
-use support::hf_server::{HfFault, HfScript, HfServer, REPO, REVISION};
 
 const WEIGHTS: &str = "model.safetensors";
 
 fn tiny() -> PathBuf {
-    common::fixture("tiny-clip")
+    crate::common::fixture("tiny-clip")
 }
 
 fn weights() -> Vec<u8> {
-    common::read(tiny().join(WEIGHTS))
+    crate::common::read(tiny().join(WEIGHTS))
 }
 
 fn options() -> LoadOptions {
@@ -73,7 +68,7 @@ fn load(
 }
 
 fn assert_fixture(files: &CheckpointFiles) {
-    let expected = common::checkpoint_files(&tiny());
+    let expected = crate::common::checkpoint_files(&tiny());
     assert_eq!(files.config_json, expected.config_json);
     assert!(
         files.model_safetensors == expected.model_safetensors,
@@ -251,8 +246,8 @@ fn folder_with_tokenizer_json() -> PathBuf {
         std::fs::copy(tiny().join(f), dir.join(f)).unwrap();
     }
     let vocab: serde_json::Value =
-        serde_json::from_slice(&common::read(tiny().join("vocab.json"))).unwrap();
-    let merges = String::from_utf8(common::read(tiny().join("merges.txt"))).unwrap();
+        serde_json::from_slice(&crate::common::read(tiny().join("vocab.json"))).unwrap();
+    let merges = String::from_utf8(crate::common::read(tiny().join("merges.txt"))).unwrap();
     let merges: Vec<&str> = merges
         .lines()
         .filter(|l| !l.starts_with("#version") && !l.is_empty())
@@ -277,7 +272,7 @@ fn a_missing_vocab_falls_back_to_tokenizer_json_and_tokenizes_the_same() {
     let device = burn::tensor::Device::flex();
     let from_json = pollster::block_on(ClipEmbedder::load(loaded.files, &device)).unwrap();
     let from_pair = pollster::block_on(ClipEmbedder::load(
-        common::checkpoint_files(&tiny()),
+        crate::common::checkpoint_files(&tiny()),
         &device,
     ))
     .unwrap();
@@ -541,7 +536,7 @@ fn the_cli_fetches_a_checkpoint_into_a_folder_that_loads() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert_fixture(&common::checkpoint_files(&out));
+    assert_fixture(&crate::common::checkpoint_files(&out));
     assert!(stderr.contains("the server's ETag"), "{stderr}");
     assert_eq!(
         server.seen_for(WEIGHTS)[1].range.as_deref(),

@@ -1,6 +1,5 @@
 //! `leakscope bench` runs end to end on the tiny shape (random weights, no files) and prints
 //! its table and valid JSON. It asserts on what is reported, never on how long anything took.
-#![cfg(not(target_arch = "wasm32"))]
 
 use std::process::Command;
 

@@ -1,11 +1,8 @@
 //! The `leakscope` binary, as a person runs it: `embed` reproduces transformers' embeddings
 //! from raw texts and image files (tokenizer + preprocessing + model), `convert` turns a
 //! pytorch_model.bin into safetensors that load to the same model.
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn leakscope(args: &[&str]) -> (bool, String, String) {

@@ -2,7 +2,6 @@
 //! (tests/fixtures/datasets/), on the real VLSBench `data.json` (read from
 //! `../shared/vlsbench/data.json`; skipped when absent), and `leakscope::leakage::metrics` on
 //! hand-computed cases.
-#![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

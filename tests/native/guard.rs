@@ -1,11 +1,8 @@
 //! The guard head on a real (tiny, random-weight) CLIP model: the three readings of a sample,
 //! batched attribution equal to one-by-one calls, and the patch relevance map's shape.
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use leakscope::embedder::ClipEmbedder;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::{GuardHead, LeakClass, Modality};
@@ -103,7 +100,7 @@ fn relevance_map_covers_the_patch_grid() {
 
 /// Timing of one live score (text alone + with image + word attribution) for the full
 /// ViT-B/32 shape on the CPU backend. Prints figures; run it in release:
-/// `cargo test --release --test guard -- --ignored --nocapture live_score_timing`.
+/// `cargo test --release --test native -- --ignored --nocapture guard::live_score_timing`.
 #[test]
 #[ignore = "timing: needs target/reference (scripts/make_reference.py --full) and a release build"]
 fn live_score_timing_full_vit_b_32() {

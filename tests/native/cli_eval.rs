@@ -13,9 +13,6 @@
 //!
 //! The server can hold every request after the first N until released, so "midway" is a known
 //! point, not a race.
-#![cfg(not(target_arch = "wasm32"))]
-
-mod support;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -24,19 +21,19 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::support::openai_server::{Api, Fault, Final, MockServer, Script, label_name};
 use leakscope::eval::Stage;
 use leakscope::eval::export::percent_2dp;
 use serde_json::{Value, json};
-use support::openai_server::{Api, Fault, Final, MockServer, Script, label_name};
 
 const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
 const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
 
 /// A VLSBench-shaped data.json of `n` synthetic rows (`support::rows`) with their images.
 fn dataset(name: &str, n: u64) -> PathBuf {
-    let dir = support::temp_dir(name);
-    let rows = support::rows(n);
-    support::write_images(&dir, &rows);
+    let dir = crate::support::temp_dir(name);
+    let rows = crate::support::rows(n);
+    crate::support::write_images(&dir, &rows);
     let data: Vec<Value> = rows
         .iter()
         .map(|r| {

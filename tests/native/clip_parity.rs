@@ -1,12 +1,9 @@
 //! The Burn port equals transformers' CLIPModel on the committed random-weight fixtures
 //! (made by scripts/make_reference.py), on both native backends: Burn `flex` and wgpu.
 //! Tolerances (issue 3): 1e-4 max abs on normalised embeddings, 1e-3 relative on logits.
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
-use common::*;
 use leakscope::compute::{ComputeDevice, read_f32};
 use leakscope::model::{ClipModel, TextTransformer, l2_normalize};
 use leakscope::preprocess::{PreprocessConfig, Rgb8Image, to_tensor};
@@ -60,7 +57,7 @@ fn load(fixture: &Fixture, device: &Device) -> ClipModel {
 }
 
 /// The reference's pixels: its uint8 crops normalised by our preprocessing (bit-exact with
-/// CLIPImageProcessor, see tests/preprocess.rs).
+/// CLIPImageProcessor, see tests/native/preprocess.rs).
 fn pixels(dir: &std::path::Path, reference: &[u8], device: &Device) -> Tensor<4> {
     let config =
         PreprocessConfig::from_json_bytes(&read(dir.join("preprocessor_config.json"))).unwrap();
@@ -91,7 +88,7 @@ struct Diffs {
 
 impl Fixture {
     fn dir(&self) -> std::path::PathBuf {
-        common::fixture(self.name)
+        crate::common::fixture(self.name)
     }
 }
 
@@ -191,7 +188,7 @@ fn text_hidden_states_match_on_attended_positions() {
     let fixture = &FIXTURES[0];
     for compute in backends() {
         let device = &compute.device;
-        let dir = common::fixture(fixture.name);
+        let dir = crate::common::fixture(fixture.name);
         let model = load(fixture, device);
         let reference = read(dir.join(fixture.reference_file));
         let rows = ref_tensor(&reference, "input_ids").rows_u32();
@@ -219,7 +216,7 @@ fn text_hidden_states_match_on_attended_positions() {
 fn both_pooling_rules_match_on_rows_without_and_with_an_end_token() {
     for fixture in &FIXTURES[..2] {
         let device = &ComputeDevice::flex().device;
-        let dir = common::fixture(fixture.name);
+        let dir = crate::common::fixture(fixture.name);
         let model = load(fixture, device);
         let reference = read(dir.join("reference.safetensors"));
         let rows = ref_tensor(&reference, "raw_input_ids").rows_u32();
@@ -241,7 +238,7 @@ fn batched_calls_equal_single_calls() {
     let fixture = &FIXTURES[0];
     for compute in backends() {
         let device = &compute.device;
-        let dir = common::fixture(fixture.name);
+        let dir = crate::common::fixture(fixture.name);
         let model = load(fixture, device);
         let reference = read(dir.join("reference.safetensors"));
         let rows = ref_tensor(&reference, "input_ids").rows_u32();

@@ -1,10 +1,7 @@
 //! Bad checkpoints get typed errors that name the tensor and say what to do; nothing panics.
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder, EmbedError};
 use leakscope::weights::{WeightsError, load_clip};
 use safetensors::SafeTensors;

@@ -1,11 +1,8 @@
 //! `leakscope leakage` and `leakscope calibrate` through the built binary, on the tiny
 //! random-weight CLIP and the VLSBench-format fixture in `tests/fixtures/leakage/` (8 rows: 6
 //! with a readable image, one unreadable, one missing).
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use leakscope::leakage::head::GuardHead;
 use leakscope::leakage::metrics::Report;
 use serde_json::Value;
@@ -414,7 +411,7 @@ fn calibrate_errors_name_the_line_and_the_fix() {
 
 /// The whole VLSBench data.json (2,241 rows), text-only, on the tiny model: elapsed time and
 /// peak memory of the child (from `/usr/bin/time -v` when installed). Prints, asserts nothing
-/// about time. `cargo test --release --test cli_leakage -- --ignored --nocapture`
+/// about time. `cargo test --release --test native cli_leakage:: -- --ignored --nocapture`
 #[test]
 #[ignore = "timing: needs ../shared/vlsbench/data.json; run in release"]
 fn vlsbench_text_only_timing() {

@@ -1,5 +1,4 @@
 //! Native backends: Burn's `flex` CPU backend, and wgpu (Mesa's lavapipe Vulkan driver on CI).
-#![cfg(not(target_arch = "wasm32"))]
 
 use leakscope::compute::{BackendKind, ComputeDevice, SMOKE_EXPECTED, smoke_check};
 
@@ -16,8 +15,7 @@ fn flex_backend_computes_the_smoke_product() {
 #[test]
 fn wgpu_backend_computes_the_smoke_product() {
     // CI installs mesa-vulkan-drivers, so a software Vulkan adapter (lavapipe) always exists.
-    let device = pollster::block_on(ComputeDevice::gpu())
-        .expect("wgpu adapter (install mesa-vulkan-drivers)");
+    let device = crate::common::wgpu();
     assert_eq!(device.kind, BackendKind::Wgpu);
     println!("wgpu adapter: {}", device.describe());
     let result = pollster::block_on(smoke_check(&device.device)).expect("wgpu read-back");

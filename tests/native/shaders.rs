@@ -2,9 +2,6 @@
 //! parsed + validated by naga. The kernels do the CPU's integer arithmetic, so the expected
 //! difference is zero everywhere; the tolerances are the (1e-6 for the model input,
 //! exact bytes for the overlay). The browser counterpart is in tests/web.rs.
-#![cfg(not(target_arch = "wasm32"))]
-
-mod common;
 
 use std::path::Path;
 
@@ -20,7 +17,7 @@ use leakscope::preprocess::{
 };
 use serde_json::Value;
 
-use common::{fixture, read, wgpu};
+use crate::common::{fixture, read, wgpu};
 
 /// Largest |GPU − CPU| allowed on the normalised model input.
 const MAX_INPUT_DIFF: f32 = 1e-6;
@@ -162,7 +159,7 @@ fn gpu_preprocessing_equals_the_cpu_path_for_every_fixture_and_filter() {
 #[test]
 fn gpu_model_input_embeds_like_the_cpu_input() {
     let device = wgpu();
-    let files = common::checkpoint_files(&fixture("tiny-clip"));
+    let files = crate::common::checkpoint_files(&fixture("tiny-clip"));
     let embedder = pollster::block_on(ClipEmbedder::load(files, &device.device)).unwrap();
     let bytes = read(fixture("tiny-clip/images/shapes_150x200.png"));
     let (w, h, rgba) = rgba_of(&bytes, &DecodeOptions::default());

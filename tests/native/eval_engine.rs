@@ -10,11 +10,7 @@
 //!   (row, stage) reaches the server exactly once and no row is lost.
 //!
 //! Back-offs are milliseconds here; the one `Retry-After: 1` costs a second. Run the ignored
-//! throughput test with `cargo test --release --test eval_engine -- --ignored --nocapture`.
-
-#![cfg(not(target_arch = "wasm32"))]
-
-mod support;
+//! throughput test with `cargo test --release --test native eval_engine:: -- --ignored --nocapture`.
 
 use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
@@ -22,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::support::openai_server::{Fault, Final, MockServer, Script, label_for, label_name};
 use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::{CostModel, EstimateRow, ImageTokens, Pricing, estimate};
 use leakscope::eval::dataset;
@@ -38,7 +35,6 @@ use leakscope::eval::{
 };
 use leakscope::stats::Proportion;
 use serde_json::Value;
-use support::openai_server::{Fault, Final, MockServer, Script, label_for, label_name};
 
 /// Generous for loopback even on a loaded CI machine; the scripted slow answers take twice this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -153,9 +149,9 @@ struct FullRun {
 fn full_run() -> &'static FullRun {
     static RUN: OnceLock<FullRun> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = support::temp_dir("full");
-        let rows = support::rows(50);
-        support::write_images(&dir, &rows);
+        let dir = crate::support::temp_dir("full");
+        let rows = crate::support::rows(50);
+        crate::support::write_images(&dir, &rows);
         let server = MockServer::start(script());
         let (target, judge) = (
             provider(&server, "target-model", true),
@@ -416,9 +412,9 @@ fn a_second_judge_without_json_schema_reuses_answers_and_agrees() {
 
 #[test]
 fn cancel_midway_then_resume_after_a_torn_line_loses_nothing_and_repeats_nothing() {
-    let dir = support::temp_dir("resume");
-    let rows = support::rows(30);
-    support::write_images(&dir, &rows);
+    let dir = crate::support::temp_dir("resume");
+    let rows = crate::support::rows(30);
+    crate::support::write_images(&dir, &rows);
     let server = MockServer::start(Script {
         latency: Duration::from_millis(15),
         ..Script::default()
@@ -531,9 +527,9 @@ fn the_real_data_json_becomes_rows_and_an_estimate_when_present() {
 #[test]
 #[ignore = "throughput measurement; run with --release --ignored --nocapture"]
 fn throughput_at_concurrency_64() {
-    let dir = support::temp_dir("throughput");
-    let rows = support::rows(3000);
-    support::write_images(&dir, &rows);
+    let dir = crate::support::temp_dir("throughput");
+    let rows = crate::support::rows(3000);
+    crate::support::write_images(&dir, &rows);
     let server = MockServer::start(Script::default());
     let target = provider(&server, "target-model", true);
     let store = MemoryStore::default();
