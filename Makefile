@@ -24,7 +24,7 @@ REFERENCE_PY ?= .venv-ref/bin/python
 parity-full:
 	@test -x $(REFERENCE_PY) || (python3 -m venv .venv-ref && .venv-ref/bin/pip install -q -r scripts/requirements-reference.txt)
 	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors || $(REFERENCE_PY) scripts/make_reference.py --full
-	cargo test --test native clip_parity:: -- --ignored --nocapture
+	cargo test --test native -- --ignored --nocapture clip_parity:: precision::
 
 # Timings (BENCHMARKS.md): flex and wgpu against PyTorch CPU through transformers, ViT-B/32 shape
 # with random weights, batches 1/8/32, one thread count for all. Release build; the figures are

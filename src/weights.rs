@@ -241,8 +241,11 @@ pub fn load_clip_with_config(
 ) -> Result<ClipModel, WeightsError> {
     check_checkpoint(config, &safetensors)?;
     let mut model = config.init(device);
+    // Checkpoints may hold f32, f16 or bf16; the model computes in the device's float type
+    // (f32, or f16 on a GPU set up for it: compute::Precision).
+    let dtype: DType = device.settings().float_dtype.into();
     let adapter = PyTorchToBurnAdapter
-        .chain(FloatCastAdapter::to(DType::F32))
+        .chain(FloatCastAdapter::to(dtype))
         .chain(ScalarAsVector);
     let mut store = SafetensorsStore::from_bytes(Some(safetensors))
         .with_from_adapter(adapter)

@@ -15,7 +15,7 @@ mod scores;
 use std::path::Path;
 
 use clap::ValueEnum;
-use leakscope::compute::ComputeDevice;
+use leakscope::compute::{ComputeDevice, Precision};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
@@ -26,19 +26,29 @@ pub enum Backend {
     Flex,
     /// wgpu (Vulkan/Metal/DX12), falling back to the CPU if no adapter works.
     Wgpu,
+    /// wgpu computing in f16 where the adapter has shader-f16 (else f32, with a note).
+    WgpuF16,
 }
 
 impl Backend {
-    /// The device to run on; wgpu falls back to the CPU with a note on stderr.
+    /// The device to run on; wgpu falls back to the CPU, and f16 to f32, with a note on
+    /// stderr.
     pub fn device(self) -> ComputeDevice {
-        match self {
-            Backend::Flex => ComputeDevice::flex(),
-            Backend::Wgpu => {
-                let (device, why_not) = pollster::block_on(ComputeDevice::best_available());
-                if let Some(why) = why_not {
-                    eprintln!("note: {why}; using the CPU");
+        let wanted = match self {
+            Backend::Flex => return ComputeDevice::flex(),
+            Backend::Wgpu => Precision::F32,
+            Backend::WgpuF16 => Precision::F16,
+        };
+        match pollster::block_on(ComputeDevice::gpu_with(wanted)) {
+            Ok(device) => {
+                if device.precision != wanted {
+                    eprintln!("note: the adapter has no shader-f16; computing in f32");
                 }
                 device
+            }
+            Err(why) => {
+                eprintln!("note: {why}; using the CPU");
+                ComputeDevice::flex()
             }
         }
     }

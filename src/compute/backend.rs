@@ -4,6 +4,7 @@
 //! `init_async` fails with "A server is still registered". Callers keep the returned
 //! [`ComputeDevice`] and clone it.
 
+use super::Precision;
 use burn::tensor::Device;
 use std::fmt;
 
@@ -45,6 +46,8 @@ pub struct ComputeDevice {
     pub kind: BackendKind,
     /// The adapter as the driver names it (e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"), if known.
     pub adapter: Option<String>,
+    /// The float type every tensor on this device is created in (the device's default).
+    pub precision: Precision,
 }
 
 /// Why the GPU could not be used (the caller falls back to the CPU and says why).
@@ -59,14 +62,23 @@ impl ComputeDevice {
             device: Device::flex(),
             kind: BackendKind::Flex,
             adapter: None,
+            precision: Precision::F32,
         }
     }
 
-    /// Initialise Burn's wgpu runtime asynchronously (the only way in a browser).
+    /// Initialise Burn's wgpu runtime asynchronously (the only way in a browser), in f32.
     ///
     /// Call at most once per process; keep and clone the result.
     pub async fn gpu() -> Result<Self, GpuInitError> {
-        let (device, setup) = Device::wgpu_options()
+        Self::gpu_with(Precision::F32).await
+    }
+
+    /// [`ComputeDevice::gpu`] computing in `wanted` where the adapter can: f16 needs
+    /// `shader-f16`, and without it the device is f32 (compare `precision` with what you
+    /// asked for to tell people). The float type is the device's default from here on, so
+    /// weights, inputs and activations all take it; it cannot change later in the process.
+    pub async fn gpu_with(wanted: Precision) -> Result<Self, GpuInitError> {
+        let (mut device, setup) = Device::wgpu_options()
             .init_with_setup_async()
             .await
             .map_err(|e| GpuInitError(e.to_string()))?;
@@ -76,10 +88,18 @@ impl ComputeDevice {
         } else {
             BackendKind::Wgpu
         };
+        let precision = match wanted {
+            Precision::F16 if device.supports_dtype(Precision::F16.dtype()) => device
+                .configure(Precision::F16.dtype())
+                .map(|()| Precision::F16)
+                .map_err(|e| GpuInitError(format!("could not switch the device to f16: {e}")))?,
+            _ => Precision::F32,
+        };
         Ok(Self {
             device,
             kind,
             adapter: adapter_label(&info.name, &info.driver, &info.driver_info),
+            precision,
         })
     }
 
@@ -91,12 +111,18 @@ impl ComputeDevice {
         }
     }
 
-    /// One line for a badge: "WebGPU · <adapter>" or "CPU (flex)".
+    /// One line for a badge: "WebGPU · <adapter>", "WebGPU · <adapter> · f16" or
+    /// "CPU (flex)".
     pub fn describe(&self) -> String {
-        match &self.adapter {
+        let mut line = match &self.adapter {
             Some(adapter) => format!("{} · {}", self.kind, adapter),
             None => self.kind.to_string(),
+        };
+        if self.precision != Precision::F32 {
+            line.push_str(" · ");
+            line.push_str(self.precision.label());
         }
+        line
     }
 }
 

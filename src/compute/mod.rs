@@ -2,9 +2,11 @@
 //! works end to end (upload, kernels, async read-back).
 
 mod backend;
+mod precision;
 mod readback;
 mod smoke;
 
 pub use backend::{BackendKind, ComputeDevice, GpuInitError};
+pub use precision::Precision;
 pub use readback::{ReadbackError, read_f32};
 pub use smoke::{SMOKE_EXPECTED, SmokeResult, smoke_check};

@@ -16,7 +16,7 @@
 
 use burn::backend::Cube;
 use burn::backend::wgpu::CubeTensor;
-use burn::tensor::{DType, Device, Int, Shape, Tensor};
+use burn::tensor::{DType, Device, FloatDType, Int, Shape, Tensor};
 use cubecl::client::Client;
 use cubecl::ir::attributes::BufferIOAttr;
 use cubecl::ir::{ElemType, UIntKind, metadata::Info};
@@ -89,6 +89,8 @@ impl CubeKernel for WgslKernel {
 pub(crate) struct GpuContext {
     client: Client,
     device: burn::backend::CubeDevice,
+    /// What float tensors handed to the model must be (f16 on a device set up for it).
+    float_dtype: FloatDType,
 }
 
 impl GpuContext {
@@ -101,6 +103,7 @@ impl GpuContext {
         Ok(Self {
             client: probe.client,
             device: probe.device,
+            float_dtype: device.settings().float_dtype,
         })
     }
 
@@ -166,7 +169,8 @@ impl GpuContext {
             .launch(Box::new(kernel), CubeCount::Static(x, y, 1), args);
     }
 
-    /// `handle` (contiguous f32) as a Burn float tensor of `shape`, on this device.
+    /// `handle` (contiguous f32) as a Burn float tensor of `shape`, on this device, in the
+    /// device's float type (a cast kernel when that is f16, nothing otherwise).
     pub fn float_tensor<const D: usize>(&self, handle: Handle, shape: [usize; D]) -> Tensor<D> {
         let primitive = CubeTensor::new_contiguous(
             self.client.clone(),
@@ -175,7 +179,7 @@ impl GpuContext {
             handle,
             DType::F32,
         );
-        Tensor::from_primitive::<Cube>(primitive)
+        Tensor::<D>::from_primitive::<Cube>(primitive).cast(self.float_dtype)
     }
 
     /// `handle` (`len` u32 words) as a Burn int tensor, for an async read-back.

@@ -2,7 +2,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Int, Tensor, TensorData};
 
 use super::config::ClipConfig;
 use super::text::{TextPooling, TextTransformer};
@@ -133,7 +133,12 @@ impl ClipModel {
 }
 
 /// Row-wise L2 normalisation `[n, d]` → `[n, d]` (as transformers: `x / ‖x‖`, no epsilon).
+///
+/// Computed in f32 whatever the input's type: in f16 a sum of 512 squares overflows once the
+/// components average above ~11. The result has the input's type.
 pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt();
-    x / norm
+    let dtype = x.dtype();
+    let wide = x.cast(FloatDType::F32);
+    let norm = wide.clone().powi_scalar(2).sum_dim(1).sqrt();
+    (wide / norm).cast(FloatDType::from(dtype))
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::compute::SMOKE_EXPECTED;
+use crate::compute::{Precision, SMOKE_EXPECTED};
 
 use super::client::ModelClient;
 use super::dom::{set_attr, set_body_data, set_text};
@@ -34,12 +34,32 @@ async fn run() -> Result<(), String> {
     set_text("status", "Starting the model worker…");
     let client = ModelClient::start()?;
     let prefer_gpu = !super::demo::query_flag("cpu");
+    // f16 where the adapter has shader-f16 (tolerances: tests/native/precision.rs);
+    // `?precision=f32` keeps the reference's precision.
+    let (precision, precision_error) = match super::demo::query_value("precision") {
+        None => (Precision::F16, None),
+        Some(value) => match value.parse::<Precision>() {
+            Ok(p) => (p, None),
+            Err(e) => (Precision::F16, Some(format!("?precision= ignored: {e}"))),
+        },
+    };
     set_text("status", "Looking for a GPU…");
-    let device = client.call(&Request::Init { prefer_gpu }, None, &[]).await;
+    let device = client
+        .call(
+            &Request::Init {
+                prefer_gpu,
+                precision,
+            },
+            None,
+            &[],
+        )
+        .await;
     let Response::Device {
         backend,
         describe,
         note,
+        precision,
+        precision_note,
         smoke,
     } = device
     else {
@@ -50,8 +70,17 @@ async fn run() -> Result<(), String> {
     };
     set_text("backend", &describe);
     set_attr("backend", "data-backend", &backend);
-    if let Some(reason) = note {
-        set_text("backend-note", &format!("Running on the CPU: {reason}"));
+    set_attr("backend", "data-precision", precision.label());
+    let notes: Vec<String> = [
+        note.map(|reason| format!("Running on the CPU: {reason}")),
+        precision_note,
+        precision_error,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !notes.is_empty() {
+        set_text("backend-note", &notes.join(" · "));
     }
     if let [a, b, c, d] = smoke[..] {
         set_text(

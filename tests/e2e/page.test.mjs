@@ -8,12 +8,12 @@ let server;
 before(async () => { server = await serveStatic(); });
 after(async () => { await server?.close(); });
 
-async function openPage(webgpu) {
+async function openPage(webgpu, query = '') {
   const browser = await launchChromium({ webgpu });
   const page = browser.pages()[0] ?? await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url);
+  await page.goto(server.url + query);
   await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
   return { browser, page, errors };
 }
@@ -31,10 +31,37 @@ for (const webgpu of [true, false]) {
       assert.equal(backend, webgpu ? 'webgpu' : 'flex', `badge says "${badge}"`);
       assert.match(badge, webgpu ? /^WebGPU/ : /^CPU/);
       assert.equal(await page.textContent('#result'), '[[1,2],[3,4]] · [[5,6],[7,8]] = [[19, 22], [43, 50]]');
+      // f16 by default where the adapter has shader-f16; SwiftShader has not, so it says so.
+      const f16 = webgpu && await page.evaluate(async () =>
+        (await navigator.gpu.requestAdapter())?.features.has('shader-f16') ?? false);
+      const precision = await page.getAttribute('#backend', 'data-precision');
+      const note = await page.textContent('#backend-note');
+      assert.equal(precision, f16 ? 'f16' : 'f32', `badge "${badge}", note "${note}"`);
+      if (webgpu && !f16) assert.match(note, /computing in f32: this adapter has no shader-f16/);
+      if (!webgpu) assert.doesNotMatch(note, /shader-f16/);
       assert.deepEqual(errors, []);
-      console.log(`${label}: badge "${badge}", screenshot ${shot}`);
+      console.log(`${label}: badge "${badge}" (${precision}; note "${note}"), screenshot ${shot}`);
     } finally {
       await browser.close();
     }
   });
 }
+
+test('?precision=f32 asks for f32 (no f16 note); a bad value is named and ignored', async () => {
+  for (const [query, expected] of [['?precision=f32', null], ['?precision=bf16', /\?precision= ignored: unknown precision "bf16": use f32 or f16/]]) {
+    const { browser, page, errors } = await openPage(true, query);
+    try {
+      assert.equal(await page.getAttribute('body', 'data-state'), 'ready');
+      const note = await page.textContent('#backend-note');
+      if (query.endsWith('f32')) {
+        assert.equal(await page.getAttribute('#backend', 'data-precision'), 'f32');
+        assert.doesNotMatch(note, /shader-f16/, `${query}: note "${note}"`);
+      } else {
+        assert.match(note, expected, `${query}: note "${note}"`);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  }
+});

@@ -5,7 +5,7 @@
 use crate::common::*;
 use std::process::Command;
 
-fn leakscope(args: &[&str]) -> (bool, String, String) {
+pub(crate) fn leakscope(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
         .args(args)
         .output()
@@ -31,9 +31,24 @@ fn column(json: &serde_json::Value, key: &str) -> Vec<f32> {
         .collect()
 }
 
-#[test]
-fn embed_matches_the_reference_from_raw_texts_and_image_files() {
-    let dir = fixture("tiny-clip");
+/// What `leakscope embed` printed for a reference folder's texts and images, against the
+/// transformers outputs saved beside them.
+pub(crate) struct EmbedDiffs {
+    /// Max |Δ| of the normalised text embeddings.
+    pub text: f32,
+    /// Max |Δ| of the normalised image embeddings.
+    pub image: f32,
+    /// Max relative Δ of `logits_per_image`.
+    pub logits: f32,
+    /// The device line the binary printed (`backend` in its JSON), e.g. "wgpu · llvmpipe · f16".
+    pub backend: String,
+    /// What the binary wrote to stderr (notes such as an f32 fallback).
+    pub stderr: String,
+}
+
+/// Runs `leakscope embed --json --backend <backend>` on `dir`'s reference.json inputs and
+/// compares with its reference.safetensors (token ids must be equal).
+pub(crate) fn embed_vs_reference(dir: &std::path::Path, backend: &str) -> EmbedDiffs {
     let meta: serde_json::Value =
         serde_json::from_slice(&read(dir.join("reference.json"))).unwrap();
     let mut args = vec![
@@ -41,6 +56,8 @@ fn embed_matches_the_reference_from_raw_texts_and_image_files() {
         "--model".into(),
         dir.display().to_string(),
         "--json".into(),
+        "--backend".into(),
+        backend.into(),
     ];
     for text in meta["texts"].as_array().unwrap() {
         args.extend(["--text".into(), text.as_str().unwrap().to_string()]);
@@ -71,22 +88,32 @@ fn embed_matches_the_reference_from_raw_texts_and_image_files() {
     let expected_ids: Vec<u32> = ref_tensor(&reference, "input_ids").rows_u32().concat();
     assert_eq!(ids, expected_ids, "token ids");
 
-    let text = max_abs_diff(
-        &column(&out, "text_embeds"),
-        &ref_tensor(&reference, "text_embeds_normalized").f32(),
-    );
-    let image = max_abs_diff(
-        &column(&out, "image_embeds"),
-        &ref_tensor(&reference, "image_embeds_normalized").f32(),
-    );
-    let logits = max_rel_diff(
-        &column(&out, "logits_per_image"),
-        &ref_tensor(&reference, "logits_per_image").f32(),
-    );
+    EmbedDiffs {
+        text: max_abs_diff(
+            &column(&out, "text_embeds"),
+            &ref_tensor(&reference, "text_embeds_normalized").f32(),
+        ),
+        image: max_abs_diff(
+            &column(&out, "image_embeds"),
+            &ref_tensor(&reference, "image_embeds_normalized").f32(),
+        ),
+        logits: max_rel_diff(
+            &column(&out, "logits_per_image"),
+            &ref_tensor(&reference, "logits_per_image").f32(),
+        ),
+        backend: out["backend"].as_str().unwrap_or_default().to_owned(),
+        stderr,
+    }
+}
+
+#[test]
+fn embed_matches_the_reference_from_raw_texts_and_image_files() {
+    let d = embed_vs_reference(&fixture("tiny-clip"), "flex");
     println!(
-        "embed CLI vs transformers: text {text:.1e}, image {image:.1e}, logits (rel) {logits:.1e}"
+        "embed CLI vs transformers: text {:.1e}, image {:.1e}, logits (rel) {:.1e}",
+        d.text, d.image, d.logits
     );
-    assert!(text <= 1e-4 && image <= 1e-4 && logits <= 1e-3);
+    assert!(d.text <= 1e-4 && d.image <= 1e-4 && d.logits <= 1e-3);
 }
 
 #[test]

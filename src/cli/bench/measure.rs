@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use leakscope::compute::ComputeDevice;
+use leakscope::compute::{ComputeDevice, Precision};
 use leakscope::embedder::ClipEmbedder;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
@@ -52,6 +52,14 @@ pub fn run_child(args: &BenchArgs, row: Row, batch: usize) -> Result<(), String>
         super::BackendChoice::Flex => ComputeDevice::flex(),
         super::BackendChoice::Wgpu => pollster::block_on(ComputeDevice::gpu())
             .map_err(|e| format!("{e} (the wgpu rows need a Vulkan, Metal or DX12 adapter)"))?,
+        super::BackendChoice::WgpuF16 => {
+            let device = pollster::block_on(ComputeDevice::gpu_with(Precision::F16))
+                .map_err(|e| format!("{e} (the wgpu rows need a Vulkan, Metal or DX12 adapter)"))?;
+            if device.precision != Precision::F16 {
+                return Err(format!("{} has no shader-f16", device.describe()));
+            }
+            device
+        }
         super::BackendChoice::All => return Err("a child runs one backend".into()),
     };
     let files = super::checkpoint_files(args)?;
@@ -115,6 +123,7 @@ pub fn run_child(args: &BenchArgs, row: Row, batch: usize) -> Result<(), String>
     let measurement = Measurement {
         implementation: match device.kind {
             leakscope::compute::BackendKind::Flex => "burn-flex".into(),
+            _ if device.precision == Precision::F16 => "burn-wgpu-f16".into(),
             _ => "burn-wgpu".into(),
         },
         row: row.name().into(),

@@ -84,7 +84,9 @@ pub struct BenchArgs {
 pub enum BackendChoice {
     Flex,
     Wgpu,
-    /// flex, then wgpu.
+    /// wgpu computing in f16 (needs shader-f16; refused otherwise, the figures would be f32).
+    WgpuF16,
+    /// flex, then wgpu (f32).
     All,
 }
 
@@ -172,6 +174,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let backends: &[BackendChoice] = match args.backend {
         BackendChoice::Flex => &[BackendChoice::Flex],
         BackendChoice::Wgpu => &[BackendChoice::Wgpu],
+        BackendChoice::WgpuF16 => &[BackendChoice::WgpuF16],
         BackendChoice::All => &[BackendChoice::Flex, BackendChoice::Wgpu],
     };
     let plan = args.plan();
@@ -223,6 +226,7 @@ fn run_in_child(
         "--backend".into(),
         match backend {
             BackendChoice::Wgpu => "wgpu".into(),
+            BackendChoice::WgpuF16 => "wgpu-f16".into(),
             _ => "flex".into(),
         },
         "--iters".into(),

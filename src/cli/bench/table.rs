@@ -61,7 +61,8 @@ impl Report {
         let rank = |i: &str| match i {
             "burn-flex" => 0,
             "burn-wgpu" => 1,
-            _ => 2,
+            "burn-wgpu-f16" => 2,
+            _ => 3,
         };
         let mut out: Vec<&Measurement> = self.results.iter().collect();
         out.sort_by_key(|m| {
@@ -83,7 +84,7 @@ impl Report {
         );
         let mut devices: Vec<&str> = Vec::new();
         for m in &self.results {
-            if m.implementation == "burn-wgpu" && !devices.contains(&m.device.as_str()) {
+            if m.implementation.starts_with("burn-wgpu") && !devices.contains(&m.device.as_str()) {
                 devices.push(&m.device);
             }
         }
@@ -101,7 +102,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:<11}{:>6}  {:<10}{:>10}{:>11}{:>10}{:>10}{:>7}{:>6}{:>9}",
+            "{:<11}{:>6}  {:<14}{:>10}{:>11}{:>10}{:>10}{:>7}{:>6}{:>9}",
             "row",
             "batch",
             "impl",
@@ -128,7 +129,7 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "{:<11}{:>6}  {:<10}{:>10.1}{:>11.2}{:>10.2}{:>10}{:>7}{:>6}{:>9}",
+                "{:<11}{:>6}  {:<14}{:>10.1}{:>11.2}{:>10.2}{:>10}{:>7}{:>6}{:>9}",
                 m.row,
                 m.batch,
                 m.implementation,

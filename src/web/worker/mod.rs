@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::compute::{ComputeDevice, smoke_check};
+use crate::compute::{BackendKind, ComputeDevice, Precision, smoke_check};
 use crate::datasets::Sample;
 use crate::embedder::{CheckpointFiles, ClipEmbedder, Embeddings};
 use crate::eval::hash;
@@ -199,7 +199,10 @@ fn model() -> Result<Rc<Model>, String> {
 async fn handle(job: Job) -> Result<(), String> {
     let id = job.id;
     match job.request {
-        Request::Init { prefer_gpu } => init(id, prefer_gpu).await,
+        Request::Init {
+            prefer_gpu,
+            precision,
+        } => init(id, prefer_gpu, precision).await,
         Request::LoadModel { choice } => {
             let files = job
                 .blobs
@@ -389,7 +392,7 @@ fn prepare_image(
     Ok((rgb.width, rgb.height, rgba, input))
 }
 
-async fn init(id: u32, prefer_gpu: bool) -> Result<(), String> {
+async fn init(id: u32, prefer_gpu: bool, precision: Precision) -> Result<(), String> {
     let existing = STATE.with_borrow(|s| s.device.clone());
     let (device, note) = match existing {
         Some(d) => (d, None),
@@ -399,7 +402,7 @@ async fn init(id: u32, prefer_gpu: bool) -> Result<(), String> {
         ),
         None => match probe_webgpu().await {
             Err(reason) => (ComputeDevice::flex(), Some(reason)),
-            Ok(probe) => match ComputeDevice::gpu().await {
+            Ok(probe) => match ComputeDevice::gpu_with(precision).await {
                 Ok(mut device) => {
                     if device.adapter.is_none() {
                         device.adapter = probe.label;
@@ -411,6 +414,13 @@ async fn init(id: u32, prefer_gpu: bool) -> Result<(), String> {
         },
     };
     STATE.with_borrow_mut(|s| s.device = Some(device.clone()));
+    let precision_note = (device.kind == BackendKind::WebGpu && device.precision != precision)
+        .then(|| {
+            format!(
+                "computing in {}: this adapter has no shader-f16",
+                device.precision
+            )
+        });
     let smoke = smoke_check(&device.device)
         .await
         .map_err(|e| e.to_string())?;
@@ -420,6 +430,8 @@ async fn init(id: u32, prefer_gpu: bool) -> Result<(), String> {
             backend: format!("{:?}", device.kind).to_lowercase(),
             describe: device.describe(),
             note,
+            precision: device.precision,
+            precision_note,
             smoke: smoke.product,
         },
     );
@@ -483,11 +495,16 @@ async fn files_from_hub(
     Ok((loaded.files, from_cache, notes))
 }
 
-/// IndexedDB key of the concept embeddings of one model with one head.
-fn concepts_key(files: &CheckpointFiles, head: &GuardHead) -> String {
+/// IndexedDB key of the concept embeddings of one model with one head, computed in one
+/// precision (f16 ones differ from f32 ones in the third decimal).
+fn concepts_key(files: &CheckpointFiles, head: &GuardHead, precision: Precision) -> String {
     let mut all = hash::sha256(&files.model_safetensors).to_vec();
     all.extend_from_slice(&files.config_json);
     all.extend_from_slice(head.to_json().as_bytes());
+    if precision != Precision::F32 {
+        // f32 keys stay as they were, so caches written before f16 existed still count.
+        all.extend_from_slice(precision.label().as_bytes());
+    }
     format!("concepts:{}", hash::short_hash(&all))
 }
 
@@ -525,7 +542,7 @@ async fn load_model(
         format!("Preparing on {}…", device.kind),
     );
     let head = GuardHead::builtin();
-    let key = concepts_key(&files, &head);
+    let key = concepts_key(&files, &head, device.precision);
     let embedder = ClipEmbedder::load(files, &device.device)
         .await
         .map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::compute::Precision;
 use crate::datasets::Sample;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
@@ -32,6 +33,9 @@ pub enum Request {
     /// Probe WebGPU, initialise Burn once, run the smoke computation.
     Init {
         prefer_gpu: bool,
+        /// What the GPU should compute in; f16 needs the adapter's shader-f16.
+        #[serde(default)]
+        precision: Precision,
     },
     LoadModel {
         choice: ModelChoice,
@@ -89,6 +93,12 @@ pub enum Response {
         describe: String,
         /// Why the CPU runs, when it does.
         note: Option<String>,
+        /// What the device computes in.
+        #[serde(default)]
+        precision: Precision,
+        /// Why it is f32 when f16 was asked for.
+        #[serde(default)]
+        precision_note: Option<String>,
         /// The 2×2 smoke product.
         smoke: Vec<f32>,
     },
