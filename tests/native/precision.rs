@@ -107,3 +107,83 @@ fn the_guard_in_f16_gives_the_f32_probabilities_within_1e_2() {
     println!("guard f16 vs f32 on 8 samples: max |Δp| {worst:.1e}");
     assert!(worst <= F16_GUARD_TOLERANCE, "max |Δp| {worst:.1e}");
 }
+
+/// Runs one test of this binary alone in a fresh process, with `LEAKSCOPE_TEST_CHILD` set: a
+/// process may set its wgpu device's float type once, and the rest of this binary shares an
+/// f32 device (`common::wgpu`). Returns success and everything it printed.
+fn run_child(test: &str) -> (bool, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture", test])
+        .env("LEAKSCOPE_TEST_CHILD", "1")
+        .output()
+        .expect("run this test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The page's image path on an f16 device: the preprocessing shaders write f32, the tensor
+/// handed to the model is f16, and the image embeddings keep the stated tolerance.
+#[test]
+fn gpu_preprocessing_feeds_an_f16_model() {
+    let (ok, out) = run_child("precision::f16_gpu_preprocessing_child");
+    assert!(ok, "{out}");
+    let said: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("f16") || l.starts_with("SKIPPED"))
+        .collect();
+    assert!(!said.is_empty(), "the child ran nothing:\n{out}");
+    println!("{}", said.join("\n"));
+}
+
+#[test]
+#[ignore = "run by gpu_preprocessing_feeds_an_f16_model in a process of its own"]
+fn f16_gpu_preprocessing_child() {
+    use burn::tensor::DType;
+    use leakscope::compute::{ComputeDevice, Precision};
+    use leakscope::embedder::ClipEmbedder;
+    use leakscope::gpu::preprocess::model_input;
+    use leakscope::preprocess::{DecodeOptions, decode_rgb};
+
+    if std::env::var_os("LEAKSCOPE_TEST_CHILD").is_none() {
+        return;
+    }
+    let device = pollster::block_on(ComputeDevice::gpu_with(Precision::F16)).expect("wgpu");
+    if device.precision != Precision::F16 {
+        println!("SKIPPED: {} has no shader-f16", device.describe());
+        return;
+    }
+    let dir = fixture("tiny-clip");
+    let files = crate::common::checkpoint_files(&dir);
+    let embedder = pollster::block_on(ClipEmbedder::load(files, &device.device)).unwrap();
+    let meta: Value = serde_json::from_slice(&read(dir.join("reference.json"))).unwrap();
+    let reference = read(dir.join("reference.safetensors"));
+    let expected = crate::common::ref_tensor(&reference, "image_embeds_normalized").f32();
+    let dim = embedder.config.projection_dim;
+    let options = DecodeOptions::default();
+    for (i, image) in meta["images"].as_array().unwrap().iter().enumerate() {
+        let rgb = decode_rgb(&read(dir.join(image.as_str().unwrap())), &options).unwrap();
+        let rgba = rgb.to_rgba();
+        let input = model_input(
+            &device.device,
+            &embedder.preprocess,
+            rgb.width,
+            rgb.height,
+            &rgba,
+            &options,
+        )
+        .unwrap();
+        assert_eq!(
+            input.dtype(),
+            DType::F16,
+            "the model input takes the device's type"
+        );
+        let got = pollster::block_on(embedder.image_embeddings_from_tensor(input)).unwrap();
+        let diff = crate::common::max_abs_diff(&got.values, &expected[i * dim..(i + 1) * dim]);
+        println!("f16 image {i} through the preprocessing shaders: max |Δ| {diff:.1e}");
+        assert!(diff <= F16_EMBEDDING_TOLERANCE, "image {i}: {diff:.1e}");
+    }
+}
