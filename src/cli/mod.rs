@@ -16,7 +16,8 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use leakscope::compute::{ComputeDevice, Precision};
-use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
+use leakscope::embedder::{CheckpointFiles, ClipEmbedder, EmbedError, Embeddings};
+use leakscope::preprocess::PixelTensor;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
 
@@ -125,6 +126,24 @@ pub fn positive(s: &str) -> Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("`{s}` is not a whole number of at least 1")),
     }
+}
+
+/// The text tower on `texts` and the image tower on `images` at the same time: they are
+/// independent, and on the CPU neither keeps every core busy alone (layer norms, activations
+/// and attention run on one thread between the parallel matrix products), so the other
+/// tower's work fills the gaps. Both run in rayon's pool, which flex's matrix products share.
+pub fn embed_both<S: AsRef<str> + Sync>(
+    embedder: &ClipEmbedder,
+    texts: &[S],
+    images: &[PixelTensor],
+) -> (
+    Result<Embeddings, EmbedError>,
+    Option<Result<Embeddings, EmbedError>>,
+) {
+    rayon::join(
+        || pollster::block_on(embedder.text_embeddings(texts)),
+        || (!images.is_empty()).then(|| pollster::block_on(embedder.image_embeddings(images))),
+    )
 }
 
 /// Decodes and preprocesses images on every core (the model runs one batch at a time; the PNG

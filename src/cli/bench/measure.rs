@@ -159,15 +159,11 @@ fn score_batch(
     texts: &[String],
     images: Option<&[leakscope::preprocess::PixelTensor]>,
 ) -> Result<(), String> {
-    let text_embeds =
-        pollster::block_on(guard.embedder.text_embeddings(texts)).map_err(|e| e.to_string())?;
-    let image_embeds = match images {
-        Some(images) => Some(
-            pollster::block_on(guard.embedder.image_embeddings(images))
-                .map_err(|e| e.to_string())?,
-        ),
-        None => None,
-    };
+    // As `leakscope leakage` does it: both towers at once (cli::embed_both).
+    let (text_embeds, image_embeds) =
+        crate::cli::embed_both(&guard.embedder, texts, images.unwrap_or_default());
+    let text_embeds = text_embeds.map_err(|e| e.to_string())?;
+    let image_embeds = image_embeds.transpose().map_err(|e| e.to_string())?;
     for k in 0..texts.len() {
         guard
             .score_embeddings(&text_embeds, k, image_embeds.as_ref().map(|e| (e, k)))
