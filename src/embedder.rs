@@ -267,8 +267,7 @@ impl ClipEmbedder {
         let patches = hidden.narrow(1, 1, tokens - 1).reshape([tokens - 1, width]);
         let projected = self
             .model
-            .visual_projection
-            .forward(self.model.vision_model.post_layernorm.forward(patches));
+            .project_visual(self.model.vision_model.post_layernorm.forward(patches));
         Ok(Embeddings {
             rows: tokens - 1,
             dim: self.config.projection_dim,

@@ -267,6 +267,11 @@ pub fn load_clip_with_config(
             "internal: parameter `{path}` received no tensor (please report this)"
         )));
     }
+    // The CPU's matrix products want the projection weights in panels (model::dense); GPU
+    // kernels read Burn's own order.
+    if *device == Device::flex() {
+        model = model.with_cpu_layout();
+    }
     Ok(model)
 }
 

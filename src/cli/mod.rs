@@ -17,9 +17,9 @@ use std::path::Path;
 use clap::ValueEnum;
 use leakscope::compute::{ComputeDevice, Precision};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder, EmbedError, Embeddings};
-use leakscope::preprocess::PixelTensor;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
+use leakscope::preprocess::PixelTensor;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Backend {

@@ -7,6 +7,8 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::dense::{WeightLayout, project};
+
 /// Shape of one attention block.
 #[derive(Config, Debug)]
 pub struct AttentionConfig {
@@ -25,6 +27,9 @@ pub struct Attention {
     pub out_proj: Linear,
     #[module(skip)]
     num_heads: usize,
+    /// How q, k, v and out store their weights (model::dense).
+    #[module(skip)]
+    pub(crate) layouts: [WeightLayout; 4],
 }
 
 impl AttentionConfig {
@@ -36,6 +41,7 @@ impl AttentionConfig {
             v_proj: linear(),
             out_proj: linear(),
             num_heads: self.num_heads,
+            layouts: [WeightLayout::Plain; 4],
         }
     }
 }
@@ -71,9 +77,16 @@ impl Attention {
         let head_dim = hidden / heads;
         // [batch·n, hidden] -> [batch, heads, n, head_dim]
         let split = |t: Tensor<2>, n: usize| t.reshape([batch, n, heads, head_dim]).swap_dims(1, 2);
-        let q = split(self.q_proj.forward(queries), query_tokens / batch);
-        let k = split(self.k_proj.forward(context.clone()), tokens / batch);
-        let v = split(self.v_proj.forward(context), tokens / batch);
+        let [q_layout, k_layout, v_layout, out_layout] = self.layouts;
+        let q = split(
+            project(&self.q_proj, q_layout, queries),
+            query_tokens / batch,
+        );
+        let k = split(
+            project(&self.k_proj, k_layout, context.clone()),
+            tokens / batch,
+        );
+        let v = split(project(&self.v_proj, v_layout, context), tokens / batch);
         let options = AttentionModuleOptions {
             is_causal: causal,
             ..AttentionModuleOptions::default()
@@ -82,6 +95,6 @@ impl Attention {
         let out = attention(q, k, v, None, None, options)
             .swap_dims(1, 2)
             .reshape([query_tokens, hidden]);
-        self.out_proj.forward(out)
+        project(&self.out_proj, out_layout, out)
     }
 }

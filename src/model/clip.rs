@@ -5,6 +5,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, FloatDType, Int, Tensor, TensorData};
 
 use super::config::ClipConfig;
+use super::dense::{WeightLayout, project};
 use super::text::{TextPooling, TextTransformer};
 use super::vision::VisionTransformer;
 
@@ -17,12 +18,18 @@ pub struct ClipModel {
     pub visual_projection: Linear,
     /// `[text_hidden → projection_dim]`, no bias.
     pub text_projection: Linear,
+    // Every `Linear` here and in the towers is called through `dense::project` (the weight may
+    // be stored in panels on the CPU): use `project_visual` and `text_embeds`, never
+    // `Linear::forward`.
     /// `[1]` (a 0-d tensor in checkpoints): log of the softmax temperature's inverse.
     pub logit_scale: Param<Tensor<1>>,
     #[module(skip)]
     pooling: TextPooling,
     #[module(skip)]
     context_length: usize,
+    /// How the visual and the text projection store their weights (model::dense).
+    #[module(skip)]
+    pub(crate) projection_layouts: [WeightLayout; 2],
 }
 
 /// Everything a forward pass over texts and images yields (host-side, row-major).
@@ -57,6 +64,7 @@ impl ClipConfig {
             )),
             pooling: TextPooling::from_eos_token_id(self.text_config.eos_token_id),
             context_length: self.text_config.max_position_embeddings,
+            projection_layouts: [WeightLayout::Plain; 2],
         }
     }
 }
@@ -109,14 +117,21 @@ impl ClipModel {
 
     /// Projected text embeddings `[batch, projection_dim]`, not normalised.
     pub fn text_embeds(&self, rows: &[Vec<u32>], device: &Device) -> Tensor<2> {
-        self.text_projection.forward(self.text_pooled(rows, device))
+        let [_, text] = self.projection_layouts;
+        project(&self.text_projection, text, self.text_pooled(rows, device))
     }
 
     /// Projected image embeddings `[batch, projection_dim]` from normalised pixels
     /// `[batch, 3, image, image]`, not normalised.
     pub fn image_embeds(&self, pixels: Tensor<4>) -> Tensor<2> {
-        self.visual_projection
-            .forward(self.vision_model.pooled(pixels))
+        self.project_visual(self.vision_model.pooled(pixels))
+    }
+
+    /// `visual_projection` of `[rows, vision_hidden]` → `[rows, projection_dim]`. Call this,
+    /// not the `Linear` itself: on the CPU its weight is stored in panels (model::dense).
+    pub fn project_visual(&self, features: Tensor<2>) -> Tensor<2> {
+        let [visual, _] = self.projection_layouts;
+        project(&self.visual_projection, visual, features)
     }
 
     /// `exp(logit_scale)` as a `[1, 1]` tensor, for broadcasting.

@@ -3,6 +3,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+
+use super::dense::{WeightLayout, project};
 use burn::tensor::{Device, Tensor};
 
 use super::activation::Activation;
@@ -26,6 +28,9 @@ pub struct Mlp {
     pub fc2: Linear,
     #[module(skip)]
     activation: Activation,
+    /// How fc1 and fc2 store their weights (model::dense).
+    #[module(skip)]
+    pub(crate) layouts: [WeightLayout; 2],
 }
 
 /// `CLIPEncoderLayer`: `x + attn(ln1(x))`, then `x + mlp(ln2(x))`.
@@ -58,6 +63,7 @@ impl EncoderConfig {
                     fc1: LinearConfig::new(self.hidden_size, self.intermediate_size).init(device),
                     fc2: LinearConfig::new(self.intermediate_size, self.hidden_size).init(device),
                     activation: self.activation,
+                    layouts: [WeightLayout::Plain; 2],
                 },
                 layer_norm2: norm(),
             })
@@ -128,7 +134,8 @@ impl EncoderLayer {
 impl Mlp {
     /// `[tokens, hidden]` → `[tokens, hidden]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.fc2
-            .forward(self.activation.forward(self.fc1.forward(x)))
+        let [fc1, fc2] = self.layouts;
+        let hidden = self.activation.forward(project(&self.fc1, fc1, x));
+        project(&self.fc2, fc2, hidden)
     }
 }
