@@ -19,12 +19,14 @@ pub struct AttentionConfig {
 }
 
 /// `CLIPAttention`: field names equal the checkpoint's (`q_proj`, `k_proj`, `v_proj`, `out_proj`).
+/// The projections are crate-private: on the CPU their weights are stored in panels
+/// (model::dense), so only `dense::project` may call them.
 #[derive(Module, Debug)]
 pub struct Attention {
-    pub q_proj: Linear,
-    pub k_proj: Linear,
-    pub v_proj: Linear,
-    pub out_proj: Linear,
+    pub(crate) q_proj: Linear,
+    pub(crate) k_proj: Linear,
+    pub(crate) v_proj: Linear,
+    pub(crate) out_proj: Linear,
     #[module(skip)]
     num_heads: usize,
     /// How q, k, v and out store their weights (model::dense).

@@ -15,9 +15,9 @@ pub struct ClipModel {
     pub text_model: TextTransformer,
     pub vision_model: VisionTransformer,
     /// `[vision_hidden → projection_dim]`, no bias.
-    pub visual_projection: Linear,
+    pub(crate) visual_projection: Linear,
     /// `[text_hidden → projection_dim]`, no bias.
-    pub text_projection: Linear,
+    pub(crate) text_projection: Linear,
     // Every `Linear` here and in the towers is called through `dense::project` (the weight may
     // be stored in panels on the CPU): use `project_visual` and `text_embeds`, never
     // `Linear::forward`.
@@ -117,14 +117,20 @@ impl ClipModel {
 
     /// Projected text embeddings `[batch, projection_dim]`, not normalised.
     pub fn text_embeds(&self, rows: &[Vec<u32>], device: &Device) -> Tensor<2> {
-        let [_, text] = self.projection_layouts;
-        project(&self.text_projection, text, self.text_pooled(rows, device))
+        self.project_text(self.text_pooled(rows, device))
     }
 
     /// Projected image embeddings `[batch, projection_dim]` from normalised pixels
     /// `[batch, 3, image, image]`, not normalised.
     pub fn image_embeds(&self, pixels: Tensor<4>) -> Tensor<2> {
         self.project_visual(self.vision_model.pooled(pixels))
+    }
+
+    /// `text_projection` of `[rows, text_hidden]` → `[rows, projection_dim]` (see
+    /// [`ClipModel::project_visual`]).
+    pub fn project_text(&self, features: Tensor<2>) -> Tensor<2> {
+        let [_, text] = self.projection_layouts;
+        project(&self.text_projection, text, features)
     }
 
     /// `visual_projection` of `[rows, vision_hidden]` → `[rows, projection_dim]`. Call this,

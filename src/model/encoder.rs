@@ -24,8 +24,8 @@ pub struct EncoderConfig {
 /// `CLIPMLP`: `fc2(act(fc1(x)))`.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    pub fc1: Linear,
-    pub fc2: Linear,
+    pub(crate) fc1: Linear,
+    pub(crate) fc2: Linear,
     #[module(skip)]
     activation: Activation,
     /// How fc1 and fc2 store their weights (model::dense).

@@ -110,9 +110,9 @@ fn compare(fixture: &Fixture, compute: &ComputeDevice) -> Diffs {
     );
 
     let text_pooled = model.text_pooled(&rows, device);
-    let text_embeds = model.text_projection.forward(text_pooled.clone());
+    let text_embeds = model.project_text(text_pooled.clone());
     let (image_hidden, image_pooled) = model.vision_model.forward(pixels(&dir, &inputs, device));
-    let image_embeds = model.visual_projection.forward(image_pooled.clone());
+    let image_embeds = model.project_visual(image_pooled.clone());
     let logits = model.logits_per_image(image_embeds.clone(), text_embeds.clone());
 
     let got = |t: Tensor<2>| block(read_f32(t)).expect("read-back");
