@@ -81,10 +81,10 @@ fn main() -> ExitCode {
             image,
             backend,
             json,
-        } => embed(&model, &text, &image, backend, json),
+        } => cli::on_compute_pool(|| embed(&model, &text, &image, backend, json)),
         Command::Convert { input, output } => convert(&input, output),
-        Command::Leakage(args) => cli::leakage::run(args),
-        Command::Calibrate(args) => cli::calibrate::run(args),
+        Command::Leakage(args) => cli::on_compute_pool(|| cli::leakage::run(args)),
+        Command::Calibrate(args) => cli::on_compute_pool(|| cli::calibrate::run(args)),
         Command::FetchModel(args) => cli::fetch_model::run(args),
         Command::Eval(args) => match cli::eval::run(*args) {
             Ok(cli::eval::Finish::Interrupted) => return ExitCode::from(130),

@@ -162,7 +162,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(child) = &args.child {
         let (row, batch) = parse_child(child)?;
         configure_threads(args.threads());
-        return measure::run_child(&args, row, batch);
+        // Where the CLI runs the model too (cli::on_compute_pool).
+        return super::on_compute_pool(|| measure::run_child(&args, row, batch));
     }
     // Fail before minutes of timing if the model cannot be built.
     let config_json = match &args.model {
