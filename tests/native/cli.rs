@@ -3,19 +3,6 @@
 //! pytorch_model.bin into safetensors that load to the same model.
 
 use crate::common::*;
-use std::process::Command;
-
-pub(crate) fn leakscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(args)
-        .output()
-        .expect("run leakscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 fn column(json: &serde_json::Value, key: &str) -> Vec<f32> {
     json[key]

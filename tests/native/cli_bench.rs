@@ -1,39 +1,32 @@
 //! `leakscope bench` runs end to end on the tiny shape (random weights, no files) and prints
 //! its table and valid JSON. It asserts on what is reported, never on how long anything took.
 
-use std::process::Command;
+use crate::common::leakscope;
 
 #[test]
 fn bench_prints_every_row_and_valid_json_on_the_tiny_shape() {
     let dir = std::env::temp_dir().join(format!("leakscope-bench-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args([
-            "bench",
-            "--config",
-            "tiny",
-            "--rows",
-            "text,image,guard-text,guard-pair",
-            "--batch",
-            "2",
-            "--iters",
-            "1",
-            "--warmup",
-            "1",
-            "--threads",
-            "1",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .expect("run leakscope");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let json_arg = json.display().to_string();
+    let (ok, stdout, stderr) = leakscope(&[
+        "bench",
+        "--config",
+        "tiny",
+        "--rows",
+        "text,image,guard-text,guard-pair",
+        "--batch",
+        "2",
+        "--iters",
+        "1",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+        &json_arg,
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
     for row in ["text", "image", "guard-text", "guard-pair"] {
         assert!(
             stdout
@@ -61,11 +54,7 @@ fn bench_prints_every_row_and_valid_json_on_the_tiny_shape() {
 
 #[test]
 fn bench_refuses_an_unknown_shape_before_timing_anything() {
-    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(["bench", "--config", "vit-z-99"])
-        .output()
-        .expect("run leakscope");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, stderr) = leakscope(&["bench", "--config", "vit-z-99"]);
+    assert!(!ok);
     assert!(stderr.contains("vit-b-32, tiny"), "{stderr}");
 }

@@ -315,22 +315,8 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
     let logs = official["logs"].as_array().unwrap();
     let ids: BTreeSet<u64> = logs.iter().map(|l| l["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from([0, 1, 2, 18, 20, 21, 30, 32, 33]));
-    let fields = BTreeSet::from([
-        "id",
-        "question",
-        "image_path",
-        "pred_answer",
-        "safe_label",
-        "label_str",
-    ]);
     for log in logs {
-        let keys: BTreeSet<&str> = log
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str())
-            .collect();
-        assert_eq!(keys, fields);
+        crate::support::assert_official_log_fields(log);
         assert_eq!(
             log["label_str"],
             label_name(log["safe_label"].as_u64().unwrap() as u8)

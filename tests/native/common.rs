@@ -108,3 +108,16 @@ pub fn checkpoint_files(dir: &std::path::Path) -> leakscope::embedder::Checkpoin
         preprocessor_config_json: Some(read(dir.join("preprocessor_config.json"))),
     }
 }
+
+/// Runs the `leakscope` binary this test build made: (success, stdout, stderr).
+pub fn leakscope(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(args)
+        .output()
+        .expect("run leakscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}

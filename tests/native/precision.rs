@@ -7,8 +7,8 @@
 //! `logits_per_image`, against 1e-4 and 1e-3 for f32 (tests/native/clip_parity.rs); the
 //! guard's probabilities (text, image, pair) stay within 1e-2 of the f32 CPU run's.
 
-use crate::cli::{embed_vs_reference, leakscope};
-use crate::common::{fixture, read};
+use crate::cli::embed_vs_reference;
+use crate::common::{fixture, leakscope, read};
 use serde_json::Value;
 
 /// Max |Δ| on normalised text and image embeddings, f16 against the f32 reference.

@@ -375,11 +375,7 @@ fn prepare_image(
     let options = DecodeOptions::default();
     let rgb = decode_rgb(bytes, &options)
         .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
-    let rgba: Vec<u8> = rgb
-        .data
-        .chunks_exact(3)
-        .flat_map(|p| [p[0], p[1], p[2], 255])
-        .collect();
+    let rgba = rgb.to_rgba();
     let input = model_input(
         &device.device,
         &embedder.preprocess,

@@ -56,3 +56,22 @@ pub fn rows(n: u64) -> Vec<Row> {
         })
         .collect()
 }
+
+/// The fields of every entry in the official VLSBench output's `logs`, and nothing else.
+pub fn assert_official_log_fields(log: &serde_json::Value) {
+    let keys: std::collections::BTreeSet<&str> = log
+        .as_object()
+        .expect("a log entry is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected = std::collections::BTreeSet::from([
+        "id",
+        "question",
+        "image_path",
+        "pred_answer",
+        "safe_label",
+        "label_str",
+    ]);
+    assert_eq!(keys, expected, "official log entry {log}");
+}
