@@ -219,6 +219,24 @@ impl ClipEmbedder {
         Ok(out)
     }
 
+    /// The model input `[1, 3, size, size]` of one preprocessed image on this embedder's
+    /// device, for [`Self::image_embeddings_from_tensor`] batches.
+    pub fn model_input(&self, image: &PixelTensor) -> Result<Tensor<4>, EmbedError> {
+        let size = self.config.vision_config.image_size;
+        if image.height != size || image.width != size || image.data.len() != 3 * size * size {
+            return Err(EmbedError::ImageSize {
+                index: 0,
+                height: image.height,
+                width: image.width,
+                size,
+            });
+        }
+        Ok(Tensor::<4>::from_data(
+            TensorData::new(image.data.clone(), [1, 3, size, size]),
+            &self.device,
+        ))
+    }
+
     /// Normalised image embeddings of model inputs already on this embedder's device,
     /// `[batch, 3, size, size]` (e.g. from [`crate::gpu::preprocess::model_input`]): the
     /// pixels never come back to the CPU. One batch, so keep it at most [`MAX_BATCH`].

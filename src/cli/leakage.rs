@@ -15,22 +15,22 @@
 //! pair, so R1 = R2 = the share of texts judged unsafe (an upper bound on how much the text
 //! alone gives away, not a leakage ratio).
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use leakscope::datasets::{self, DatasetError, DatasetFormat, Sample, Strictness};
 use leakscope::eval::hash::sha256_hex;
+use leakscope::leakage::batch::{SampleImage, score_batch};
 use leakscope::leakage::guard::Guard;
-use leakscope::leakage::head::Concept;
 use leakscope::leakage::metrics;
+use leakscope::leakage::native::JsonlScoreStore;
+use leakscope::leakage::run::{ResumePlan, RunIdentity, score_pending};
+use leakscope::leakage::scores::ScoreLine;
+use leakscope::leakage::store::{ScoreStore, ScoreStoreError};
 
 use super::images::ImageSource;
-use super::scores::{self, RunInfo, ScoreLine};
 use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};
-use leakscope::leakage::scores::{judgement, line};
 
 #[derive(clap::Args)]
 pub struct LeakageArgs {
@@ -85,96 +85,65 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
     // What produces the scores, to refuse mixing runs on resume.
     let head = load_head(args.head.as_deref())?;
     let files = checkpoint_files(&args.model)?;
-    let info = RunInfo {
+    let device = args.backend.device();
+    let identity = RunIdentity {
         dataset: args.dataset.display().to_string(),
         model: args.model.display().to_string(),
         model_config_sha256: sha256_hex(&files.config_json),
         model_weights_bytes: files.model_safetensors.len() as u64,
         head_sha256: sha256_hex(head.to_json().as_bytes()),
         text_only: args.text_only,
+        precision: device.precision,
     };
-
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let scores_path = args.out.join("scores.jsonl");
-    let run_path = args.out.join("run.json");
-    if args.fresh {
-        for path in [&scores_path, &run_path] {
-            if path.exists() {
-                std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let store = JsonlScoreStore::open(&args.out, &identity, args.fresh).map_err(|e| match e {
+        ScoreStoreError::Mismatch(why) => format!(
+            "{why}. Pass --fresh to start over{}, or choose another --out",
+            if why.contains("text only") {
+                " (or run it as before, with or without --text-only)"
+            } else {
+                ""
             }
+        ),
+        ScoreStoreError::BadLine { .. } => {
+            format!("{e}; delete that line, or pass --fresh to score everything again")
         }
-    }
-    let existing = if scores_path.exists() {
-        if let Ok(bytes) = std::fs::read(&run_path) {
-            let before: RunInfo = serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
-                    "{}: {e}; pass --fresh to start over, or choose another --out",
-                    run_path.display()
-                )
-            })?;
-            if let Some(why) = before.mismatch(&info) {
-                return Err(format!(
-                    "{} cannot be resumed: {why}. Pass --fresh to start over, or choose \
-                     another --out",
-                    scores_path.display()
-                ));
-            }
-        }
-        Some(scores::read_existing(&scores_path)?)
-    } else {
-        None
-    };
-    write_json(&run_path, &info)?;
-
-    // Which samples still need scores.
-    let index_of: HashMap<&str, usize> = samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let mut lines: Vec<Option<ScoreLine>> = vec![None; samples.len()];
-    let mut outside = 0usize;
-    if let Some(existing) = &existing {
-        if let Some(line) = existing.torn_line {
-            println!(
-                "dropped a torn last line (line {line}) of {}: that sample is scored again",
-                scores_path.display()
-            );
-        }
-        if existing.duplicates > 0 {
-            println!(
-                "ignored {} repeated ids in {}",
-                existing.duplicates,
-                scores_path.display()
-            );
-        }
-        for line in &existing.lines {
-            match index_of.get(line.id.as_str()) {
-                Some(&i) => lines[i] = Some(line.clone()),
-                None => outside += 1,
-            }
-        }
-    }
-    let resumed = lines.iter().filter(|l| l.is_some()).count();
-    if existing.is_some() {
+        e => e.to_string(),
+    })?;
+    let scores_path = store.path().to_owned();
+    let stored = pollster::block_on(store.load()).map_err(|e| e.to_string())?;
+    let mut plan = ResumePlan::new(&samples, stored);
+    if let Some(line) = plan.torn_line {
         println!(
-            "resumed {resumed} of {} samples from {}",
+            "dropped a torn last line (line {line}) of {}: that sample is scored again",
+            scores_path.display()
+        );
+    }
+    if plan.duplicates > 0 {
+        println!(
+            "ignored {} repeated ids in {}",
+            plan.duplicates,
+            scores_path.display()
+        );
+    }
+    if store.resumed {
+        println!(
+            "resumed {} of {} samples from {}",
+            plan.resumed,
             samples.len(),
             scores_path.display()
         );
     }
-    if outside > 0 {
+    if plan.outside > 0 {
         println!(
-            "{outside} lines of scores.jsonl are for samples outside this run (kept, not reported)"
+            "{} lines of scores.jsonl are for samples outside this run (kept, not reported)",
+            plan.outside
         );
     }
-    let todo: Vec<usize> = (0..samples.len()).filter(|&i| lines[i].is_none()).collect();
+    let todo = plan.pending();
 
     if !todo.is_empty() {
         // The image source first: a wrong path fails before the model loads.
         let source = image_source(&args)?;
-        let mut file = open_for_append(&scores_path, existing.as_ref())?;
-        let device = args.backend.device();
         let guard = load_guard(files, head, &device)?;
         println!(
             "scoring {} samples on {} (images: {})",
@@ -183,44 +152,33 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
             source.describe()
         );
         warn_if_first_image_missing(&source, &samples, &todo, &args);
-        let concepts = guard.head.concepts();
         let bar = ProgressBar::new(todo.len() as u64).with_style(
             ProgressStyle::with_template(
                 "{wide_bar} {pos}/{len} samples  {per_sec}  elapsed {elapsed}  ETA {eta}",
             )
             .map_err(|e| e.to_string())?,
         );
-        for batch in todo.chunks(args.batch) {
-            let scored = score_batch(&guard, &concepts, &source, &samples, batch)?;
-            let mut text = String::new();
-            for (&i, line) in batch.iter().zip(scored) {
-                let json = serde_json::to_string(&line)
-                    .map_err(|e| format!("writing the score of `{}`: {e}", samples[i].id))?;
-                text.push_str(&json);
-                text.push('\n');
-                lines[i] = Some(line);
-            }
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.flush())
-                .map_err(|e| format!("{}: {e}", scores_path.display()))?;
-            bar.inc(batch.len() as u64);
-        }
+        let score = |batch: Vec<usize>| {
+            let lines = score_batch_from(&guard, &source, &samples, &batch);
+            std::future::ready(lines)
+        };
+        let run = score_pending(
+            &mut plan,
+            args.batch,
+            &store,
+            || started.elapsed(),
+            || false,
+            score,
+            |_, p| bar.set_position(p.done_now as u64),
+        );
+        pollster::block_on(run).map_err(|e| e.to_string())?;
         bar.finish_and_clear();
     }
 
     // The report, from every line of this run (resumed and new).
-    let mut judgements = Vec::new();
-    let mut no_image: Vec<(&str, &str)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let Some(line) = line else { continue };
-        if let Some(j) = judgement(i, line, args.text_only) {
-            judgements.push(j);
-        } else {
-            let why = line.image_error.as_deref().unwrap_or("no pair score");
-            no_image.push((line.id.as_str(), why));
-        }
-    }
-    let report = metrics::report(&samples, &judgements).map_err(|e| e.to_string())?;
+    let (report, no_image) = plan
+        .report(&samples, args.text_only)
+        .map_err(|e| e.to_string())?;
     write_json(&args.out.join("report.json"), &report)?;
     write_text(&args.out.join("groups.csv"), &metrics::groups_csv(&report))?;
     write_text(
@@ -248,7 +206,7 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
     println!(
         "{} samples judged, {} new this run, {:.1} s; wrote {}",
         report.judged,
-        samples.len() - resumed,
+        samples.len() - plan.resumed,
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
@@ -337,87 +295,34 @@ fn warn_if_first_image_missing(
     }
 }
 
-/// Scores one batch: images read and decoded, one text-tower call, one image-tower call.
-fn score_batch(
+/// One batch as the core scores it ([`score_batch`]), its images read from `source` and
+/// decoded on every core first.
+fn score_batch_from(
     guard: &Guard,
-    concepts: &[Concept],
     source: &ImageSource,
     samples: &[Sample],
     batch: &[usize],
 ) -> Result<Vec<ScoreLine>, String> {
-    let texts: Vec<&str> = batch.iter().map(|&i| samples[i].text.as_str()).collect();
-    let text_embeds = pollster::block_on(guard.embedder.text_embeddings(&texts))
-        .map_err(|e| format!("text tower: {e}"))?;
-
-    let (pixels, image_rows, errors) = if matches!(source, ImageSource::None) {
-        (Vec::new(), vec![None; batch.len()], vec![None; batch.len()])
+    let images = if matches!(source, ImageSource::None) {
+        batch.iter().map(|_| SampleImage::NotRead).collect()
     } else {
         let bytes = batch
             .iter()
             .map(|&i| source.read(samples[i].image.as_ref()))
             .collect();
-        let decoded = super::preprocess_parallel(&guard.embedder.preprocess, bytes);
-        let mut pixels = Vec::new();
-        let mut rows = Vec::with_capacity(batch.len());
-        let mut errors = Vec::with_capacity(batch.len());
-        for result in decoded {
-            match result {
-                Ok(p) => {
-                    rows.push(Some(pixels.len()));
-                    errors.push(None);
-                    pixels.push(p);
-                }
-                Err(why) => {
-                    rows.push(None);
-                    errors.push(Some(why));
-                }
-            }
-        }
-        (pixels, rows, errors)
+        super::preprocess_parallel(&guard.embedder.preprocess, bytes)
+            .into_iter()
+            .map(|decoded| match decoded {
+                Ok(pixels) => match guard.embedder.model_input(&pixels) {
+                    Ok(input) => SampleImage::Input(Box::new(input)),
+                    Err(why) => SampleImage::Unusable(why.to_string()),
+                },
+                Err(why) => SampleImage::Unusable(why),
+            })
+            .collect()
     };
-    let image_embeds = if pixels.is_empty() {
-        None
-    } else {
-        Some(
-            pollster::block_on(guard.embedder.image_embeddings(&pixels))
-                .map_err(|e| format!("image tower: {e}"))?,
-        )
-    };
-
-    let mut out = Vec::with_capacity(batch.len());
-    for (k, &i) in batch.iter().enumerate() {
-        let image = match (&image_embeds, image_rows[k]) {
-            (Some(e), Some(row)) => Some((e, row)),
-            _ => None,
-        };
-        let score = guard
-            .score_embeddings(&text_embeds, k, image)
-            .map_err(|e| format!("sample `{}`: {e}", samples[i].id))?;
-        out.push(line(&samples[i], &score, concepts, errors[k].clone()));
-    }
-    Ok(out)
-}
-
-/// `scores.jsonl` ready for appending: a torn last line cut off, a missing final `\n` added.
-fn open_for_append(
-    path: &Path,
-    existing: Option<&scores::Existing>,
-) -> Result<std::fs::File, String> {
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(err)?;
-    if let Some(existing) = existing {
-        if existing.torn_line.is_some() {
-            file.set_len(existing.keep_bytes).map_err(err)?;
-        }
-        if existing.needs_newline {
-            file.write_all(b"\n").map_err(err)?;
-        }
-    }
-    Ok(file)
+    let batch: Vec<Sample> = batch.iter().map(|&i| samples[i].clone()).collect();
+    pollster::block_on(score_batch(guard, &batch, images)).map_err(|e| e.to_string())
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {

@@ -10,16 +10,14 @@ pub mod eval;
 pub mod fetch_model;
 mod images;
 pub mod leakage;
-mod scores;
 
 use std::path::Path;
 
 use clap::ValueEnum;
 use leakscope::compute::{ComputeDevice, Precision};
-use leakscope::embedder::{CheckpointFiles, ClipEmbedder, EmbedError, Embeddings};
+use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
-use leakscope::preprocess::PixelTensor;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Backend {
@@ -134,24 +132,6 @@ pub fn positive(s: &str) -> Result<usize, String> {
 /// 240 → 191 ms (ViT-B/32). The model-running commands and the bench's rows start here.
 pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| work())
-}
-
-/// The text tower on `texts` and the image tower on `images` at the same time: they are
-/// independent, and on the CPU neither keeps every core busy alone (layer norms, activations
-/// and attention run on one thread between the parallel matrix products), so the other
-/// tower's work fills the gaps. Both run in rayon's pool, which flex's matrix products share.
-pub fn embed_both<S: AsRef<str> + Sync>(
-    embedder: &ClipEmbedder,
-    texts: &[S],
-    images: &[PixelTensor],
-) -> (
-    Result<Embeddings, EmbedError>,
-    Option<Result<Embeddings, EmbedError>>,
-) {
-    rayon::join(
-        || pollster::block_on(embedder.text_embeddings(texts)),
-        || (!images.is_empty()).then(|| pollster::block_on(embedder.image_embeddings(images))),
-    )
 }
 
 /// Decodes and preprocesses images on every core (the model runs one batch at a time; the PNG

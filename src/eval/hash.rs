@@ -144,6 +144,20 @@ pub fn short_hash(data: &[u8]) -> String {
     hex(&sha256(data)[..16])
 }
 
+/// The 32 bytes of a 64-hex-digit digest (either case); `None` for anything else.
+pub fn from_hex(text: &str) -> Option<[u8; 32]> {
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -199,6 +213,16 @@ mod tests {
             sha256_hex(&million_a),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
         );
+    }
+
+    #[test]
+    fn hex_digests_read_back_in_either_case_and_nothing_else() {
+        let digest = sha256(b"abc");
+        assert_eq!(from_hex(&hex(&digest)), Some(digest));
+        assert_eq!(from_hex(&hex(&digest).to_ascii_uppercase()), Some(digest));
+        assert_eq!(from_hex(&hex(&digest)[1..]), None);
+        assert_eq!(from_hex(&"g".repeat(64)), None);
+        assert_eq!(from_hex(&"é".repeat(32)), None);
     }
 
     #[test]

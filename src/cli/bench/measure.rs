@@ -6,7 +6,9 @@
 use std::time::Instant;
 
 use leakscope::compute::{ComputeDevice, Precision};
+use leakscope::datasets::Sample;
 use leakscope::embedder::ClipEmbedder;
+use leakscope::leakage::batch::{SampleImage, score_batch};
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
 use serde::{Deserialize, Serialize};
@@ -101,7 +103,8 @@ pub fn run_child(args: &BenchArgs, row: Row, batch: usize) -> Result<(), String>
             let guard = Guard::with_concepts(embedder, head, concepts)
                 .map_err(|_| "concept rows do not fit the model".to_string())?;
             let with_image = row == Row::GuardPair;
-            Box::new(move || score_batch(&guard, &texts, with_image.then_some(&images[..])))
+            let samples = samples_of(&texts);
+            Box::new(move || score_guard_batch(&guard, &samples, with_image.then_some(&images[..])))
         }
     };
 
@@ -152,24 +155,47 @@ pub fn run_child(args: &BenchArgs, row: Row, batch: usize) -> Result<(), String>
     Ok(())
 }
 
-/// One guard batch as `leakscope leakage` scores it: one text-tower call, one image-tower
-/// call, then J(T) (and the image alone and J(T, I)) per sample from the shared embeddings.
-fn score_batch(
+/// One guard batch as `leakscope leakage` scores it (the core's [`score_batch`]: both towers
+/// at once, then J(T), the image alone and J(T, I) per sample), the pixels made model inputs
+/// inside the timed call as the CLI does.
+fn score_guard_batch(
     guard: &Guard,
-    texts: &[String],
+    samples: &[Sample],
     images: Option<&[leakscope::preprocess::PixelTensor]>,
 ) -> Result<(), String> {
-    // As `leakscope leakage` does it: both towers at once (cli::embed_both).
-    let (text_embeds, image_embeds) =
-        crate::cli::embed_both(&guard.embedder, texts, images.unwrap_or_default());
-    let text_embeds = text_embeds.map_err(|e| e.to_string())?;
-    let image_embeds = image_embeds.transpose().map_err(|e| e.to_string())?;
-    for k in 0..texts.len() {
-        guard
-            .score_embeddings(&text_embeds, k, image_embeds.as_ref().map(|e| (e, k)))
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    let inputs = match images {
+        Some(images) => images
+            .iter()
+            .map(|p| {
+                guard
+                    .embedder
+                    .model_input(p)
+                    .map(|input| SampleImage::Input(Box::new(input)))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?,
+        None => samples.iter().map(|_| SampleImage::NotRead).collect(),
+    };
+    pollster::block_on(score_batch(guard, samples, inputs))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Bench samples: the queries as dataset samples (ids `0`, `1`, …).
+fn samples_of(texts: &[String]) -> Vec<Sample> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Sample {
+            id: i.to_string(),
+            text: text.clone(),
+            image: None,
+            category: None,
+            sub_category: None,
+            source: "bench".into(),
+            extra: Default::default(),
+        })
+        .collect()
 }
 
 /// `rows` unit vectors of dimension `dim` (deterministic, all different).
