@@ -25,13 +25,13 @@ use clap::ValueEnum;
 use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::Pricing;
 use leakscope::eval::dataset::rows_from_samples;
-use leakscope::eval::engine::ModelSetup;
 use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::native::{JsonlStore, ThreadClock, UreqClient};
+use leakscope::eval::plan::{EvalSetup, Plan};
 use leakscope::eval::results;
-use leakscope::eval::retry::RetryPolicy;
+use leakscope::eval::settings::{ApiSettings, EvalSettings, RowSet};
 use leakscope::eval::{
-    Engine, GenParams, HttpProvider, JudgeTemplate, Report, ResultStore, Row, RunMode, RunSummary,
+    Engine, HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary,
     StopReason, table,
 };
 use serde::Serialize;
@@ -41,12 +41,11 @@ mod progress;
 mod report;
 mod setup;
 
-use plan::{Work, image_sizes, print_plan};
+use plan::{image_sizes, print_plan};
 use progress::Progress;
 use report::{ModelInfo, Setup, other_judge, print_summary, write_outputs};
 use setup::{
-    Images, RowSet, api_config, cost_model, judge_template, parse_dollars, parse_price, parse_rows,
-    parse_seconds, price_note,
+    Images, judge_template, parse_dollars, parse_price, parse_rows, parse_seconds, price_note,
 };
 
 use super::positive;
@@ -166,43 +165,37 @@ pub enum Finish {
 
 pub fn run(args: EvalArgs) -> Result<Finish, String> {
     let started = Instant::now();
-    let rows = load_rows(&args)?;
-    let mode = match (args.rejudge, args.retry_errors) {
-        (true, _) => RunMode::JudgeOnly,
-        (_, true) => RunMode::RetryErrors,
-        _ => RunMode::Resume,
-    };
+    let settings = args.settings();
+    let rows = load_rows(&args, &settings)?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
 
     // Settings that can be wrong are checked before anything is read at length.
-    let target_key = if args.rejudge {
-        String::new() // never called
-    } else {
+    let target_key = if settings.calls_target() {
         read_key(
             args.target_key_env.as_deref(),
             args.target_provider,
             "target",
         )?
-    };
-    let judge_key = if args.no_judge {
-        String::new()
     } else {
+        String::new() // never called
+    };
+    let judge_key = if settings.judge.is_some() {
         read_key(args.judge_key_env.as_deref(), args.judge_provider, "judge")?
-    };
-    let (template, template_note) = if args.no_judge {
-        (JudgeTemplate::default(), String::new())
     } else {
-        judge_template(&args)?
+        String::new()
     };
-    let (target_cost, target_priced) =
-        cost_model(&args.target_model, args.target_provider, args.target_price);
-    let (judge_cost, judge_priced) =
-        cost_model(&args.judge_model, args.judge_provider, args.judge_price);
+    let (template, template_note) = if settings.judge.is_some() {
+        judge_template(&args)?
+    } else {
+        (JudgeTemplate::default(), String::new())
+    };
+    let target_priced = settings.target.priced();
+    let judge_priced = settings.judge.as_ref().is_some_and(ApiSettings::priced);
     if let Some(cap) = args.max_spend {
         let unpriced: Vec<String> = [
-            (!args.rejudge && !target_priced)
+            (settings.calls_target() && !target_priced)
                 .then(|| format!("--target-price for {}", args.target_model)),
-            (!args.no_judge && !judge_priced)
+            (settings.judge.is_some() && !judge_priced)
                 .then(|| format!("--judge-price for {}", args.judge_model)),
         ]
         .into_iter()
@@ -217,27 +210,14 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     }
 
     let images = Images::open(&args)?;
-    let timeout = Duration::from_secs_f64(args.timeout);
     // The engine gives up at `timeout`; the HTTP thread a little later.
-    let client = UreqClient::new(timeout + Duration::from_secs(10));
-    let target_api = api_config(
-        args.target_provider,
-        args.target_base_url.as_deref(),
-        &args.target_model,
-        target_key,
-        false,
-        args.target_max_completion_tokens,
-    );
-    let judge_api = api_config(
-        args.judge_provider,
-        args.judge_base_url.as_deref(),
-        &args.judge_model,
-        judge_key,
-        !args.judge_no_json_schema,
-        false,
-    );
+    let client = UreqClient::new(settings.timeout + Duration::from_secs(10));
+    let target_api = settings.target.config(&target_key, false);
+    let judge_api = settings.judge.as_ref().map(|j| j.config(&judge_key, false));
     let target_provider = HttpProvider::new(target_api.clone(), client.clone());
-    let judge_provider = HttpProvider::new(judge_api.clone(), client);
+    let judge_provider = judge_api
+        .clone()
+        .map(|api| HttpProvider::new(api, client.clone()));
 
     let store_path = args.out.join("results.jsonl");
     let store = JsonlStore::open(&store_path).map_err(|e| e.to_string())?;
@@ -249,94 +229,59 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
             store.skipped_lines
         );
     }
-    let clock = ThreadClock::new();
-    let mut engine = Engine::new(
-        ModelSetup {
-            provider: &target_provider,
-            params: GenParams::target_default(),
-            cost: target_cost,
-        },
-        &store,
-        &images,
-        &clock,
+    let setup = EvalSetup::new(
+        &settings,
+        &target_provider,
+        judge_provider.as_ref().map(|p| p as &dyn Provider),
+        template.clone(),
     );
-    if !args.no_judge {
-        engine.judge = Some((
-            ModelSetup {
-                provider: &judge_provider,
-                params: GenParams::judge_default(),
-                cost: judge_cost,
-            },
-            template.clone(),
-        ));
-    }
-    engine.settings.concurrency = args.concurrency;
-    engine.settings.request_timeout = timeout;
-    engine.settings.mode = mode;
-    engine.settings.cost_cap = args.max_spend;
-    engine.settings.retry = RetryPolicy {
-        max_attempts: args.retries.saturating_add(1),
-        ..RetryPolicy::default()
-    };
 
     // The plan and its price.
     let records = pollster::block_on(store.load()).map_err(|e| e.to_string())?;
-    let judge = engine.judge.as_ref().map(|(j, t)| (j, t));
-    let work = plan::work(&rows, &records, &engine.target, judge, mode);
-    let todo: HashSet<u64> = rows
-        .iter()
-        .zip(&work)
-        .filter(|(_, w)| **w != Work::Nothing)
-        .map(|(r, _)| r.id)
-        .collect();
+    let work = setup.work(&rows, &records);
     println!(
         "target: {} at {}{}",
         args.target_model,
         target_api.base_url,
-        price_note(&target_cost, target_priced, "--target-price")
+        price_note(&setup.target.cost, target_priced, "--target-price")
     );
-    if !args.no_judge {
+    if let Some((judge, _)) = &setup.judge {
         println!(
             "judge:  {} at {}, {template_note}{}",
             args.judge_model,
-            judge_api.base_url,
-            price_note(&judge_cost, judge_priced, "--judge-price")
+            judge_api.as_ref().map_or("", |a| a.base_url.as_str()),
+            price_note(&judge.cost, judge_priced, "--judge-price")
         );
     }
-    if todo.is_empty() {
+    let sizes = image_sizes(&images, &rows, &work);
+    let plan = Plan::new(&setup, &rows, work, &sizes);
+    let todo: HashSet<u64> = plan.rows_with_work(&rows).map(|r| r.id).collect();
+    if plan.is_empty() {
         println!(
             "nothing to send: every selected row is already done (or stopped at a stored error; --retry-errors tries those again)"
         );
     } else {
-        let sizes = image_sizes(&images, &rows, &work);
-        let judge_len = engine.judge.as_ref().map(|(j, t)| (j, t.text().len()));
-        let estimate = plan::estimate(&rows, &work, &sizes, &engine.target, judge_len);
-        print_plan(
-            &args,
-            &rows,
-            &work,
-            &sizes,
-            &estimate,
-            target_priced,
-            judge_priced,
-        );
+        print_plan(&args, rows.len(), &plan, target_priced, judge_priced);
         if !confirmed(args.yes)? {
             println!("not started; nothing was sent");
             return Ok(Finish::Done);
         }
     }
 
+    let clock = ThreadClock::new();
+    let mut engine = setup.engine(&store, &images, &clock);
     let mut selection = engine.selection();
 
     // The run.
-    let summary = if todo.is_empty() {
+    let no_judge = settings.judge.is_none();
+    let summary = if plan.is_empty() {
         RunSummary::default()
     } else {
         let progress = Progress::new(
             todo,
-            !args.no_judge,
-            target_cost.pricing,
-            (!args.no_judge).then_some(judge_cost.pricing),
+            !no_judge,
+            engine.target.cost.pricing,
+            engine.judge.as_ref().map(|(j, _)| j.cost.pricing),
         )?;
         catch_ctrl_c(&engine);
         let observer = |event: &leakscope::eval::EngineEvent<'_>| progress.on_event(event);
@@ -344,7 +289,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         let summary = pollster::block_on(engine.run(&rows))
             .map_err(|e| format!("{e}; what was stored so far is in {}", store_path.display()))?;
         progress.finish();
-        let priced = (args.rejudge || target_priced) && (args.no_judge || judge_priced);
+        let priced = (!settings.calls_target() || target_priced) && (no_judge || judge_priced);
         print_summary(&summary, progress.retries(), args.max_spend, priced);
         summary
     };
@@ -364,29 +309,19 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     let setup = Setup {
         dataset: args.dataset.display().to_string(),
         images: images.describe(),
-        target: ModelInfo::new(
-            &target_api,
-            args.target_provider,
-            &target_cost,
-            target_priced,
-        ),
-        judge: (!args.no_judge)
-            .then(|| ModelInfo::new(&judge_api, args.judge_provider, &judge_cost, judge_priced)),
-        judge_template: (!args.no_judge).then(|| template_note.clone()),
-        judge_template_sha256: (!args.no_judge).then(|| sha256_hex(template.text().as_bytes())),
+        target: ModelInfo::new(&settings.target, target_priced),
+        judge: settings
+            .judge
+            .as_ref()
+            .map(|j| ModelInfo::new(j, judge_priced)),
+        judge_template: (!no_judge).then(|| template_note.clone()),
+        judge_template_sha256: (!no_judge).then(|| sha256_hex(template.text().as_bytes())),
         second_judge: selection.second_judge.as_ref().map(|k| k.model.clone()),
-        mode,
+        mode: settings.mode,
         rows: rows.len(),
     };
-    write_outputs(
-        &args.out,
-        &setup,
-        &summary,
-        &report,
-        &results,
-        args.no_judge,
-    )?;
-    if args.no_judge {
+    write_outputs(&args.out, &setup, &summary, &report, &results, no_judge)?;
+    if no_judge {
         let answered = results.iter().filter(|r| r.answer.is_some()).count();
         let failed = results.iter().filter(|r| r.target_error.is_some()).count();
         println!(
@@ -399,7 +334,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     println!(
         "wrote {} (report.json, rows.jsonl, rows.csv{}) in {:.1} s",
         args.out.display(),
-        if args.no_judge { "" } else { ", official.json" },
+        if no_judge { "" } else { ", official.json" },
         started.elapsed().as_secs_f64()
     );
     match summary.stopped {
@@ -417,7 +352,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     }
 }
 
-fn load_rows(args: &EvalArgs) -> Result<Vec<Row>, String> {
+fn load_rows(args: &EvalArgs, settings: &EvalSettings) -> Result<Vec<Row>, String> {
     let bytes = super::read_file(&args.dataset)?;
     let name = args.dataset.display().to_string();
     let loaded = datasets::load(
@@ -427,11 +362,9 @@ fn load_rows(args: &EvalArgs) -> Result<Vec<Row>, String> {
         Strictness::Strict,
     )
     .map_err(|e| e.to_string())?;
-    let mut rows = rows_from_samples(&loaded.samples).map_err(|e| format!("{name}: {e}"))?;
-    let total = rows.len();
-    if let Some(set) = &args.rows {
-        rows.retain(|r| set.contains(r.id));
-        let present: HashSet<u64> = rows.iter().map(|r| r.id).collect();
+    let all = rows_from_samples(&loaded.samples).map_err(|e| format!("{name}: {e}"))?;
+    if let Some(set) = &settings.rows {
+        let present: HashSet<u64> = all.iter().map(|r| r.id).collect();
         let absent = set.ids_outside(&present);
         if !absent.is_empty() {
             eprintln!(
@@ -441,10 +374,8 @@ fn load_rows(args: &EvalArgs) -> Result<Vec<Row>, String> {
             );
         }
     }
-    if let Some(n) = args.max_rows {
-        rows.truncate(n);
-    }
-    println!("{name}: {} of {total} rows selected", rows.len());
+    let rows = settings.select(&all);
+    println!("{name}: {} of {} rows selected", rows.len(), all.len());
     if rows.is_empty() {
         return Err("no rows selected (check --rows and --max-rows)".to_owned());
     }

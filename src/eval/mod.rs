@@ -24,6 +24,7 @@ pub mod hash;
 pub mod image;
 pub mod limiter;
 pub mod official;
+pub mod plan;
 pub mod progress;
 pub mod protocol;
 pub mod provider;

@@ -1,17 +1,22 @@
-//! The evaluation panel's settings as plain values: parsed from the form's text fields, checked
-//! with messages that say what to fix, and turned into what the engine takes. Kept in the core so
-//! the rules are tested natively; the page only reads the fields and shows the messages.
+//! An evaluation's settings as plain values — what `leakscope eval`'s flags and the page's form
+//! both become ([`EvalSettings`]; the form is parsed here by [`EvalSettings::from_form`], the
+//! flags in the CLI), checked with messages that say what to fix, and turned into what the
+//! planner ([`super::plan`]) and the engine take. Kept in the core so the rules are tested
+//! natively; the page only reads the fields and shows the messages.
 //!
-//! Keys are never part of these settings: the page holds them apart and passes them in at the
-//! last moment ([`ApiSettings::config`]), so settings can be saved and shown without a secret.
+//! Keys are never part of these settings: the CLI reads them from the environment and the page
+//! from its password fields, at the last moment ([`ApiSettings::config`]), so settings can be
+//! saved and shown without a secret.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CostModel, ImageTokens, Pricing};
+use super::dataset::Row;
 use super::engine::{EngineSettings, RunMode};
 use super::provider::{ApiConfig, ApiKind};
+use super::retry::RetryPolicy;
 
 /// One API as the form describes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,12 +30,15 @@ pub struct ApiSettings {
     /// US dollars per million tokens; `None` when left empty and the model has no preset.
     pub price_input: Option<f64>,
     pub price_output: Option<f64>,
+    /// OpenAI: send `max_completion_tokens` instead of `max_tokens` (reasoning models).
+    #[serde(default)]
+    pub max_completion_tokens: bool,
 }
 
 impl ApiSettings {
     /// The endpoint with the user's key. `browser` adds what direct calls from a page need.
     pub fn config(&self, api_key: &str, browser: bool) -> ApiConfig {
-        match self.kind {
+        let mut config = match self.kind {
             ApiKind::OpenAiChat => {
                 ApiConfig::openai_compatible(&self.base_url, &self.model, api_key, self.json_schema)
             }
@@ -39,10 +47,19 @@ impl ApiSettings {
                 c.base_url = self.base_url.clone();
                 c
             }
-        }
+        };
+        config.max_completion_tokens = self.max_completion_tokens;
+        config
     }
 
-    /// Prices from the form, else the model's preset, else zero (the estimate says so).
+    /// Whether a price is known: given (both figures), or the model's preset.
+    pub fn priced(&self) -> bool {
+        (self.price_input.is_some() && self.price_output.is_some())
+            || CostModel::preset(&self.model).is_some()
+    }
+
+    /// Prices given, else the model's preset, else zero (then [`Self::priced`] is false and
+    /// the estimate says the cost is unknown).
     pub fn cost_model(&self) -> CostModel {
         let preset = CostModel::preset(&self.model);
         let image = preset.as_ref().map(|p| p.image).unwrap_or(match self.kind {
@@ -85,26 +102,74 @@ pub enum TemplateChoice {
     File,
 }
 
-/// Everything the panel needs to start a run, keys excepted.
+/// Everything a run needs besides the keys, the dataset and the template's text: what the
+/// CLI's flags and the page's form both produce.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PanelSettings {
+pub struct EvalSettings {
     pub target: ApiSettings,
     /// `None`: answers only, no labels.
     pub judge: Option<ApiSettings>,
     pub template: TemplateChoice,
     pub concurrency: usize,
     pub timeout: Duration,
+    /// Retries per request after a rate limit, a 5xx, a timeout or a dropped connection.
+    pub retries: u32,
     pub cost_cap: Option<f64>,
-    /// Run only the first this many rows.
+    /// Only these instruction ids (`None`: all).
+    pub rows: Option<RowSet>,
+    /// Then only the first this many rows.
     pub max_rows: Option<usize>,
     pub mode: RunMode,
+}
+
+/// Instruction ids as inclusive ranges (`0-99,150,200-210`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowSet(Vec<(u64, u64)>);
+
+impl RowSet {
+    pub fn contains(&self, id: u64) -> bool {
+        self.0.iter().any(|&(a, b)| (a..=b).contains(&id))
+    }
+
+    /// Ids named here but absent from `present` (single ids and small ranges only).
+    pub fn ids_outside(&self, present: &std::collections::HashSet<u64>) -> Vec<u64> {
+        self.0
+            .iter()
+            .flat_map(|&(a, b)| a..=b.min(a.saturating_add(100_000)))
+            .filter(|id| !present.contains(id))
+            .collect()
+    }
+}
+
+impl std::str::FromStr for RowSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}`: expected ids and ranges like 0-99,150,200-210");
+        let mut ranges = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (a, b) = match part.split_once('-') {
+                Some((a, b)) => (a.trim(), b.trim()),
+                None => (part, part),
+            };
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a > b {
+                return Err(bad());
+            }
+            ranges.push((a, b));
+        }
+        if ranges.is_empty() {
+            return Err(bad());
+        }
+        Ok(RowSet(ranges))
+    }
 }
 
 /// Upper bound of the concurrency field: more buys nothing from one browser (HTTP/1.1 allows
 /// six connections per server) and risks a provider's abuse limits.
 pub const MAX_CONCURRENCY: usize = 256;
 
-impl PanelSettings {
+impl EvalSettings {
     /// Reads the form through `field(name)` (the text of each control; checkboxes "true" or
     /// ""). Field names: `{target,judge}-{api,base,model,price-in,price-out}`, `judge-schema`,
     /// `judge-enabled`, `template`, `concurrency`, `timeout`, `cap`, `max-rows`, `mode`.
@@ -144,6 +209,7 @@ impl PanelSettings {
                     && is_checked(&field(&format!("{who}-schema"))),
                 price_input: price("price-in")?,
                 price_output: price("price-out")?,
+                max_completion_tokens: false,
             })
         };
         let target = api("target", "Model under test")?;
@@ -193,7 +259,9 @@ impl PanelSettings {
             template,
             concurrency,
             timeout,
+            retries: RetryPolicy::default().max_attempts - 1,
             cost_cap,
+            rows: None,
             max_rows,
             mode,
         })
@@ -205,8 +273,26 @@ impl PanelSettings {
             request_timeout: self.timeout,
             mode: self.mode,
             cost_cap: self.cost_cap,
+            retry: RetryPolicy {
+                max_attempts: self.retries.saturating_add(1),
+                ..RetryPolicy::default()
+            },
             ..EngineSettings::default()
         }
+    }
+
+    /// The rows this run covers: those `rows` names, then the first `max_rows` of them.
+    pub fn select(&self, all: &[Row]) -> Vec<Row> {
+        all.iter()
+            .filter(|r| self.rows.as_ref().is_none_or(|set| set.contains(r.id)))
+            .take(self.max_rows.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the run calls the model under test at all (not when judging stored answers).
+    pub fn calls_target(&self) -> bool {
+        self.mode != RunMode::JudgeOnly
     }
 
     /// The origins the run talks to (target and judge), deduplicated, for the page's
@@ -313,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_filled_form_becomes_settings_with_defaults() {
-        let s = PanelSettings::from_form(form(&base())).unwrap();
+        let s = EvalSettings::from_form(form(&base())).unwrap();
         assert_eq!(s.target.base_url, "http://127.0.0.1:8000/v1");
         let judge = s.judge.as_ref().unwrap();
         assert_eq!(judge.base_url, "https://api.openai.com/v1");
@@ -343,7 +429,7 @@ mod tests {
             let mut pairs = base();
             pairs.retain(|(k, _)| *k != name);
             pairs.push((name, value));
-            let err = PanelSettings::from_form(form(&pairs)).unwrap_err();
+            let err = EvalSettings::from_form(form(&pairs)).unwrap_err();
             assert!(err.contains(expected), "{name}={value}: {err}");
         }
     }
@@ -353,16 +439,45 @@ mod tests {
         let mut pairs = base();
         pairs.retain(|(k, _)| *k != "judge-enabled");
         pairs.push(("mode", "judge_only"));
-        assert!(PanelSettings::from_form(form(&pairs)).is_err());
+        assert!(EvalSettings::from_form(form(&pairs)).is_err());
         let mut pairs = base();
         pairs.push(("judge-price-in", "1"));
-        let s = PanelSettings::from_form(form(&pairs)).unwrap();
+        let s = EvalSettings::from_form(form(&pairs)).unwrap();
         let p = s.judge.unwrap().cost_model().pricing;
         assert_eq!(p.input_per_million, 1.0);
         assert_eq!(
             p.output_per_million, 10.0,
             "the other price stays the preset's"
         );
+    }
+
+    #[test]
+    fn row_sets_take_ids_and_ranges_and_select_rows() {
+        let set: RowSet = "0-3, 7,10-10".parse().unwrap();
+        assert!(set.contains(0) && set.contains(3) && set.contains(7) && set.contains(10));
+        assert!(!set.contains(4) && !set.contains(11));
+        for bad in ["", "x", "3-1", "1-", "-2"] {
+            assert!(bad.parse::<RowSet>().is_err(), "{bad}");
+        }
+        let present: std::collections::HashSet<u64> = [0, 1, 2].into();
+        assert_eq!(
+            "1-4".parse::<RowSet>().unwrap().ids_outside(&present),
+            [3, 4]
+        );
+        let mut s = EvalSettings::from_form(form(&base())).unwrap();
+        let rows: Vec<Row> = (0..6)
+            .map(|id| Row {
+                id,
+                instruction: String::new(),
+                image_path: String::new(),
+                category: String::new(),
+                sub_category: String::new(),
+            })
+            .collect();
+        s.rows = Some("1-4".parse().unwrap());
+        s.max_rows = Some(2);
+        let ids: Vec<u64> = s.select(&rows).iter().map(|r| r.id).collect();
+        assert_eq!(ids, [1, 2]);
     }
 
     #[test]
@@ -395,6 +510,7 @@ mod tests {
             json_schema: false,
             price_input: None,
             price_output: None,
+            max_completion_tokens: false,
         };
         let c = s.config("k", true);
         assert!(c.browser_direct && c.base_url == "http://127.0.0.1:9/v1");

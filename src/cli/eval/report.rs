@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use leakscope::eval::cost::{CostModel, Pricing};
+use leakscope::eval::cost::Pricing;
 use leakscope::eval::results::SetupKey;
-use leakscope::eval::{ApiConfig, Record, Report, RunMode, RunSummary, Stage, export};
+use leakscope::eval::settings::ApiSettings;
+use leakscope::eval::{Record, Report, RunMode, RunSummary, Stage, export};
 use serde::Serialize;
 
 use super::ApiFlavour;
@@ -96,12 +97,12 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    pub fn new(api: &ApiConfig, provider: ApiFlavour, cost: &CostModel, priced: bool) -> Self {
+    pub fn new(api: &ApiSettings, priced: bool) -> Self {
         Self {
-            provider,
+            provider: api.kind.into(),
             base_url: api.base_url.clone(),
             model: api.model.clone(),
-            price: priced.then_some(cost.pricing),
+            price: priced.then(|| api.cost_model().pricing),
         }
     }
 }

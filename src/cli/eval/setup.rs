@@ -1,24 +1,28 @@
-//! What the flags of `leakscope eval` become: API configurations, prices, the judge template
-//! (the official one downloaded and hash-checked), the image source and the row selection.
+//! What the flags of `leakscope eval` become: the core's [`EvalSettings`] (the same type the
+//! page's form produces, so both plan and run alike), the judge template (the official one
+//! downloaded and hash-checked) and the image source.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
-use leakscope::eval::cost::{CostModel, ImageTokens, Pricing};
+use leakscope::eval::cost::{CostModel, Pricing};
 use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::image::ImageError;
 use leakscope::eval::native::{FolderImages, TarImages};
-use leakscope::eval::{ApiConfig, ImageData, ImageSource, JudgeTemplate, Row, official};
+use leakscope::eval::provider::ApiKind;
+use leakscope::eval::settings::{
+    ApiSettings, EvalSettings, RowSet, TemplateChoice, default_base_url,
+};
+use leakscope::eval::{ImageData, ImageSource, JudgeTemplate, Row, RunMode, official};
 
 use super::{ApiFlavour, EvalArgs};
 
 impl ApiFlavour {
-    pub fn default_base_url(self) -> &'static str {
+    pub fn kind(self) -> ApiKind {
         match self {
-            ApiFlavour::Openai => "https://api.openai.com/v1",
-            ApiFlavour::Anthropic => "https://api.anthropic.com/v1",
+            ApiFlavour::Openai => ApiKind::OpenAiChat,
+            ApiFlavour::Anthropic => ApiKind::AnthropicMessages,
         }
     }
 
@@ -28,55 +32,80 @@ impl ApiFlavour {
             ApiFlavour::Anthropic => "ANTHROPIC_API_KEY",
         }
     }
+}
 
-    /// How the API counts an image when the model has no preset.
-    pub fn image_tokens(self) -> ImageTokens {
-        match self {
-            ApiFlavour::Openai => ImageTokens::OpenAiTiles {
-                base: 85,
-                per_tile: 170,
-            },
-            ApiFlavour::Anthropic => ImageTokens::Anthropic,
+impl From<ApiKind> for ApiFlavour {
+    fn from(kind: ApiKind) -> Self {
+        match kind {
+            ApiKind::OpenAiChat => ApiFlavour::Openai,
+            ApiKind::AnthropicMessages => ApiFlavour::Anthropic,
         }
     }
 }
 
-pub fn api_config(
-    api: ApiFlavour,
+fn api(
+    flavour: ApiFlavour,
     base_url: Option<&str>,
     model: &str,
-    key: String,
+    price: Option<Pricing>,
     json_schema: bool,
     max_completion_tokens: bool,
-) -> ApiConfig {
-    let base_url = base_url.unwrap_or(api.default_base_url());
-    let mut config = match api {
-        ApiFlavour::Openai => ApiConfig::openai_compatible(base_url, model, "", json_schema),
-        ApiFlavour::Anthropic => {
-            let mut c = ApiConfig::anthropic(model, "", false);
-            c.base_url = base_url.trim_end_matches('/').to_owned();
-            c
-        }
-    };
-    config.api_key = key;
-    config.max_completion_tokens = max_completion_tokens;
-    config
+) -> ApiSettings {
+    let kind = flavour.kind();
+    ApiSettings {
+        kind,
+        base_url: base_url
+            .unwrap_or(default_base_url(kind))
+            .trim_end_matches('/')
+            .to_owned(),
+        model: model.to_owned(),
+        json_schema: kind == ApiKind::OpenAiChat && json_schema,
+        price_input: price.map(|p| p.input_per_million),
+        price_output: price.map(|p| p.output_per_million),
+        max_completion_tokens,
+    }
 }
 
-/// The model's cost model and whether its price is known (given or built in).
-pub fn cost_model(model: &str, api: ApiFlavour, price: Option<Pricing>) -> (CostModel, bool) {
-    let preset = CostModel::preset(model);
-    let image = preset.map_or(api.image_tokens(), |p| p.image);
-    match (price, preset) {
-        (Some(pricing), _) => (CostModel { pricing, image }, true),
-        (None, Some(preset)) => (preset, true),
-        (None, None) => (
-            CostModel {
-                pricing: Pricing::per_million(0.0, 0.0),
-                image,
+impl EvalArgs {
+    /// The run's settings, as the page's form would give them.
+    pub fn settings(&self) -> EvalSettings {
+        let mode = match (self.rejudge, self.retry_errors) {
+            (true, _) => RunMode::JudgeOnly,
+            (_, true) => RunMode::RetryErrors,
+            _ => RunMode::Resume,
+        };
+        EvalSettings {
+            target: api(
+                self.target_provider,
+                self.target_base_url.as_deref(),
+                &self.target_model,
+                self.target_price,
+                false,
+                self.target_max_completion_tokens,
+            ),
+            judge: (!self.no_judge).then(|| {
+                api(
+                    self.judge_provider,
+                    self.judge_base_url.as_deref(),
+                    &self.judge_model,
+                    self.judge_price,
+                    !self.judge_no_json_schema,
+                    false,
+                )
+            }),
+            template: match self.judge_template.as_str() {
+                "default" => TemplateChoice::Default,
+                "official" => TemplateChoice::Official,
+                _ => TemplateChoice::File,
             },
-            false,
-        ),
+            concurrency: self.concurrency,
+            timeout: Duration::from_secs_f64(self.timeout),
+            retries: self.retries,
+            cost_cap: self.max_spend,
+            rows: self.rows.clone(),
+            max_rows: self.max_rows,
+            mode,
+        }
     }
 }
 
@@ -209,43 +238,8 @@ impl ImageSource for Images {
     }
 }
 
-/// Instruction ids as inclusive ranges.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowSet(Vec<(u64, u64)>);
-
-impl RowSet {
-    pub fn contains(&self, id: u64) -> bool {
-        self.0.iter().any(|&(a, b)| (a..=b).contains(&id))
-    }
-
-    /// Ids named here but absent from `present` (single ids and small ranges only).
-    pub fn ids_outside(&self, present: &HashSet<u64>) -> Vec<u64> {
-        self.0
-            .iter()
-            .flat_map(|&(a, b)| a..=b.min(a.saturating_add(100_000)))
-            .filter(|id| !present.contains(id))
-            .collect()
-    }
-}
-
 pub fn parse_rows(s: &str) -> Result<RowSet, String> {
-    let bad = || format!("`{s}`: expected ids and ranges like 0-99,150,200-210");
-    let mut ranges = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part, part),
-        };
-        let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-        if a > b {
-            return Err(bad());
-        }
-        ranges.push((a, b));
-    }
-    if ranges.is_empty() {
-        return Err(bad());
-    }
-    Ok(RowSet(ranges))
+    s.parse()
 }
 
 pub fn parse_price(s: &str) -> Result<Pricing, String> {
@@ -277,19 +271,16 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use clap::Parser;
+    use leakscope::eval::cost::ImageTokens;
 
-    #[test]
-    fn row_sets_take_ids_and_ranges() {
-        let set = parse_rows("0-3, 7,10-10").unwrap();
-        assert!(set.contains(0) && set.contains(3) && set.contains(7) && set.contains(10));
-        assert!(!set.contains(4) && !set.contains(11));
-        for bad in ["", "x", "3-1", "1-", "-2"] {
-            assert!(parse_rows(bad).is_err(), "{bad}");
-        }
-        let present: HashSet<u64> = [0, 1, 2].into();
-        assert_eq!(parse_rows("1-4").unwrap().ids_outside(&present), [3, 4]);
+    /// `leakscope eval`'s flags alone, as clap parses them.
+    #[derive(Parser)]
+    pub struct Cli {
+        #[command(flatten)]
+        pub args: EvalArgs,
     }
 
     #[test]
@@ -303,16 +294,25 @@ mod tests {
 
     #[test]
     fn unknown_models_are_unpriced_but_keep_the_providers_image_rule() {
-        let (m, priced) = cost_model("my-local-model", ApiFlavour::Anthropic, None);
-        assert!(!priced);
-        assert_eq!(m.image, ImageTokens::Anthropic);
-        let (m, priced) = cost_model("gpt-4o-2024-08-06", ApiFlavour::Openai, None);
-        assert!(priced && m.pricing.input_per_million == 2.5);
-        let (m, _) = cost_model(
-            "gpt-4o",
-            ApiFlavour::Openai,
-            Some(Pricing::per_million(1.0, 2.0)),
+        let settings = |args: &[&str]| {
+            let mut argv = vec!["eval", "data.json"];
+            argv.extend_from_slice(args);
+            Cli::parse_from(argv).args.settings()
+        };
+        let s = settings(&[
+            "--target-model",
+            "my-local-model",
+            "--target-provider",
+            "anthropic",
+        ]);
+        assert!(!s.target.priced());
+        assert_eq!(s.target.cost_model().image, ImageTokens::Anthropic);
+        let s = settings(&["--target-model", "gpt-4o-2024-08-06"]);
+        assert!(s.target.priced() && s.target.cost_model().pricing.input_per_million == 2.5);
+        let s = settings(&["--target-model", "gpt-4o", "--target-price", "1,2"]);
+        assert_eq!(
+            s.target.cost_model().pricing,
+            Pricing::per_million(1.0, 2.0)
         );
-        assert_eq!(m.pricing, Pricing::per_million(1.0, 2.0));
     }
 }
