@@ -1,6 +1,8 @@
-//! The page's side of the model worker: send a request, await its final answer; progress
-//! messages on the way go to a listener. One promise per request, resolved by the worker's
-//! answer with the same id, so `await` reads like a function call.
+//! The page's side of the model worker: one typed method per request
+//! (`client.score(text) -> Result<ScoreReply, WorkerError>`), each awaiting the worker's final
+//! answer; progress messages on the way go to a listener. One promise per request, resolved by
+//! the worker's answer with the same id — or by an error, never left pending: an answer the
+//! page cannot read fails its request, and a dead worker fails them all.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -12,9 +14,28 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::worker::protocol::{Envelope, Request, Response};
+use super::worker::protocol::{
+    AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, ProgressReply, ReadyReply,
+    RelevanceReply, Request, Response, SampleScoresReply, ScoreReply,
+};
+use crate::compute::Precision;
+use crate::datasets::Sample;
 
-type Listener = Box<dyn Fn(u32, &Response)>;
+type Listener = Box<dyn Fn(&ProgressReply)>;
+
+/// Why a request to the worker gave no answer of its kind.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum WorkerError {
+    /// The worker tried and failed; its message says why.
+    #[error("{0}")]
+    Failed(String),
+    /// A newer request of the same kind replaced this one before it started.
+    #[error("replaced by a newer request")]
+    Superseded,
+    /// The worker could not be reached, or its answer could not be read.
+    #[error("{0}")]
+    Transport(String),
+}
 
 struct Inner {
     worker: Worker,
@@ -32,9 +53,82 @@ pub struct ModelClient {
     inner: Rc<Inner>,
 }
 
-/// Answers that end a request (the others are progress on the way).
-fn is_final(response: &Response) -> bool {
-    !matches!(response, Response::Progress { .. })
+/// A message as the page hands it to a promise: `{json, bytes?}`.
+fn message(response: &Envelope<Response>) -> Object {
+    let json = serde_json::to_string(response).unwrap_or_else(|_| {
+        // An error with a plain message always serialises; this keeps the shape regardless.
+        r#"{"id":0,"body":{"type":"error","message":"unreadable answer"}}"#.into()
+    });
+    let message = Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&message, &"json".into(), &json.into());
+    message
+}
+
+impl Inner {
+    /// Resolves request `id` (if it still waits) with `data`.
+    fn resolve(&self, id: u32, data: &JsValue) {
+        if let Some(resolve) = self.waiting.borrow_mut().remove(&id) {
+            // The resolve function of a promise does not throw.
+            let _ = resolve.call1(&JsValue::NULL, data);
+        }
+    }
+
+    /// Fails every waiting request with `why` (the worker died or spoke another protocol).
+    fn fail_all(&self, why: &str) {
+        let error = message(&Envelope {
+            id: 0,
+            body: Response::Error {
+                message: why.to_owned(),
+            },
+        });
+        let waiting: Vec<u32> = self.waiting.borrow().keys().copied().collect();
+        for id in waiting {
+            self.resolve(id, &error);
+        }
+    }
+
+    fn on_message(&self, data: JsValue) {
+        let json = Reflect::get(&data, &JsValue::from_str("json"))
+            .ok()
+            .and_then(|v| v.as_string());
+        let Some(json) = json else {
+            self.fail_all("the model worker sent a message without its JSON: reload the page");
+            return;
+        };
+        let envelope = match serde_json::from_str::<Envelope<Response>>(&json) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                // Another version of the worker (a stale cache): fail the request it answers,
+                // or all of them when even its id cannot be read.
+                let why = format!(
+                    "the model worker's answer cannot be read ({e}): reload the page, and clear \
+                     the site's cache if it persists"
+                );
+                match serde_json::from_str::<Envelope<serde_json::Value>>(&json) {
+                    Ok(raw) => self.resolve(
+                        raw.id,
+                        &message(&Envelope {
+                            id: raw.id,
+                            body: Response::Error { message: why },
+                        }),
+                    ),
+                    Err(_) => self.fail_all(&why),
+                }
+                return;
+            }
+        };
+        match &envelope.body {
+            // The worker could not tell which request it was answering.
+            Response::Error { message } if envelope.id == 0 => self.fail_all(message),
+            Response::Progress(progress) => {
+                if let Some(listener) = self.listener.borrow().as_ref() {
+                    listener(progress);
+                }
+            }
+            _ => self.resolve(envelope.id, &data),
+        }
+    }
 }
 
 impl ModelClient {
@@ -57,23 +151,8 @@ impl ModelClient {
         });
         let weak = Rc::downgrade(&inner);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(inner) = weak.upgrade() else { return };
-            let Some(json) = Reflect::get(&event.data(), &JsValue::from_str("json"))
-                .ok()
-                .and_then(|v| v.as_string())
-            else {
-                return;
-            };
-            let Ok(envelope) = serde_json::from_str::<Envelope<Response>>(&json) else {
-                return;
-            };
-            if let Some(listener) = inner.listener.borrow().as_ref() {
-                listener(envelope.id, &envelope.body);
-            }
-            if is_final(&envelope.body)
-                && let Some(resolve) = inner.waiting.borrow_mut().remove(&envelope.id)
-            {
-                let _ = resolve.call1(&JsValue::NULL, &event.data());
+            if let Some(inner) = weak.upgrade() {
+                inner.on_message(event.data());
             }
         });
         inner
@@ -82,19 +161,8 @@ impl ModelClient {
         on_message.forget();
         let weak = Rc::downgrade(&inner);
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_event: web_sys::Event| {
-            let Some(inner) = weak.upgrade() else { return };
-            // The worker died (a panic, out of memory): fail every waiting request.
-            let error = Envelope {
-                id: 0,
-                body: Response::Error {
-                    message: "the model worker stopped (out of memory?): reload the page".into(),
-                },
-            };
-            let json = serde_json::to_string(&error).unwrap_or_default();
-            let message = Object::new();
-            let _ = Reflect::set(&message, &"json".into(), &json.into());
-            for (_, resolve) in inner.waiting.borrow_mut().drain() {
-                let _ = resolve.call1(&JsValue::NULL, &message);
+            if let Some(inner) = weak.upgrade() {
+                inner.fail_all("the model worker stopped (out of memory?): reload the page");
             }
         });
         inner
@@ -104,71 +172,158 @@ impl ModelClient {
         Ok(Self { inner })
     }
 
-    /// Receives every message, progress included, with the id of its request.
-    pub fn set_listener(&self, listener: impl Fn(u32, &Response) + 'static) {
+    /// Receives the progress of every request (model download and preparation).
+    pub fn set_listener(&self, listener: impl Fn(&ProgressReply) + 'static) {
         *self.inner.listener.borrow_mut() = Some(Box::new(listener));
     }
 
-    /// Sends `request` (with image bytes, or files and blobs, where it needs them) and waits for
-    /// its final answer.
-    pub async fn call(
+    /// Sends `request` (with bytes, or files and blobs, where it needs them) and waits for its
+    /// final answer and the bytes that came with it.
+    async fn call(
         &self,
-        request: &Request,
+        request: Request,
         bytes: Option<&[u8]>,
         files: &[web_sys::Blob],
-    ) -> Response {
-        self.call_for_bytes(request, bytes, files).await.0
-    }
-
-    /// [`ModelClient::call`], also returning the bytes that came with the answer.
-    pub async fn call_for_bytes(
-        &self,
-        request: &Request,
-        bytes: Option<&[u8]>,
-        files: &[web_sys::Blob],
-    ) -> (Response, Option<Vec<u8>>) {
+    ) -> Result<(Response, Option<Vec<u8>>), WorkerError> {
+        // The worker's "listening" promise never rejects.
         let _ = JsFuture::from(self.inner.ready.clone()).await;
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id.wrapping_add(1).max(1));
-        let json = match serde_json::to_string(&Envelope {
-            id,
-            body: request.clone(),
-        }) {
-            Ok(json) => json,
-            Err(e) => {
-                let message = e.to_string();
-                return (Response::Error { message }, None);
-            }
-        };
+        let json = serde_json::to_string(&Envelope { id, body: request })
+            .map_err(|e| WorkerError::Transport(format!("could not write the request: {e}")))?;
         let message = Object::new();
-        let _ = Reflect::set(&message, &"json".into(), &json.into());
+        let set = |name: &str, value: &JsValue| {
+            Reflect::set(&message, &name.into(), value)
+                .map(drop)
+                .map_err(|e| WorkerError::Transport(format!("could not build the message: {e:?}")))
+        };
+        set("json", &json.into())?;
         if let Some(bytes) = bytes {
-            let _ = Reflect::set(&message, &"bytes".into(), &Uint8Array::from(bytes));
+            set("bytes", &Uint8Array::from(bytes))?;
         }
         if !files.is_empty() {
             let list: Array = files.iter().collect();
-            let _ = Reflect::set(&message, &"files".into(), &list);
+            set("files", &list)?;
         }
         let promise = Promise::new(&mut |resolve, _reject| {
             self.inner.waiting.borrow_mut().insert(id, resolve);
         });
         if let Err(e) = self.inner.worker.post_message(&message) {
             self.inner.waiting.borrow_mut().remove(&id);
-            let message = format!("could not reach the model worker: {e:?}");
-            return (Response::Error { message }, None);
+            return Err(WorkerError::Transport(format!(
+                "could not reach the model worker: {e:?}"
+            )));
         }
+        // Resolved only (by an answer, or by an error built in `Inner`).
         let data = JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED);
         let field = |name: &str| Reflect::get(&data, &JsValue::from_str(name)).ok();
         let response = field("json")
             .and_then(|v| v.as_string())
             .and_then(|json| serde_json::from_str::<Envelope<Response>>(&json).ok())
             .map(|e| e.body)
-            .unwrap_or(Response::Error {
-                message: "the model worker sent no answer".into(),
-            });
+            .ok_or_else(|| WorkerError::Transport("the model worker sent no answer".into()))?;
         let bytes = field("bytes")
             .and_then(|v| v.dyn_into::<Uint8Array>().ok())
             .map(|a| a.to_vec());
-        (response, bytes)
+        match response {
+            Response::Error { message } => Err(WorkerError::Failed(message)),
+            Response::Superseded => Err(WorkerError::Superseded),
+            response => Ok((response, bytes)),
+        }
     }
+
+    pub async fn init(
+        &self,
+        prefer_gpu: bool,
+        precision: Precision,
+    ) -> Result<DeviceReply, WorkerError> {
+        let request = Request::Init {
+            prefer_gpu,
+            precision,
+        };
+        match self.call(request, None, &[]).await? {
+            (Response::Device(reply), _) => Ok(reply),
+            (other, _) => Err(unexpected(&other, "device")),
+        }
+    }
+
+    pub async fn load_model(
+        &self,
+        choice: ModelChoice,
+        files: &[web_sys::Blob],
+    ) -> Result<ReadyReply, WorkerError> {
+        match self
+            .call(Request::LoadModel { choice }, None, files)
+            .await?
+        {
+            (Response::Ready(reply), _) => Ok(reply),
+            (other, _) => Err(unexpected(&other, "ready")),
+        }
+    }
+
+    /// Makes the encoded image `bytes` the worker's current image.
+    pub async fn set_image(&self, bytes: &[u8]) -> Result<ImageReply, WorkerError> {
+        match self.call(Request::SetImage, Some(bytes), &[]).await? {
+            (Response::ImageReady(reply), _) => Ok(reply),
+            (other, _) => Err(unexpected(&other, "image_ready")),
+        }
+    }
+
+    pub async fn clear_image(&self) -> Result<(), WorkerError> {
+        match self.call(Request::ClearImage, None, &[]).await? {
+            (Response::Done, _) => Ok(()),
+            (other, _) => Err(unexpected(&other, "done")),
+        }
+    }
+
+    /// J(T), and with the current image the image alone and J(T, I).
+    pub async fn score(&self, text: &str) -> Result<ScoreReply, WorkerError> {
+        let request = Request::Score { text: text.into() };
+        match self.call(request, None, &[]).await? {
+            (Response::Scores(reply), _) => Ok(*reply),
+            (other, _) => Err(unexpected(&other, "scores")),
+        }
+    }
+
+    pub async fn attribute(&self, text: &str) -> Result<AttributionReply, WorkerError> {
+        let request = Request::Attribute { text: text.into() };
+        match self.call(request, None, &[]).await? {
+            (Response::Attribution(reply), _) => Ok(reply),
+            (other, _) => Err(unexpected(&other, "attribution")),
+        }
+    }
+
+    /// The relevance map and its overlay (RGBA, `width × height × 4`).
+    pub async fn relevance(&self, text: &str) -> Result<(RelevanceReply, Vec<u8>), WorkerError> {
+        let request = Request::Relevance { text: text.into() };
+        match self.call(request, None, &[]).await? {
+            (Response::Relevance(reply), Some(rgba)) => Ok((reply, rgba)),
+            (Response::Relevance(_), None) => Err(WorkerError::Transport(
+                "the overlay's pixels did not come with the answer".into(),
+            )),
+            (other, _) => Err(unexpected(&other, "relevance")),
+        }
+    }
+
+    /// Score lines of a batch of dataset samples; the images of those with `has_image` go
+    /// along as blobs, in order.
+    pub async fn score_samples(
+        &self,
+        samples: Vec<Sample>,
+        has_image: Vec<bool>,
+        blobs: &[web_sys::Blob],
+    ) -> Result<SampleScoresReply, WorkerError> {
+        let request = Request::ScoreSamples { samples, has_image };
+        match self.call(request, None, blobs).await? {
+            (Response::SampleScores(reply), _) => Ok(reply),
+            (other, _) => Err(unexpected(&other, "sample_scores")),
+        }
+    }
+}
+
+fn unexpected(got: &Response, wanted: &str) -> WorkerError {
+    WorkerError::Transport(format!(
+        "the model worker answered `{}` where `{wanted}` was expected: reload the page",
+        got.kind()
+    ))
 }

@@ -12,12 +12,14 @@ use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 
-use super::client::ModelClient;
+use super::client::{ModelClient, WorkerError};
 use super::dom::{
     element, on, set_attr, set_disabled, set_hidden, set_html, set_text, set_value, typed, value,
 };
-use super::eval::read_blob;
-use super::worker::protocol::{Request, Response, ScoreReply};
+use super::events::{self, ShowSample};
+use super::files::read_blob;
+use super::url::hash_params;
+use super::worker::protocol::ScoreReply;
 use crate::chart::escape;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
@@ -38,23 +40,6 @@ pub struct Sample {
 
 pub fn samples() -> Vec<Sample> {
     serde_json::from_str(SAMPLES_JSON).unwrap_or_default()
-}
-
-/// Whether `?name` is in the page's query string (e.g. `?cpu`, `?model=test`).
-pub fn query_flag(name: &str) -> bool {
-    query_value(name).is_some()
-}
-
-pub fn query_value(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get(name)
-}
-
-fn hash_params() -> Option<web_sys::UrlSearchParams> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()
 }
 
 #[derive(Default)]
@@ -81,16 +66,24 @@ fn set_busy(demo: &Demo, delta: i32) {
 }
 
 impl Demo {
-    pub fn new(client: ModelClient) -> Self {
-        Self {
+    /// Wires the demo to the page's events: it comes alive when a model is ready and opens
+    /// the samples other panels send it.
+    pub fn start(client: ModelClient) {
+        let demo = Rc::new(Self {
             client,
             state: RefCell::default(),
             busy: Cell::new(0),
-        }
+        });
+        let ready = demo.clone();
+        events::on_model_ready(move |_| ready.model_ready());
+        events::on_show_sample(move |sample: &ShowSample| {
+            let (demo, sample) = (demo.clone(), sample.clone());
+            spawn_local(async move { demo.show_external(sample).await });
+        });
     }
 
     /// Called once a model is ready: enables the controls, opens the deep-linked (or first) sample.
-    pub fn model_ready(self: &Rc<Self>) {
+    fn model_ready(self: &Rc<Self>) {
         let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
         for id in [
             "demo-text",
@@ -105,7 +98,7 @@ impl Demo {
         if first_time {
             self.wire();
             self.build_gallery();
-            super::vlsbench_samples::wire(self.clone());
+            super::vlsbench_samples::wire();
         }
         let params = hash_params();
         let sample = params
@@ -181,7 +174,10 @@ impl Demo {
         on("demo-no-image", "click", move |_| {
             let demo = demo.clone();
             spawn_local(async move {
-                demo.client.call(&Request::ClearImage, None, &[]).await;
+                if let Err(e) = demo.client.clear_image().await {
+                    set_text("verdict", &e.to_string());
+                    return;
+                }
                 demo.state.borrow_mut().has_image = false;
                 clear_canvas("demo-canvas");
                 set_hidden("demo-overlay", true);
@@ -224,8 +220,9 @@ impl Demo {
             if let Some(file) = file {
                 let demo = demo.clone();
                 spawn_local(async move {
-                    if let Ok(bytes) = read_blob(&file).await {
-                        demo.use_image(bytes, None).await;
+                    match read_blob(&file).await {
+                        Ok(bytes) => demo.use_image(bytes, None).await,
+                        Err(e) => set_text("verdict", &e),
                     }
                 });
             }
@@ -243,8 +240,9 @@ impl Demo {
                     event.prevent_default();
                     let demo = demo.clone();
                     spawn_local(async move {
-                        if let Ok(bytes) = read_blob(&file).await {
-                            demo.use_image(bytes, None).await;
+                        match read_blob(&file).await {
+                            Ok(bytes) => demo.use_image(bytes, None).await,
+                            Err(e) => set_text("verdict", &e),
                         }
                     });
                 }
@@ -256,19 +254,22 @@ impl Demo {
         paste.forget();
     }
 
-    /// Shows a benchmark sample (from dataset mode) in the demo: its text and image.
-    pub async fn show_external(self: &Rc<Self>, text: &str, image: Option<Vec<u8>>) {
+    /// Shows a benchmark sample (from dataset mode or VLSBench) in the demo: text and image.
+    async fn show_external(self: &Rc<Self>, sample: ShowSample) {
         if !self.state.borrow().ready {
             return;
         }
-        set_value("demo-text", text);
+        set_value("demo-text", &sample.text);
         if let Some(demo) = element("demo") {
             demo.scroll_into_view();
         }
-        match image {
+        match sample.image {
             Some(bytes) => self.use_image(bytes, None).await,
             None => {
-                self.client.call(&Request::ClearImage, None, &[]).await;
+                if let Err(e) = self.client.clear_image().await {
+                    set_text("verdict", &e.to_string());
+                    return;
+                }
                 self.state.borrow_mut().has_image = false;
                 self.state.borrow_mut().sample = None;
                 press_sample(None);
@@ -306,25 +307,23 @@ impl Demo {
         set_hidden("demo-overlay", true);
         set_attr("demo-heat", "aria-pressed", "false");
         set_disabled("demo-heat", true);
-        let answer = self
-            .client
-            .call(&Request::SetImage, Some(&bytes), &[])
-            .await;
+        let answer = self.client.set_image(&bytes).await;
         set_busy(self, -1);
         match answer {
-            Response::ImageReady { ms, .. } => {
+            Ok(image) => {
                 // Timings as data attributes: tests/e2e/bench.mjs reads them.
-                set_attr("demo", "data-image-ms", &format!("{ms:.1}"));
+                set_attr("demo", "data-image-ms", &format!("{:.1}", image.ms));
                 self.state.borrow_mut().has_image = true;
                 self.rescore().await;
             }
-            Response::Error { message } => set_text("verdict", &message),
-            _ => {}
+            Err(e) => set_text("verdict", &e.to_string()),
         }
     }
 
     fn schedule_rescore(self: &Rc<Self>) {
-        let window = web_sys::window().expect("a page has a window");
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let mut state = self.state.borrow_mut();
         if let Some(t) = state.timer.take() {
             window.clear_timeout_with_handle(t);
@@ -354,48 +353,37 @@ impl Demo {
         let current = || self.state.borrow().generation == generation;
         update_link(self.state.borrow().sample.as_deref(), &text);
         set_busy(self, 1);
-        let answer = self
-            .client
-            .call(&Request::Score { text: text.clone() }, None, &[])
-            .await;
-        match answer {
-            Response::Scores(reply) if current() => show_scores(&reply),
-            Response::Error { message } => set_text("verdict", &message),
-            _ => {}
+        match self.client.score(&text).await {
+            Ok(reply) if current() => show_scores(&reply),
+            Ok(_) | Err(WorkerError::Superseded) => {}
+            Err(e) => set_text("verdict", &e.to_string()),
         }
         if current() {
-            let answer = self
-                .client
-                .call(&Request::Attribute { text: text.clone() }, None, &[])
-                .await;
-            if let (Response::Attribution { words, ms }, true) = (answer, current()) {
-                show_words(&text, &words);
-                set_attr("demo-words", "data-ms", &format!("{ms:.1}"));
+            match self.client.attribute(&text).await {
+                Ok(reply) if current() => {
+                    show_words(&text, &reply.words);
+                    set_attr("demo-words", "data-ms", &format!("{:.1}", reply.ms));
+                }
+                Ok(_) | Err(WorkerError::Superseded) => {}
+                Err(e) => set_text("demo-words", &e.to_string()),
             }
         }
         if current() && self.state.borrow().has_image {
-            let (answer, bytes) = self
-                .client
-                .call_for_bytes(&Request::Relevance { text: text.clone() }, None, &[])
-                .await;
-            if let (
-                Response::Relevance {
-                    width,
-                    height,
-                    concept,
-                    ms,
-                    ..
-                },
-                Some(bytes),
-                true,
-            ) = (answer, bytes, current())
-                && draw_rgba("demo-overlay", width, height, &bytes).is_ok()
-            {
-                set_attr("demo-overlay", "data-ms", &format!("{ms:.1}"));
-                let label = format!("Where the image shows “{concept}”");
-                set_disabled("demo-heat", false);
-                set_attr("demo-overlay", "aria-label", &label);
-                set_attr("demo-heat", "title", &label);
+            match self.client.relevance(&text).await {
+                Ok((reply, rgba)) if current() => {
+                    match draw_rgba("demo-overlay", reply.width, reply.height, &rgba) {
+                        Ok(()) => {
+                            set_attr("demo-overlay", "data-ms", &format!("{:.1}", reply.ms));
+                            let label = format!("Where the image shows “{}”", reply.concept);
+                            set_disabled("demo-heat", false);
+                            set_attr("demo-overlay", "aria-label", &label);
+                            set_attr("demo-heat", "title", &label);
+                        }
+                        Err(e) => set_attr("demo-heat", "title", &e),
+                    }
+                }
+                Ok(_) | Err(WorkerError::Superseded) => {}
+                Err(e) => set_attr("demo-heat", "title", &e.to_string()),
             }
         }
         set_busy(self, -1);

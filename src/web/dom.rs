@@ -1,5 +1,6 @@
-//! Small, forgiving DOM helpers: a missing element is skipped, never a panic (the page's markup
-//! and the code can drift; the page should degrade, not die).
+//! Small, forgiving DOM helpers: a missing element is skipped with a console warning, never a
+//! panic (the page should degrade, not die). That every id the code names is on the page is
+//! checked natively (`tests/native/page_ids.rs`).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -9,7 +10,17 @@ pub fn document() -> Option<Document> {
     web_sys::window()?.document()
 }
 
+/// The element `id`, or a warning on the console (a renamed id must not fail silently).
 pub fn element(id: &str) -> Option<Element> {
+    let found = document()?.get_element_by_id(id);
+    if found.is_none() {
+        web_sys::console::warn_1(&format!("leakscope: the page has no element #{id}").into());
+    }
+    found
+}
+
+/// The element `id` if the page has one, without a warning (optional parts of the page).
+pub fn optional_element(id: &str) -> Option<Element> {
     document()?.get_element_by_id(id)
 }
 
@@ -114,8 +125,12 @@ pub fn set_body_data(name: &str, value: &str) {
     }
 }
 
-/// Offers `text` as a file download named `name`.
+/// Offers `text` as a file download named `name` (an empty `text` is refused: a download must
+/// never silently be an empty file).
 pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err(format!("{name} would be empty"));
+    }
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);

@@ -1,6 +1,9 @@
-//! The user's VLSBench download as picked in the page: a folder (`data.json` + `imgs/`) through
-//! a directory input or drag and drop, or `data.json` + `imgs.tar`. Files are read lazily, one
-//! image at a time, so a 2.45 GB download never sits in memory.
+//! Files the person picks or drops, read as blobs; and a benchmark download as picked in the page
+//! ([`PickedDataset`]): a folder (`data.json` + `imgs/`, or another benchmark's data file with its
+//! images) through a directory input or drag and drop, or the data file + an image archive
+//! (`imgs.tar`). Files are read lazily, one image at a time, so a 2.45 GB download never sits in
+//! memory. One pick serves dataset mode and the evaluation panel alike
+//! ([`super::events::dataset_picked`]).
 
 use std::collections::HashMap;
 

@@ -21,7 +21,7 @@ const DB_NAME: &str = "leakscope";
 const DB_VERSION: u32 = 2;
 /// Evaluation records, one JSON text each, in arrival order (auto-increment keys).
 pub const RECORDS: &str = "eval-records";
-/// Dataset-mode score lines, one JSON text each (`{"run", "index", "line"}`), appended per batch.
+/// Dataset-mode score lines, one JSON text each (`{"run", "line"}`), appended per batch.
 pub const VSIL: &str = "vsil-scores";
 /// Small values under string keys (the panel's last settings, the run in progress).
 pub const KV: &str = "kv";
@@ -129,6 +129,8 @@ impl Database {
                 .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
                 .and_then(|r| r.result().ok())
                 .and_then(|r| r.dyn_into::<IdbDatabase>().ok());
+            // A store that cannot be created aborts the version change, and `open` below then
+            // fails with the browser's reason: nothing to report from here.
             if let Some(db) = db {
                 let names = db.object_store_names();
                 if !names.contains(RECORDS) {

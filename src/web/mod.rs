@@ -5,17 +5,20 @@
 //! the page never freezes. [`client`] and [`worker::protocol`] are the line between them.
 
 pub mod client;
-pub mod dataset_panel;
+pub mod dataset;
 pub mod demo;
 pub mod dom;
 mod dropped;
 pub mod eval;
+pub mod events;
+pub mod files;
 mod gpu_probe;
 pub mod hub;
 pub mod idb;
 pub mod model_panel;
 mod page;
 pub mod time;
+pub mod url;
 mod vlsbench_samples;
 pub mod worker;
 

@@ -7,39 +7,21 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use super::client::ModelClient;
-use super::dataset_panel::DatasetPanel;
-use super::demo::{Demo, query_value};
 use super::dom::{
     on, set_attr, set_body_data, set_disabled, set_hidden, set_text, set_value, typed, value,
 };
+use super::events::{self, ModelReady};
 use super::hub;
-use super::worker::protocol::{ModelChoice, Request, Response};
+use super::url::{hub_base, page_relative, query_value};
+use super::worker::protocol::{ModelChoice, ProgressReply};
 use crate::eval::progress::human_duration;
 
-/// Hugging Face's file host.
-pub const HUB: &str = "https://huggingface.co";
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
 pub const TEST_REPO: &str = "leakscope/tiny-clip-test";
-
-/// The hub to fetch from: Hugging Face, or a mirror in its URL layout named by `?hub=<origin>`.
-pub fn hub_base() -> String {
-    query_value("hub")
-        .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
-        .map(|h| h.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| HUB.to_string())
-}
 
 /// The access token field (gated repositories); empty means none. Kept in the page's memory only.
 fn hub_token() -> Option<String> {
     Some(value("model-token").trim().to_string()).filter(|t| !t.is_empty())
-}
-
-fn page_base(path: &str) -> String {
-    web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .and_then(|href| web_sys::Url::new_with_base(path, &href).ok())
-        .map(|u| u.href())
-        .unwrap_or_else(|| path.to_string())
 }
 
 fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
@@ -57,7 +39,7 @@ fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
     Ok(match value("model-source").as_str() {
         "test" => (
             ModelChoice::Hub {
-                base: page_base("models").trim_end_matches('/').to_string(),
+                base: page_relative("models").trim_end_matches('/').to_string(),
                 repo: TEST_REPO.into(),
                 revision: "main".into(),
                 token: None,
@@ -113,44 +95,34 @@ fn show_source_rows() {
     set_hidden("model-files-row", source != "files");
 }
 
-pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
+/// Shows the worker's download and preparation progress.
+fn show_progress(p: &ProgressReply) {
+    set_hidden("model-progress", false);
+    set_attr("model-progress", "max", &p.total.max(1).to_string());
+    set_attr("model-progress", "value", &p.done.to_string());
+    let mut line = p.message.clone();
+    if p.rate > 0.0 {
+        line.push_str(&format!(" {:.1} MB/s", p.rate / 1e6));
+    }
+    if let Some(eta) = p.eta_s {
+        line.push_str(&format!(
+            ", about {} left",
+            human_duration(std::time::Duration::from_secs_f64(eta))
+        ));
+    }
+    set_text("model-status", &line);
+}
+
+/// Wires the model card; a loaded model is announced to the other panels as an event.
+pub fn init(client: ModelClient) {
     set_disabled("model-load", false);
     on("model-source", "change", |_| show_source_rows());
-    client.set_listener(|_, response| {
-        if let Response::Progress {
-            done,
-            total,
-            rate,
-            eta_s,
-            message,
-            ..
-        } = response
-        {
-            set_hidden("model-progress", false);
-            set_attr("model-progress", "max", &total.max(&1).to_string());
-            set_attr("model-progress", "value", &done.to_string());
-            let mut line = message.clone();
-            if *rate > 0.0 {
-                line.push_str(&format!(" {:.1} MB/s", rate / 1e6));
-            }
-            if let Some(eta) = eta_s {
-                line.push_str(&format!(
-                    ", about {} left",
-                    human_duration(std::time::Duration::from_secs_f64(*eta))
-                ));
-            }
-            set_text("model-status", &line);
-        }
-    });
+    client.set_listener(show_progress);
     let load = {
         let client = client.clone();
-        let demo = demo.clone();
-        let dataset = dataset.clone();
         Rc::new(move || {
             let client = client.clone();
-            let demo = demo.clone();
-            let dataset = dataset.clone();
-            spawn_local(async move { load_model(client, demo, dataset).await });
+            spawn_local(async move { load_model(client).await });
         })
     };
     let on_click = load.clone();
@@ -159,8 +131,6 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     on("model", "dragover", |event| event.prevent_default());
     {
         let client = client.clone();
-        let demo = demo.clone();
-        let dataset = dataset.clone();
         on("model", "drop", move |event| {
             event.prevent_default();
             let files: Vec<web_sys::Blob> = event
@@ -177,9 +147,9 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
             if files.is_empty() {
                 return;
             }
-            let (client, demo, dataset) = (client.clone(), demo.clone(), dataset.clone());
+            let client = client.clone();
             spawn_local(async move {
-                load_with(client, demo, dataset, ModelChoice::Files, files).await;
+                load_with(client, ModelChoice::Files, files).await;
             });
         });
     }
@@ -210,84 +180,66 @@ pub fn init(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
     }
 }
 
-async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPanel>) {
+async fn load_model(client: ModelClient) {
     match choice() {
-        Ok((choice, files)) => load_with(client, demo, dataset, choice, files).await,
+        Ok((choice, files)) => load_with(client, choice, files).await,
         Err(e) => set_text("model-status", &e),
     }
 }
 
-async fn load_with(
-    client: ModelClient,
-    demo: Rc<Demo>,
-    dataset: Rc<DatasetPanel>,
-    choice: ModelChoice,
-    files: Vec<web_sys::Blob>,
-) {
+async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys::Blob>) {
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");
-    let answer = client
-        .call(&Request::LoadModel { choice }, None, &files)
-        .await;
+    let answer = client.load_model(choice, &files).await;
     set_disabled("model-load", false);
     set_hidden("model-progress", true);
-    match answer {
-        Response::Ready {
-            model,
-            test_model,
-            prepare_ms,
-            concepts_cached,
-            model_key,
-            from_cache,
-            notes,
-        } => {
-            set_text(
-                "model-status",
-                &format!(
-                    "Ready: {model}, prepared in {:.1} s{}.",
-                    prepare_ms / 1000.0,
-                    if concepts_cached {
-                        " (concept embeddings from this browser's cache)"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-            set_hidden("model-warning", !test_model);
-            set_attr(
-                "model-status",
-                "data-from-cache",
-                if from_cache { "true" } else { "false" },
-            );
-            let mut storage = if from_cache {
-                vec!["Loaded from this browser's model cache, no download.".to_string()]
-            } else {
-                Vec::new()
-            };
-            storage.extend(notes);
-            if let Some(estimate) = hub::storage_estimate().await {
-                storage.push(format!("Browser storage: {estimate}."));
-            }
-            set_text("model-storage", &storage.join(" "));
-            set_attr(
-                "model-status",
-                "data-prepare-ms",
-                &format!("{prepare_ms:.0}"),
-            );
-            set_attr(
-                "model-status",
-                "data-concepts-cached",
-                if concepts_cached { "true" } else { "false" },
-            );
-            set_body_data("model", "ready");
-            demo.model_ready();
-            dataset.model_ready(&model_key);
-        }
-        Response::Error { message } => {
-            set_text("model-status", &message);
+    let ready = match answer {
+        Ok(ready) => ready,
+        Err(e) => {
+            set_text("model-status", &e.to_string());
             set_body_data("model", "error");
+            return;
         }
-        _ => {}
+    };
+    set_text(
+        "model-status",
+        &format!(
+            "Ready: {}, prepared in {:.1} s{}.",
+            ready.model,
+            ready.prepare_ms / 1000.0,
+            if ready.concepts_cached {
+                " (concept embeddings from this browser's cache)"
+            } else {
+                ""
+            }
+        ),
+    );
+    set_hidden("model-warning", !ready.test_model);
+    let flag = |b: bool| if b { "true" } else { "false" };
+    set_attr("model-status", "data-from-cache", flag(ready.from_cache));
+    let mut storage = if ready.from_cache {
+        vec!["Loaded from this browser's model cache, no download.".to_string()]
+    } else {
+        Vec::new()
+    };
+    storage.extend(ready.notes);
+    if let Some(estimate) = hub::storage_estimate().await {
+        storage.push(format!("Browser storage: {estimate}."));
     }
+    set_text("model-storage", &storage.join(" "));
+    set_attr(
+        "model-status",
+        "data-prepare-ms",
+        &format!("{:.0}", ready.prepare_ms),
+    );
+    set_attr(
+        "model-status",
+        "data-concepts-cached",
+        flag(ready.concepts_cached),
+    );
+    set_body_data("model", "ready");
+    events::model_ready(&ModelReady {
+        identity: ready.identity,
+    });
 }

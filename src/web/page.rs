@@ -1,17 +1,17 @@
 //! The page: the same wasm module starts here and in the model worker. In the page it wires
 //! the panels; every model computation is a message to the worker ([`ModelClient`]).
 
-use std::rc::Rc;
-
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::compute::{Precision, SMOKE_EXPECTED};
 
 use super::client::ModelClient;
+use super::dataset::DatasetPanel;
+use super::demo::Demo;
 use super::dom::{set_attr, set_body_data, set_text};
-use super::worker::protocol::{Request, Response};
-use super::{dataset_panel, demo, model_panel, worker};
+use super::url::{query_flag, query_value};
+use super::{model_panel, worker};
 
 /// Entry point: runs when the wasm module is instantiated, in the page and in the worker.
 #[wasm_bindgen(start)]
@@ -33,10 +33,10 @@ pub fn start() {
 async fn run() -> Result<(), String> {
     set_text("status", "Starting the model worker…");
     let client = ModelClient::start()?;
-    let prefer_gpu = !super::demo::query_flag("cpu");
+    let prefer_gpu = !query_flag("cpu");
     // f16 where the adapter has shader-f16 (tolerances: tests/native/precision.rs);
     // `?precision=f32` keeps the reference's precision.
-    let (precision, precision_error) = match super::demo::query_value("precision") {
+    let (precision, precision_error) = match query_value("precision") {
         None => (Precision::F16, None),
         Some(value) => match value.parse::<Precision>() {
             Ok(p) => (p, None),
@@ -45,35 +45,17 @@ async fn run() -> Result<(), String> {
     };
     set_text("status", "Looking for a GPU…");
     let device = client
-        .call(
-            &Request::Init {
-                prefer_gpu,
-                precision,
-            },
-            None,
-            &[],
-        )
-        .await;
-    let Response::Device {
-        backend,
-        describe,
-        note,
-        precision,
-        precision_note,
-        smoke,
-    } = device
-    else {
-        return Err(match device {
-            Response::Error { message } => message,
-            other => format!("unexpected answer {other:?}"),
-        });
-    };
-    set_text("backend", &describe);
-    set_attr("backend", "data-backend", &backend);
-    set_attr("backend", "data-precision", precision.label());
+        .init(prefer_gpu, precision)
+        .await
+        .map_err(|e| e.to_string())?;
+    set_text("backend", &device.describe);
+    set_attr("backend", "data-backend", &device.backend);
+    set_attr("backend", "data-precision", device.precision.label());
     let notes: Vec<String> = [
-        note.map(|reason| format!("Running on the CPU: {reason}")),
-        precision_note,
+        device
+            .note
+            .map(|reason| format!("Running on the CPU: {reason}")),
+        device.precision_note,
         precision_error,
     ]
     .into_iter()
@@ -82,22 +64,24 @@ async fn run() -> Result<(), String> {
     if !notes.is_empty() {
         set_text("backend-note", &notes.join(" · "));
     }
-    if let [a, b, c, d] = smoke[..] {
+    if let [a, b, c, d] = device.smoke[..] {
         set_text(
             "result",
             &format!("[[1,2],[3,4]] · [[5,6],[7,8]] = [[{a}, {b}], [{c}, {d}]]"),
         );
     }
-    if smoke != SMOKE_EXPECTED {
+    if device.smoke != SMOKE_EXPECTED {
         return Err(format!(
-            "the device computed {smoke:?}, expected {SMOKE_EXPECTED:?}"
+            "the device computed {:?}, expected {SMOKE_EXPECTED:?}",
+            device.smoke
         ));
     }
     set_text("status", "Ready");
     set_state("ready");
-    let demo = Rc::new(demo::Demo::new(client.clone()));
-    let dataset = dataset_panel::DatasetPanel::new(client.clone(), demo.clone());
-    model_panel::init(client, demo, dataset);
+    // The panels listen for "model ready" (and each other's picks) on `events`.
+    Demo::start(client.clone());
+    DatasetPanel::start(client.clone());
+    model_panel::init(client);
     Ok(())
 }
 

@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use wasm_bindgen_futures::spawn_local;
 
-use super::demo::{Demo, query_value};
 use super::dom::{on, set_attr, set_disabled, set_html, set_text, value};
+use super::events::{self, ShowSample};
+use super::url::{hub_base, query_value};
 use crate::chart::escape;
 use crate::datasets::remote::{
     DatasetRepo, VLSBENCH_DATA, VLSBENCH_REPO, candidates, categories, pick, status_message,
@@ -27,9 +28,9 @@ struct Loaded {
 }
 
 /// Wires the "VLSBench sample" button and category filter (once, when a model is first ready).
-pub fn wire(demo: Rc<Demo>) {
+pub fn wire() {
     let repo = DatasetRepo::new(
-        &super::model_panel::hub_base(),
+        &hub_base(),
         &query_value("vlsbench").unwrap_or_else(|| VLSBENCH_REPO.to_string()),
         "main",
     );
@@ -39,10 +40,10 @@ pub fn wire(demo: Rc<Demo>) {
         if busy.replace(true) {
             return;
         }
-        let (demo, repo, state, busy) = (demo.clone(), repo.clone(), state.clone(), busy.clone());
+        let (repo, state, busy) = (repo.clone(), state.clone(), busy.clone());
         spawn_local(async move {
             set_disabled("vls-load", true);
-            if let Err(message) = next_sample(&demo, &repo, &state).await {
+            if let Err(message) = next_sample(&repo, &state).await {
                 set_text("vls-status", &message);
                 set_attr("vls-status", "data-state", "error");
             }
@@ -53,7 +54,6 @@ pub fn wire(demo: Rc<Demo>) {
 }
 
 async fn next_sample(
-    demo: &Rc<Demo>,
     repo: &DatasetRepo,
     state: &Rc<RefCell<Option<Loaded>>>,
 ) -> Result<(), String> {
@@ -96,7 +96,10 @@ async fn next_sample(
         &format!("Fetching the image of VLSBench #{}…", sample.id),
     );
     let bytes = fetch(repo, image.as_str()).await?;
-    demo.show_external(&sample.text, Some(bytes)).await;
+    events::show_sample(&ShowSample {
+        text: sample.text.clone(),
+        image: Some(bytes),
+    });
     let labels = [sample.category.as_deref(), sample.sub_category.as_deref()]
         .into_iter()
         .flatten()

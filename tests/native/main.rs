@@ -19,6 +19,7 @@ mod datasets;
 mod eval_engine;
 mod guard;
 mod hub;
+mod page_ids;
 mod precision;
 mod preprocess;
 mod shaders;

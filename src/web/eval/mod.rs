@@ -3,13 +3,12 @@
 
 mod clock;
 mod fetch;
-mod files;
+mod keys;
 mod panel;
 mod store;
 mod view;
 
 pub use clock::BrowserClock;
 pub use fetch::FetchClient;
-pub use files::{PickedDataset, input_files, read_blob};
 pub use panel::init;
 pub use store::IdbResultStore;

@@ -13,28 +13,30 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::datasets::{DatasetFormat, Strictness, load};
-use crate::eval::cost::{EstimateRow, estimate};
 use crate::eval::dataset::rows_from_samples;
 use crate::eval::image::ImageData;
+use crate::eval::plan::{EvalSetup, Plan, Work};
 use crate::eval::progress::Progress;
 use crate::eval::results::{SetupKey, collect};
-use crate::eval::settings::{PanelSettings, TemplateChoice, locked_connect_src};
+use crate::eval::settings::{EvalSettings, TemplateChoice, locked_connect_src};
 use crate::eval::store::MemoryStore;
 use crate::eval::{
-    Clock, Engine, EngineEvent, GenParams, HttpClient, HttpProvider, HttpRequest, JudgeTemplate,
-    ModelSetup, Report, ResultStore, Row, RowResult, RunControl, export,
+    Clock, EngineEvent, HttpClient, HttpProvider, HttpRequest, JudgeTemplate, Provider, Report,
+    ResultStore, Row, RowResult, RunControl, export,
 };
 use crate::web::dom::{
-    self, download, element, local_storage, on, set_body_data, set_disabled, set_hidden, set_text,
+    self, download, on, optional_element, set_body_data, set_disabled, set_hidden, set_text,
     set_value, typed, value,
 };
 use crate::web::idb::{Database, RECORDS};
 
 use super::clock::BrowserClock;
 use super::fetch::FetchClient;
-use super::files::{PickedDataset, input_files, read_blob};
+use super::keys::{forget_keys, forget_stored_keys, restore_keys, save_keys_if_asked};
 use super::store::IdbResultStore;
 use super::view;
+use crate::web::events;
+use crate::web::files::{PickedDataset, input_files, read_blob};
 
 /// Form fields saved between visits (never the keys).
 const SAVED_FIELDS: &[&str] = &[
@@ -57,9 +59,6 @@ const SAVED_FIELDS: &[&str] = &[
     "max-rows",
     "mode",
 ];
-const KEY_FIELDS: [&str; 2] = ["target-key", "judge-key"];
-/// localStorage entry of remembered keys (only after the person opts in).
-const KEYS_STORAGE: &str = "leakscope.eval.keys";
 /// IndexedDB key-value entries.
 const SETTINGS_ENTRY: &str = "eval-settings";
 const RUN_ENTRY: &str = "eval-run";
@@ -68,7 +67,7 @@ const LAST_JUDGE_ENTRY: &str = "eval-last-judge";
 const HEAD_BYTES: u64 = 64 * 1024;
 
 struct Loaded {
-    dataset: PickedDataset,
+    dataset: Rc<PickedDataset>,
     rows: Vec<Row>,
 }
 
@@ -106,7 +105,7 @@ fn set_run_state(state: &str) {
 
 /// Wires the panel, if the page has one.
 pub fn init() {
-    if element("eval").is_none() {
+    if optional_element("eval").is_none() {
         return;
     }
     let state: Shared = Rc::default();
@@ -117,7 +116,6 @@ pub fn init() {
         spawn_local(async move { open_storage(state).await });
     }
     for id in ["eval-folder", "eval-files"] {
-        let state = state.clone();
         on(id, "change", move |event| {
             let Some(input) = event
                 .target()
@@ -126,8 +124,15 @@ pub fn init() {
                 return;
             };
             let files = input_files(&input);
-            let state = state.clone();
-            spawn_local(async move { pick_dataset(state, files).await });
+            spawn_local(async move { pick_dataset(files).await });
+        });
+    }
+    {
+        // A benchmark picked here or in dataset mode: the person picks VLSBench once.
+        let state = state.clone();
+        events::on_dataset_picked(move |dataset| {
+            let (state, dataset) = (state.clone(), dataset.clone());
+            spawn_local(async move { open_dataset(state, dataset).await });
         });
     }
     {
@@ -265,40 +270,50 @@ async fn open_storage(state: Shared) {
     state.borrow_mut().db = Some(db);
 }
 
-async fn pick_dataset(state: Shared, files: Vec<web_sys::File>) {
+async fn pick_dataset(files: Vec<web_sys::File>) {
     if files.is_empty() {
         return;
     }
     set_text("eval-dataset-status", "Reading the dataset…");
-    match load_dataset(files).await {
-        Ok(loaded) => {
+    match PickedDataset::from_files(files).await {
+        Ok(picked) => events::dataset_picked(&Rc::new(picked)),
+        Err(e) => set_text("eval-dataset-status", &e),
+    }
+}
+
+/// A benchmark picked in any panel, read as VLSBench rows.
+async fn open_dataset(state: Shared, dataset: Rc<PickedDataset>) {
+    match load_rows(&dataset).await {
+        Ok(rows) => {
             let categories: std::collections::BTreeSet<&str> =
-                loaded.rows.iter().map(|r| r.category.as_str()).collect();
+                rows.iter().map(|r| r.category.as_str()).collect();
             set_text(
                 "eval-dataset-status",
                 &format!(
                     "{} rows in {} categories; images from {}.",
-                    view::thousands(loaded.rows.len() as u64),
+                    view::thousands(rows.len() as u64),
                     categories.len(),
-                    loaded.dataset.label
+                    dataset.label
                 ),
             );
-            set_body_data("eval-rows", &loaded.rows.len().to_string());
-            state.borrow_mut().dataset = Some(Rc::new(loaded));
+            set_body_data("eval-rows", &rows.len().to_string());
+            state.borrow_mut().dataset = Some(Rc::new(Loaded { dataset, rows }));
         }
         Err(e) => {
-            set_text("eval-dataset-status", &e);
+            set_text(
+                "eval-dataset-status",
+                &format!("{e} (evaluations run on VLSBench's data.json with its images)"),
+            );
             state.borrow_mut().dataset = None;
         }
     }
 }
 
-async fn load_dataset(files: Vec<web_sys::File>) -> Result<Loaded, String> {
-    let dataset = PickedDataset::from_files(files).await?;
+async fn load_rows(dataset: &PickedDataset) -> Result<Vec<Row>, String> {
     let bytes = dataset.read_data_json().await?;
     let parsed = load(
         Some(DatasetFormat::VlsBench),
-        "data.json",
+        &dataset.file_name(),
         &bytes,
         Strictness::Strict,
     )
@@ -307,21 +322,48 @@ async fn load_dataset(files: Vec<web_sys::File>) -> Result<Loaded, String> {
     if rows.is_empty() {
         return Err("data.json holds no rows".into());
     }
-    Ok(Loaded { dataset, rows })
+    Ok(rows)
 }
 
-fn settings() -> Result<PanelSettings, String> {
-    PanelSettings::from_form(value)
+fn settings() -> Result<EvalSettings, String> {
+    EvalSettings::from_form(value)
 }
 
-fn chosen_rows<'a>(loaded: &'a Loaded, settings: &PanelSettings) -> &'a [Row] {
-    let n = settings
-        .max_rows
-        .unwrap_or(usize::MAX)
-        .min(loaded.rows.len());
-    &loaded.rows[..n]
+/// The stored records: IndexedDB's, or none when the browser gives no storage.
+async fn stored_records(state: &Shared) -> Result<Vec<crate::eval::Record>, String> {
+    let db = state.borrow().db.clone();
+    match db {
+        Some(db) => IdbResultStore::new(db)
+            .load()
+            .await
+            .map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    }
 }
 
+/// The image size of every row with work (`None`: no work, or unreadable), from the first
+/// bytes of each image.
+async fn image_sizes(
+    dataset: &PickedDataset,
+    rows: &[Row],
+    work: &[Work],
+) -> Vec<Option<(u32, u32)>> {
+    let mut sizes = Vec::with_capacity(rows.len());
+    for (row, w) in rows.iter().zip(work) {
+        let size = match w {
+            Work::Nothing => None,
+            _ => match dataset.image_head(&row.image_path, HEAD_BYTES).await {
+                Ok(head) => ImageData::dimensions(&head).ok(),
+                Err(_) => None,
+            },
+        };
+        sizes.push(size);
+    }
+    sizes
+}
+
+/// The core's plan of the run the form describes, as `leakscope eval` would make it: stored
+/// results, the mode and the chosen template count.
 async fn show_estimate(state: &Shared) -> Result<(), String> {
     let settings = settings()?;
     let loaded = state
@@ -329,52 +371,34 @@ async fn show_estimate(state: &Shared) -> Result<(), String> {
         .dataset
         .clone()
         .ok_or("Pick the VLSBench folder first.")?;
-    let rows = chosen_rows(&loaded, &settings);
-    message("Reading image sizes…");
-    let mut sizes = Vec::with_capacity(rows.len());
-    let mut unsized_images = 0;
-    for row in rows {
-        let size = match loaded.dataset.image_head(&row.image_path, HEAD_BYTES).await {
-            Ok(head) => ImageData::dimensions(&head).ok(),
-            Err(_) => None,
-        };
-        sizes.push(size.unwrap_or_else(|| {
-            unsized_images += 1;
-            (1024, 1024)
-        }));
-    }
-    let estimate_rows: Vec<EstimateRow<'_>> = rows
-        .iter()
-        .zip(&sizes)
-        .map(|(r, (w, h))| EstimateRow {
-            instruction: &r.instruction,
-            width: *w,
-            height: *h,
-        })
-        .collect();
-    let target_cost = settings.target.cost_model();
-    let judge_cost = settings.judge.as_ref().map(|j| j.cost_model());
-    let template_len = JudgeTemplate::default().text().len();
-    let judge_params = GenParams::judge_default();
-    let e = estimate(
-        &estimate_rows,
-        (&target_cost, &GenParams::target_default()),
-        judge_cost
-            .as_ref()
-            .map(|c| (c, &judge_params, template_len)),
+    let rows = settings.select(&loaded.rows);
+    let template = judge_template(&settings).await?;
+    // Providers without keys: the plan only asks them their model and format.
+    let target = HttpProvider::new(settings.target.config("", true), FetchClient);
+    let judge = settings
+        .judge
+        .as_ref()
+        .map(|j| HttpProvider::new(j.config("", true), FetchClient));
+    let setup = EvalSetup::new(
+        &settings,
+        &target,
+        judge.as_ref().map(|p| p as &dyn Provider),
+        template,
     );
+    message("Reading stored results and image sizes…");
+    let records = stored_records(state).await?;
+    let work = setup.work(&rows, &records);
+    let sizes = image_sizes(&loaded.dataset, &rows, &work).await;
+    let plan = Plan::new(&setup, &rows, work, &sizes);
     let mut missing = Vec::new();
-    if target_cost.pricing.input_per_million == 0.0 {
+    if plan.full > 0 && !settings.target.priced() {
         missing.push("the model under test");
     }
-    if judge_cost
-        .as_ref()
-        .is_some_and(|c| c.pricing.input_per_million == 0.0)
-    {
+    if settings.judge.as_ref().is_some_and(|j| !j.priced()) {
         missing.push("the judge");
     }
     message("");
-    view::show_estimate(&e, unsized_images, &missing);
+    view::show_estimate(&plan, rows.len(), &missing);
     Ok(())
 }
 
@@ -393,9 +417,15 @@ fn lock_connections(state: &Shared, origins: Vec<String>) -> Result<(), String> 
     }
     let doc = dom::document().ok_or("no document")?;
     let meta = doc.create_element("meta").map_err(|e| format!("{e:?}"))?;
-    let _ = meta.set_attribute("http-equiv", "Content-Security-Policy");
-    let _ = meta.set_attribute("content", &locked_connect_src(&origins));
-    let _ = meta.set_attribute("id", "csp-run-lock");
+    // The key must not leave before the lock is in place: any failure here stops the run.
+    for (name, value) in [
+        ("http-equiv", "Content-Security-Policy"),
+        ("content", &locked_connect_src(&origins)),
+        ("id", "csp-run-lock"),
+    ] {
+        meta.set_attribute(name, value)
+            .map_err(|e| format!("could not lock the page's connections: {e:?}"))?;
+    }
     doc.head()
         .ok_or("no <head>")?
         .append_child(&meta)
@@ -405,7 +435,7 @@ fn lock_connections(state: &Shared, origins: Vec<String>) -> Result<(), String> 
     Ok(())
 }
 
-async fn judge_template(settings: &PanelSettings) -> Result<JudgeTemplate, String> {
+async fn judge_template(settings: &EvalSettings) -> Result<JudgeTemplate, String> {
     match settings.template {
         TemplateChoice::Default => Ok(JudgeTemplate::default()),
         TemplateChoice::File => {
@@ -444,48 +474,16 @@ async fn judge_template(settings: &PanelSettings) -> Result<JudgeTemplate, Strin
     }
 }
 
-fn save_keys_if_asked() {
-    if value("remember-keys").is_empty() {
-        return;
-    }
-    let keys: Vec<String> = KEY_FIELDS.iter().map(|id| value(id)).collect();
-    if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(&keys)) {
-        let _ = storage.set_item(KEYS_STORAGE, &text);
-    }
-}
-
-fn restore_keys() {
-    let Some(text) = local_storage().and_then(|s| s.get_item(KEYS_STORAGE).ok().flatten()) else {
-        return;
-    };
-    if let Ok(keys) = serde_json::from_str::<Vec<String>>(&text) {
-        for (id, key) in KEY_FIELDS.iter().zip(keys) {
-            set_value(id, &key);
-        }
-        set_value("remember-keys", "true");
-    }
-}
-
-fn forget_stored_keys() {
-    if let Some(storage) = local_storage() {
-        let _ = storage.remove_item(KEYS_STORAGE);
-    }
-}
-
-fn forget_keys() {
-    forget_stored_keys();
-    for id in KEY_FIELDS {
-        set_value(id, "");
-    }
-    set_value("remember-keys", "");
-    message("Keys forgotten: removed from the fields and from this browser's storage.");
-}
-
+/// Keeps the form (never the keys) for the next visit; says so when it cannot.
 async fn save_settings(db: &Database) {
     let fields: std::collections::BTreeMap<&str, String> =
         SAVED_FIELDS.iter().map(|id| (*id, value(id))).collect();
-    if let Ok(text) = serde_json::to_string(&fields) {
-        let _ = db.put(SETTINGS_ENTRY, &text).await;
+    let saved = match serde_json::to_string(&fields) {
+        Ok(text) => db.put(SETTINGS_ENTRY, &text).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = saved {
+        message(&format!("{e}: the settings are not kept for the next visit"));
     }
 }
 
@@ -515,10 +513,12 @@ async fn run(state: &Shared) -> Result<bool, String> {
         .dataset
         .clone()
         .ok_or("Pick the VLSBench folder first.")?;
-    let rows = chosen_rows(&loaded, &settings).to_vec();
+    let rows = settings.select(&loaded.rows);
     lock_connections(state, settings.origins())?;
     let template = judge_template(&settings).await?;
-    save_keys_if_asked();
+    if let Err(e) = save_keys_if_asked() {
+        message(&e);
+    }
     let db = state.borrow().db.clone();
     let memory = MemoryStore::default();
     let idb_store = db.clone().map(IdbResultStore::new);
@@ -534,7 +534,11 @@ async fn run(state: &Shared) -> Result<bool, String> {
             rows.len()
         );
         let marker = serde_json::json!({ "describe": describe }).to_string();
-        let _ = db.put(RUN_ENTRY, &marker).await;
+        if let Err(e) = db.put(RUN_ENTRY, &marker).await {
+            message(&format!(
+                "{e}: a reload will not offer to continue this run"
+            ));
+        }
     }
     let target = HttpProvider::new(
         settings.target.config(&value("target-key"), true),
@@ -544,8 +548,14 @@ async fn run(state: &Shared) -> Result<bool, String> {
         .judge
         .as_ref()
         .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), FetchClient));
-    let target_cost = settings.target.cost_model();
-    let judge_cost = settings.judge.as_ref().map(|j| j.cost_model());
+    let setup = EvalSetup::new(
+        &settings,
+        &target,
+        judge.as_ref().map(|p| p as &dyn Provider),
+        template,
+    );
+    let target_cost = setup.target.cost;
+    let judge_cost = setup.judge.as_ref().map(|(j, _)| j.cost);
     let clock = BrowserClock::default();
     let progress = RefCell::new(Progress::new(rows.len() as u64, clock.now()));
     let last_paint = std::cell::Cell::new(std::time::Duration::ZERO);
@@ -563,27 +573,7 @@ async fn run(state: &Shared) -> Result<bool, String> {
     };
     let control = RunControl::new();
     state.borrow_mut().control = Some(control.clone());
-    let mut engine = Engine::new(
-        ModelSetup {
-            provider: &target,
-            params: GenParams::target_default(),
-            cost: target_cost,
-        },
-        store,
-        &loaded.dataset,
-        &clock,
-    );
-    engine.settings = settings.engine_settings();
-    engine.judge = judge.as_ref().zip(judge_cost).map(|(j, cost)| {
-        (
-            ModelSetup {
-                provider: j,
-                params: GenParams::judge_default(),
-                cost,
-            },
-            template,
-        )
-    });
+    let mut engine = setup.engine(store, &*loaded.dataset, &clock);
     engine.control = control;
     engine.observer = Some(&observer);
     message("");
@@ -604,8 +594,17 @@ async fn run(state: &Shared) -> Result<bool, String> {
         if previous.as_ref().is_some_and(|p| p != judge_key) {
             selection.second_judge = previous;
         }
-        if let Ok(text) = serde_json::to_string(judge_key) {
-            let _ = db.put(LAST_JUDGE_ENTRY, &text).await;
+        let saved = match serde_json::to_string(judge_key) {
+            Ok(text) => db
+                .put(LAST_JUDGE_ENTRY, &text)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = saved {
+            message(&format!(
+                "{e}: the next judge cannot be compared with this one"
+            ));
         }
     }
     let records = store.load().await.map_err(|e| e.to_string())?;
@@ -636,7 +635,9 @@ async fn run(state: &Shared) -> Result<bool, String> {
         ));
     }
     if let (Some(db), true) = (&db, done) {
-        let _ = db.delete(RUN_ENTRY).await;
+        if let Err(e) = db.delete(RUN_ENTRY).await {
+            message(&e.to_string());
+        }
         set_hidden("eval-resume-note", true);
     }
     state.borrow_mut().finished = Some(Rc::new(Finished { results, report }));
@@ -686,9 +687,12 @@ async fn clear_results(state: Shared) {
     }
     let db = state.borrow().db.clone();
     if let Some(db) = db {
-        let cleared = db.clear(RECORDS).await;
-        let _ = db.delete(RUN_ENTRY).await;
-        let _ = db.delete(LAST_JUDGE_ENTRY).await;
+        let cleared = async {
+            db.clear(RECORDS).await?;
+            db.delete(RUN_ENTRY).await?;
+            db.delete(LAST_JUDGE_ENTRY).await
+        }
+        .await;
         match cleared {
             Ok(()) => message("Stored results deleted."),
             Err(e) => message(&e.to_string()),

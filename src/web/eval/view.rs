@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::chart::{Bar, bar_chart, escape};
-use crate::eval::cost::Estimate;
+use crate::eval::plan::Plan;
 use crate::eval::progress::{Progress, human_duration};
 use crate::eval::report::{Group, Rates, Report};
 use crate::stats::Proportion;
@@ -104,7 +104,9 @@ pub fn show_progress(p: &Progress, now: Duration) {
     set_body_data("eval-finished", &p.rows_finished.to_string());
 }
 
-pub fn show_estimate(e: &Estimate, unsized_images: usize, prices_missing: &[&str]) {
+/// The plan of the run the form describes (`selected`: rows in the run, with work or not).
+pub fn show_estimate(plan: &Plan, selected: usize, prices_missing: &[&str]) {
+    let e = &plan.estimate;
     let mut text = format!(
         "{} rows. At most ${:.2}: model under test ${:.2} ({} input tokens, ≤ {} output), \
          judge ${:.2} ({} input, ≤ {} output). Text is counted as 4 characters per token, \
@@ -118,9 +120,20 @@ pub fn show_estimate(e: &Estimate, unsized_images: usize, prices_missing: &[&str
         thousands(e.judge_input_tokens),
         thousands(e.judge_output_tokens_max),
     );
-    if unsized_images > 0 {
+    let nothing = selected - plan.full - plan.judge_only;
+    if plan.judge_only > 0 || nothing > 0 {
         text.push_str(&format!(
-            " {unsized_images} images could not be sized and count as 1024×1024."
+            " Of the {} rows selected, {} need the model and the judge, {} only the judge, \
+             {nothing} nothing (already stored).",
+            thousands(selected as u64),
+            thousands(plan.full as u64),
+            thousands(plan.judge_only as u64),
+        ));
+    }
+    if plan.unreadable > 0 {
+        text.push_str(&format!(
+            " {} images could not be read: those rows fail without a request and are not counted.",
+            plan.unreadable
         ));
     }
     if !prices_missing.is_empty() {

@@ -8,6 +8,7 @@ use crate::compute::Precision;
 use crate::datasets::Sample;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
+use crate::leakage::run::RunIdentity;
 use crate::leakage::scores::ScoreLine;
 
 /// Where the model comes from.
@@ -71,6 +72,53 @@ pub struct Envelope<T> {
     pub body: T,
 }
 
+/// The device the worker computes on (answers `Init`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceReply {
+    /// "webgpu" or "flex".
+    pub backend: String,
+    /// The badge text, e.g. "WebGPU · google swiftshader".
+    pub describe: String,
+    /// Why the CPU runs, when it does.
+    pub note: Option<String>,
+    /// What the device computes in.
+    #[serde(default)]
+    pub precision: Precision,
+    /// Why it is f32 when f16 was asked for.
+    #[serde(default)]
+    pub precision_note: Option<String>,
+    /// The 2×2 smoke product.
+    pub smoke: Vec<f32>,
+}
+
+/// A loaded model (answers `LoadModel`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadyReply {
+    pub model: String,
+    /// The tiny random-weight fixture: scores mean nothing.
+    pub test_model: bool,
+    /// Download excluded: weights to device plus concept embeddings.
+    pub prepare_ms: f64,
+    /// Concept embeddings came from this browser's cache.
+    pub concepts_cached: bool,
+    /// What scores from this model, head and precision are filed under (dataset mode).
+    pub identity: RunIdentity,
+    /// Every file came from this browser's model cache (no download).
+    pub from_cache: bool,
+    /// Warnings worth showing (e.g. not cached: storage full).
+    pub notes: Vec<String>,
+}
+
+/// The current image, decoded and embedded (answers `SetImage`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageReply {
+    pub width: u32,
+    pub height: u32,
+    /// Side of the square model input the image was resized and cropped to.
+    pub input_size: u32,
+    pub ms: f64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScoreReply {
     pub text: HeadScore,
@@ -84,80 +132,78 @@ pub struct ScoreReply {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributionReply {
+    pub words: Vec<WordAttribution>,
+    pub ms: f64,
+}
+
+/// Where the text's top harm concept shows in the current image; the overlay comes along as
+/// RGBA bytes (`data.bytes`, `width × height × 4`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelevanceReply {
+    /// Row-major `grid × grid` cosines.
+    pub values: Vec<f32>,
+    pub grid: u32,
+    /// The concept whose relevance is drawn.
+    pub concept: String,
+    /// Size of the overlay image.
+    pub width: u32,
+    pub height: u32,
+    pub ms: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleScoresReply {
+    pub lines: Vec<ScoreLine>,
+    pub ms: f64,
+}
+
+/// Model download / preparation progress, on the way to a `LoadModel` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgressReply {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
+    /// Bytes per second.
+    pub rate: f64,
+    pub eta_s: Option<f64>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {
-    Device {
-        /// "webgpu" or "flex".
-        backend: String,
-        /// The badge text, e.g. "WebGPU · google swiftshader".
-        describe: String,
-        /// Why the CPU runs, when it does.
-        note: Option<String>,
-        /// What the device computes in.
-        #[serde(default)]
-        precision: Precision,
-        /// Why it is f32 when f16 was asked for.
-        #[serde(default)]
-        precision_note: Option<String>,
-        /// The 2×2 smoke product.
-        smoke: Vec<f32>,
-    },
-    /// Model download / preparation progress (answers a `LoadModel`).
-    Progress {
-        stage: String,
-        done: u64,
-        total: u64,
-        /// Bytes per second.
-        rate: f64,
-        eta_s: Option<f64>,
-        message: String,
-    },
-    Ready {
-        model: String,
-        /// The tiny random-weight fixture: scores mean nothing.
-        test_model: bool,
-        /// Download excluded: weights to device plus concept embeddings.
-        prepare_ms: f64,
-        /// Concept embeddings came from this browser's cache.
-        concepts_cached: bool,
-        /// Identifies the model and guard head (stored dataset scores are kept under it).
-        model_key: String,
-        /// Every file came from this browser's model cache (no download).
-        from_cache: bool,
-        /// Warnings worth showing (e.g. not cached: storage full).
-        notes: Vec<String>,
-    },
-    SampleScores {
-        lines: Vec<ScoreLine>,
-        ms: f64,
-    },
-    ImageReady {
-        width: u32,
-        height: u32,
-        /// Side of the square model input the image was resized and cropped to.
-        input_size: u32,
-        ms: f64,
-    },
+    Device(DeviceReply),
+    Progress(ProgressReply),
+    Ready(ReadyReply),
+    SampleScores(SampleScoresReply),
+    ImageReady(ImageReply),
     Scores(Box<ScoreReply>),
-    Attribution {
-        words: Vec<WordAttribution>,
-        ms: f64,
-    },
-    Relevance {
-        /// Row-major `grid × grid` cosines.
-        values: Vec<f32>,
-        grid: u32,
-        /// The concept whose relevance is drawn.
-        concept: String,
-        /// Size of the overlay image sent along as RGBA bytes.
-        width: u32,
-        height: u32,
-        ms: f64,
-    },
+    Attribution(AttributionReply),
+    Relevance(RelevanceReply),
     /// A queued request replaced by a newer one of the same kind before it started.
     Superseded,
     Done,
     Error {
         message: String,
     },
+}
+
+impl Response {
+    /// The variant's name, for messages about an answer of the wrong kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Device(_) => "device",
+            Response::Progress(_) => "progress",
+            Response::Ready(_) => "ready",
+            Response::SampleScores(_) => "sample_scores",
+            Response::ImageReady(_) => "image_ready",
+            Response::Scores(_) => "scores",
+            Response::Attribution(_) => "attribution",
+            Response::Relevance(_) => "relevance",
+            Response::Superseded => "superseded",
+            Response::Done => "done",
+            Response::Error { .. } => "error",
+        }
+    }
 }
