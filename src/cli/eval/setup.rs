@@ -315,4 +315,179 @@ pub(super) mod tests {
             Pricing::per_million(1.0, 2.0)
         );
     }
+
+    mod same_plan {
+        //! The CLI's flags and the page's form, for the same run, make the same settings and so
+        //! the same plan and estimate (both go through `leakscope::eval::plan`).
+        use std::collections::HashMap;
+
+        use leakscope::eval::native::UreqClient;
+        use leakscope::eval::plan::{EvalSetup, Plan, Work};
+        use leakscope::eval::protocol::{GenParams, target_request};
+        use leakscope::eval::store::{Outcome, Record, RecordKey, Stage};
+        use leakscope::eval::{ChatResponse, HttpProvider, Provider};
+
+        use super::*;
+
+        fn cli(flags: &[&str]) -> EvalSettings {
+            let mut argv = vec!["eval", "data.json"];
+            argv.extend_from_slice(flags);
+            Cli::parse_from(argv).args.settings()
+        }
+
+        fn form(pairs: &[(&str, &str)]) -> EvalSettings {
+            let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+            EvalSettings::from_form(|k| map.get(k).copied().unwrap_or_default().to_owned())
+                .unwrap()
+        }
+
+        fn rows() -> Vec<Row> {
+            (0..6)
+                .map(|id| Row {
+                    id,
+                    instruction: format!("what should I do with item {id}?"),
+                    image_path: format!("imgs/{id}.png"),
+                    category: "Illegal Activity".into(),
+                    sub_category: "Drugs".into(),
+                })
+                .collect()
+        }
+
+        /// Stored answers of `model` for rows 0–2 (row 2's an error).
+        fn records(model: &str) -> Vec<Record> {
+            let image = ImageData {
+                mime: String::new(),
+                width: 0,
+                height: 0,
+                hash: String::new(),
+                base64: "".into(),
+            };
+            rows()[..3]
+                .iter()
+                .map(|row| {
+                    let request =
+                        target_request(&row.instruction, &image, &GenParams::target_default());
+                    let outcome = if row.id == 2 {
+                        Outcome::Error {
+                            error: leakscope::eval::ProviderError::new(
+                                leakscope::eval::provider::ErrorKind::Network,
+                                "refused",
+                            ),
+                        }
+                    } else {
+                        Outcome::Answer {
+                            response: ChatResponse {
+                                text: Some("No.".into()),
+                                ..ChatResponse::default()
+                            },
+                        }
+                    };
+                    Record {
+                        stage: Stage::Target,
+                        key: RecordKey {
+                            row: row.id,
+                            model: model.into(),
+                            params: request.params_hash(),
+                            prompt: request.prompt_hash(),
+                            image: "img".into(),
+                        },
+                        answer_key: None,
+                        outcome,
+                        attempts: 1,
+                        elapsed_ms: 10,
+                    }
+                })
+                .collect()
+        }
+
+        fn plan(settings: &EvalSettings, template: &JudgeTemplate) -> Plan {
+            let client = UreqClient::new(Duration::from_secs(1));
+            let target = HttpProvider::new(settings.target.config("", false), client.clone());
+            let judge = settings
+                .judge
+                .as_ref()
+                .map(|j| HttpProvider::new(j.config("", false), client.clone()));
+            let setup = EvalSetup::new(
+                settings,
+                &target,
+                judge.as_ref().map(|p| p as &dyn Provider),
+                template.clone(),
+            );
+            let rows = settings.select(&rows());
+            let work = setup.work(&rows, &records("gpt-4o-mini"));
+            let sizes: Vec<_> = work
+                .iter()
+                .map(|w| (*w != Work::Nothing).then_some((1024, 768)))
+                .collect();
+            Plan::new(&setup, &rows, work, &sizes)
+        }
+
+        const PAGE_BASE: &[(&str, &str)] = &[
+            ("target-api", "openai"),
+            ("target-model", "gpt-4o-mini"),
+            ("judge-enabled", "true"),
+            ("judge-api", "openai"),
+            ("judge-model", "gpt-4o"),
+            ("judge-schema", "true"),
+        ];
+
+        fn page(extra: &[(&str, &str)]) -> EvalSettings {
+            let mut pairs = PAGE_BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            form(&pairs)
+        }
+
+        #[test]
+        fn stored_results_count_the_same_in_the_cli_and_the_page() {
+            let cli = cli(&["--target-model", "gpt-4o-mini", "--max-rows", "5"]);
+            let page = page(&[("max-rows", "5")]);
+            assert_eq!(cli, page);
+            let template = JudgeTemplate::default();
+            let (a, b) = (plan(&cli, &template), plan(&page, &template));
+            assert_eq!(a, b);
+            // Rows 0 and 1 are answered (judge only), row 2 failed (left alone), 3 and 4 new.
+            assert_eq!(
+                a.work,
+                [Work::Judge, Work::Judge, Work::Nothing, Work::Full, Work::Full]
+            );
+            assert!(a.estimate.target_cost_max > 0.0 && a.estimate.judge_cost_max > 0.0);
+        }
+
+        #[test]
+        fn judge_only_mode_costs_no_target_call_in_either() {
+            let cli = cli(&["--target-model", "gpt-4o-mini", "--rejudge"]);
+            let page = page(&[("mode", "judge_only")]);
+            assert_eq!(cli, page);
+            let template = JudgeTemplate::default();
+            let (a, b) = (plan(&cli, &template), plan(&page, &template));
+            assert_eq!(a, b);
+            assert_eq!((a.full, a.judge_only), (0, 2));
+            assert_eq!(a.estimate.target_cost_max, 0.0);
+            assert_eq!(a.estimate.target_input_tokens, 0);
+        }
+
+        #[test]
+        fn the_chosen_template_is_priced_in_either() {
+            let cli = cli(&[
+                "--target-model",
+                "gpt-4o-mini",
+                "--judge-template",
+                "official",
+            ]);
+            let page = page(&[("template", "official")]);
+            assert_eq!(cli, page);
+            assert_eq!(cli.template, TemplateChoice::Official);
+            // The official text is downloaded at run time; a long stand-in shows that the
+            // template's own length goes into both estimates.
+            let long = JudgeTemplate::custom(&format!(
+                "{} {{question}} {{response}}",
+                "rubric ".repeat(400)
+            ))
+            .unwrap();
+            let (a, b) = (plan(&cli, &long), plan(&page, &long));
+            assert_eq!(a, b);
+            let short = plan(&cli, &JudgeTemplate::default());
+            assert!(a.estimate.judge_input_tokens > short.estimate.judge_input_tokens);
+        }
+    }
 }
