@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod preprocess;
 pub mod stats;
 pub mod tokenizer;
+pub mod util;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

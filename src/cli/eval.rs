@@ -26,7 +26,6 @@ use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::Pricing;
 use leakscope::eval::dataset::rows_from_samples;
 use leakscope::eval::engine::ModelSetup;
-use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::native::{JsonlStore, ThreadClock, UreqClient};
 use leakscope::eval::results;
 use leakscope::eval::retry::RetryPolicy;
@@ -34,6 +33,7 @@ use leakscope::eval::{
     Engine, GenParams, HttpProvider, JudgeTemplate, Report, ResultStore, Row, RunMode, RunSummary,
     StopReason, table,
 };
+use leakscope::util::hash::sha256_hex;
 use serde::Serialize;
 
 mod plan;

@@ -22,10 +22,10 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use leakscope::datasets::{self, DatasetError, DatasetFormat, Sample, Strictness};
-use leakscope::eval::hash::sha256_hex;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::Concept;
 use leakscope::leakage::metrics;
+use leakscope::util::hash::sha256_hex;
 
 use super::images::ImageSource;
 use super::scores::{self, RunInfo, ScoreLine};

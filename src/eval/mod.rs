@@ -20,7 +20,6 @@ pub mod cost;
 pub mod dataset;
 pub mod engine;
 pub mod export;
-pub mod hash;
 pub mod image;
 pub mod limiter;
 pub mod official;

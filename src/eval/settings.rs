@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::cost::{CostModel, ImageTokens, Pricing};
 use super::engine::{EngineSettings, RunMode};
 use super::provider::{ApiConfig, ApiKind};
+use crate::util::url::origin;
 
 /// One API as the form describes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -270,22 +271,6 @@ fn optional_number(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// `scheme://host[:port]` of an http(s) URL; `None` for anything else. Lower-cased, default
-/// ports kept as written (browsers compare origins the same way after normalising).
-pub fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit('@').next()?;
-    if host_port.is_empty() || host_port.contains(char::is_whitespace) {
-        return None;
-    }
-    Some(format!("{scheme}://{}", host_port.to_ascii_lowercase()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,20 +348,6 @@ mod tests {
             p.output_per_million, 10.0,
             "the other price stays the preset's"
         );
-    }
-
-    #[test]
-    fn origins_are_scheme_host_and_port() {
-        assert_eq!(
-            origin("HTTPS://Api.Example.com:8443/v1?x").as_deref(),
-            Some("https://api.example.com:8443")
-        );
-        assert_eq!(
-            origin("http://user@localhost/v1").as_deref(),
-            Some("http://localhost")
-        );
-        assert_eq!(origin("javascript:alert(1)"), None);
-        assert_eq!(origin("https://"), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use futures_util::future::{Either, select};
 use super::HubError;
 use super::transport::{ByteFetcher, GetRequest, content_length, content_range, etag};
 use crate::eval::Clock;
-use crate::eval::hash::{Sha256, hex};
+use crate::util::format::human_bytes;
+use crate::util::hash::{Sha256, hex};
 
 /// How hard to try. Tries count only while they bring no new bytes: a flaky connection that
 /// makes progress on every try goes on until the file is complete.
@@ -255,7 +256,7 @@ pub async fn download(
             .min(policy.max_delay);
         let at = state.bytes.len() as u64;
         on_event(FileEvent::Retry(if at > 0 {
-            format!("{detail}; resuming at {}", super::progress::human_bytes(at))
+            format!("{detail}; resuming at {}", human_bytes(at))
         } else {
             format!("{detail}; trying again")
         }));

@@ -21,7 +21,7 @@ use super::transport::{ByteFetcher, GetRequest};
 use super::{HubError, HubWarning, ModelSource};
 use crate::embedder::CheckpointFiles;
 use crate::eval::Clock;
-use crate::eval::hash::{hex, sha256};
+use crate::util::hash::{hex, sha256};
 
 /// The listing is a few kB; anything past this is not a listing.
 const MAX_LISTING: usize = 4 << 20;

@@ -17,8 +17,9 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::datasets::{Sample, push_csv_row};
+use crate::datasets::Sample;
 use crate::stats::Proportion;
+use crate::util::csv::push_csv_row;
 
 /// The judge's verdicts on one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -20,11 +20,12 @@ use super::dropped;
 use super::eval::PickedDataset;
 use super::idb::{Database, VSIL};
 use super::worker::protocol::{Request, Response};
-use crate::chart::{Bar, bar_chart, escape};
+use crate::chart::{Bar, bar_chart};
 use crate::datasets::{DatasetFormat, Sample, Strictness, load};
-use crate::eval::hash::short_hash;
 use crate::leakage::metrics::{self, RankedSample, Report};
 use crate::leakage::scores::{ScoreLine, judgement};
+use crate::util::hash::short_hash;
+use crate::util::html::escape;
 
 /// Samples per message to the worker: large enough to batch the towers, small enough that a
 /// pause takes effect quickly and a reload loses little.
@@ -433,7 +434,7 @@ impl DatasetPanel {
                 "ds-progress-text",
                 &format!(
                     "{done} / {total} samples · {rate:.1} per second · about {} left",
-                    crate::eval::progress::human_duration(std::time::Duration::from_secs_f64(left))
+                    crate::util::format::human_duration(std::time::Duration::from_secs_f64(left))
                 ),
             );
             set_body_data("ds-done", &done.to_string());

@@ -18,9 +18,9 @@ use super::dom::{
 };
 use super::eval::read_blob;
 use super::worker::protocol::{Request, Response, ScoreReply};
-use crate::chart::escape;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
+use crate::util::html::escape;
 
 /// The gallery's samples (www/gallery/samples.json; the images beside it are the project's own).
 const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");

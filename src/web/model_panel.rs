@@ -14,7 +14,7 @@ use super::dom::{
 };
 use super::hub;
 use super::worker::protocol::{ModelChoice, Request, Response};
-use crate::eval::progress::human_duration;
+use crate::util::format::human_duration;
 
 /// Hugging Face's file host.
 pub const HUB: &str = "https://huggingface.co";

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use crate::support::hf_server::{HfFault, HfScript, HfServer, REPO, REVISION};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
-use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::native::ThreadClock;
 use leakscope::hub::cache::CacheErrorKind;
 use leakscope::hub::native::UreqFetcher;
@@ -19,6 +18,7 @@ use leakscope::hub::{
     HubError, HubWarning, LoadOptions, LoadProgress, Loaded, MemoryCache, ModelCache, ModelSource,
     Platform, RetryPolicy, load_checkpoint,
 };
+use leakscope::util::hash::sha256_hex;
 
 const WEIGHTS: &str = "model.safetensors";
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use leakscope::eval::cost::{CostModel, ImageTokens, Pricing};
-use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::image::ImageError;
 use leakscope::eval::native::{FolderImages, TarImages};
 use leakscope::eval::{ApiConfig, ImageData, ImageSource, JudgeTemplate, Row, official};
+use leakscope::util::hash::sha256_hex;
 
 use super::{ApiFlavour, EvalArgs};
 

@@ -24,6 +24,7 @@ use crate::eval::{
     Clock, Engine, EngineEvent, GenParams, HttpClient, HttpProvider, HttpRequest, JudgeTemplate,
     ModelSetup, Report, ResultStore, Row, RowResult, RunControl, export,
 };
+use crate::util::format::thousands;
 use crate::web::dom::{
     self, download, element, local_storage, on, set_body_data, set_disabled, set_hidden, set_text,
     set_value, typed, value,
@@ -256,7 +257,7 @@ async fn open_storage(state: Shared) {
                 "{what} did not finish ({} results are stored in this browser). Pick the same \
                  dataset, enter the keys and press Start: stored answers are reused, none is \
                  paid for twice.",
-                view::thousands(stored.into())
+                thousands(stored.into())
             ),
         );
         set_hidden("eval-resume-note", false);
@@ -278,7 +279,7 @@ async fn pick_dataset(state: Shared, files: Vec<web_sys::File>) {
                 "eval-dataset-status",
                 &format!(
                     "{} rows in {} categories; images from {}.",
-                    view::thousands(loaded.rows.len() as u64),
+                    thousands(loaded.rows.len() as u64),
                     categories.len(),
                     loaded.dataset.label
                 ),

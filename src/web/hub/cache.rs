@@ -20,8 +20,8 @@ use futures_util::future::LocalBoxFuture;
 
 use super::fetch::{chunks, js_detail};
 use crate::hub::cache::CacheErrorKind;
-use crate::hub::source::encode_path_segment;
 use crate::hub::{CacheEntry, CacheError, CachedFile, ModelCache, StorageEstimate};
+use crate::util::url::encode_path_segment;
 
 pub const CACHE_NAME: &str = "leakscope-models-v1";
 const KEY_ROOT: &str = "https://leakscope.invalid/models/";

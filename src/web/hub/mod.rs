@@ -18,12 +18,12 @@ mod picked;
 
 use wasm_bindgen::prelude::*;
 
-use crate::eval::hash::sha256_hex;
 use crate::hub::{self, ModelCache, Platform};
 pub use crate::hub::{
     CacheError, CachedModel, HubError, HubWarning, LoadOptions, LoadProgress, Loaded, ModelSource,
     StorageEstimate,
 };
+use crate::util::hash::sha256_hex;
 pub use cache::{CACHE_NAME, CacheApi};
 pub use fetch::StreamingFetch;
 pub use picked::{checkpoint_from_file_list, checkpoint_from_files};
