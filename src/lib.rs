@@ -17,6 +17,7 @@ pub mod hub;
 pub mod leakage;
 pub mod model;
 pub mod overlay;
+pub mod platform;
 pub mod preprocess;
 pub mod stats;
 pub mod tokenizer;

@@ -26,13 +26,14 @@ use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::Pricing;
 use leakscope::eval::dataset::rows_from_samples;
 use leakscope::eval::engine::ModelSetup;
-use leakscope::eval::native::{JsonlStore, ThreadClock, UreqClient};
+use leakscope::eval::native::JsonlStore;
 use leakscope::eval::results;
 use leakscope::eval::retry::RetryPolicy;
 use leakscope::eval::{
     Engine, GenParams, HttpProvider, JudgeTemplate, Report, ResultStore, Row, RunMode, RunSummary,
     StopReason, table,
 };
+use leakscope::platform::native::{ThreadClock, UreqClient};
 use leakscope::util::hash::sha256_hex;
 use serde::Serialize;
 

@@ -126,8 +126,8 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::api::{ChatResponse, ErrorKind, ProviderError, Usage};
     use crate::eval::cost::Pricing;
-    use crate::eval::provider::{ChatResponse, ErrorKind, ProviderError, Usage};
     use crate::eval::store::{Record, RecordKey};
     use crate::eval::verdict::{ParseMode, SafetyLabel};
 

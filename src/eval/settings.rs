@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::api::{ApiConfig, ApiKind};
 use super::cost::{CostModel, ImageTokens, Pricing};
 use super::engine::{EngineSettings, RunMode};
-use super::provider::{ApiConfig, ApiKind};
 use crate::util::url::origin;
 
 /// One API as the form describes it.

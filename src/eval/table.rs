@@ -133,7 +133,7 @@ pub fn render_table(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::eval::dataset::Row;
-    use crate::eval::provider::ChatResponse;
+    use crate::eval::api::ChatResponse;
     use crate::eval::results::{Judged, RowResult};
     use crate::eval::verdict::{JudgeOutcome, ParseMode, SafetyLabel};
 

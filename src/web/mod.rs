@@ -3,6 +3,9 @@
 //! One wasm module runs twice: in the page (panels, DOM, the evaluation engine, which only
 //! waits on the network) and in a dedicated worker (Burn, the model, every computation), so
 //! the page never freezes. [`client`] and [`worker::protocol`] are the line between them.
+//!
+//! The platform services behind the core's traits: [`fetch`] (the one HTTP client), the clock
+//! in [`eval`] (`setTimeout`), IndexedDB ([`idb`]) and the Cache API ([`hub`]).
 
 pub mod client;
 pub mod dataset_panel;
@@ -10,6 +13,7 @@ pub mod demo;
 pub mod dom;
 mod dropped;
 pub mod eval;
+pub mod fetch;
 mod gpu_probe;
 pub mod hub;
 pub mod idb;

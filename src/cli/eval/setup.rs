@@ -10,6 +10,8 @@ use leakscope::eval::cost::{CostModel, ImageTokens, Pricing};
 use leakscope::eval::image::ImageError;
 use leakscope::eval::native::{FolderImages, TarImages};
 use leakscope::eval::{ApiConfig, ImageData, ImageSource, JudgeTemplate, Row, official};
+use leakscope::platform::http::{HttpClient, HttpRequest};
+use leakscope::platform::native::UreqClient;
 use leakscope::util::hash::sha256_hex;
 
 use super::{ApiFlavour, EvalArgs};
@@ -144,18 +146,19 @@ pub fn official_template(args: &EvalArgs) -> Result<JudgeTemplate, String> {
     })
 }
 
+/// The text at `url` (at most 10 MB, 30 s), through the one native HTTP client.
 pub fn download(url: &str) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    agent
-        .get(url)
-        .call()
-        .and_then(|mut r| r.body_mut().read_to_string())
-        .map_err(|e| {
-            format!("{url}: {e} (no network? pass a downloaded copy with --official-source FILE)")
-        })
+    const LIMIT: usize = 10 << 20;
+    let failed = |e: &dyn std::fmt::Display| {
+        format!("{url}: {e} (no network? pass a downloaded copy with --official-source FILE)")
+    };
+    let client = UreqClient::new(Duration::from_secs(30));
+    let response =
+        pollster::block_on(client.send(HttpRequest::get(url), LIMIT)).map_err(|e| failed(&e))?;
+    if !(200..300).contains(&response.status) {
+        return Err(failed(&format!("http status: {}", response.status)));
+    }
+    String::from_utf8(response.body).map_err(|e| failed(&e))
 }
 
 /// Where the images come from.

@@ -21,18 +21,20 @@ use crate::eval::results::{SetupKey, collect};
 use crate::eval::settings::{PanelSettings, TemplateChoice, locked_connect_src};
 use crate::eval::store::MemoryStore;
 use crate::eval::{
-    Clock, Engine, EngineEvent, GenParams, HttpClient, HttpProvider, HttpRequest, JudgeTemplate,
-    ModelSetup, Report, ResultStore, Row, RowResult, RunControl, export,
+    Engine, EngineEvent, GenParams, HttpProvider, JudgeTemplate, ModelSetup, ProviderError, Report,
+    ResultStore, Row, RowResult, RunControl, export,
 };
+use crate::platform::clock::Clock;
+use crate::platform::http::{HttpClient, HttpRequest};
 use crate::util::format::thousands;
 use crate::web::dom::{
     self, download, element, local_storage, on, set_body_data, set_disabled, set_hidden, set_text,
     set_value, typed, value,
 };
+use crate::web::fetch::Fetch;
 use crate::web::idb::{Database, RECORDS};
 
 use super::clock::BrowserClock;
-use super::fetch::FetchClient;
 use super::files::{PickedDataset, input_files, read_blob};
 use super::store::IdbResultStore;
 use super::view;
@@ -67,6 +69,8 @@ const RUN_ENTRY: &str = "eval-run";
 const LAST_JUDGE_ENTRY: &str = "eval-last-judge";
 /// Bytes read from each image for the estimate: enough for any header's size fields.
 const HEAD_BYTES: u64 = 64 * 1024;
+/// The official judge template's source file is a few kB.
+const TEMPLATE_LIMIT: usize = 10 << 20;
 
 struct Loaded {
     dataset: PickedDataset,
@@ -422,16 +426,13 @@ async fn judge_template(settings: &PanelSettings) -> Result<JudgeTemplate, Strin
         }
         TemplateChoice::Official => {
             let url = crate::eval::official::source_url();
-            let request = HttpRequest {
-                method: "GET",
-                url: url.clone(),
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
-            let response = FetchClient
-                .send(request)
+            let response = Fetch::default()
+                .send(HttpRequest::get(url.clone()), TEMPLATE_LIMIT)
                 .await
-                .map_err(|e| format!("Could not fetch the official template: {e}"))?;
+                .map_err(|e| {
+                    let e = ProviderError::no_answer(e, &url);
+                    format!("Could not fetch the official template: {e}")
+                })?;
             if response.status != 200 {
                 return Err(format!(
                     "Could not fetch the official template from {url}: HTTP {}",
@@ -539,12 +540,12 @@ async fn run(state: &Shared) -> Result<bool, String> {
     }
     let target = HttpProvider::new(
         settings.target.config(&value("target-key"), true),
-        FetchClient,
+        Fetch::default(),
     );
     let judge = settings
         .judge
         .as_ref()
-        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), FetchClient));
+        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), Fetch::default()));
     let target_cost = settings.target.cost_model();
     let judge_cost = settings.judge.as_ref().map(|j| j.cost_model());
     let clock = BrowserClock::default();
