@@ -6,4 +6,5 @@ pub mod csv;
 pub mod format;
 pub mod hash;
 pub mod html;
+pub mod table;
 pub mod url;
