@@ -3,6 +3,8 @@
 //! can be shown in the page, saved, and checked in tests; colours come from CSS variables with
 //! fallbacks, so the page's dark mode applies.
 
+use crate::util::html::escape;
+
 /// One bar: a rate in [0, 1] with its interval.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bar {
@@ -12,22 +14,6 @@ pub struct Bar {
     pub high: f64,
     /// Shown after the label, e.g. "n = 590".
     pub note: String,
-}
-
-/// Escapes text for SVG/HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const ROW: f64 = 28.0;

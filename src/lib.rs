@@ -17,9 +17,11 @@ pub mod hub;
 pub mod leakage;
 pub mod model;
 pub mod overlay;
+pub mod platform;
 pub mod preprocess;
 pub mod stats;
 pub mod tokenizer;
+pub mod util;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

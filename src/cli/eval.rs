@@ -25,8 +25,7 @@ use clap::ValueEnum;
 use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::Pricing;
 use leakscope::eval::dataset::rows_from_samples;
-use leakscope::eval::hash::sha256_hex;
-use leakscope::eval::native::{JsonlStore, ThreadClock, UreqClient};
+use leakscope::eval::native::JsonlStore;
 use leakscope::eval::plan::{EvalSetup, Plan};
 use leakscope::eval::results;
 use leakscope::eval::settings::{ApiSettings, EvalSettings, RowSet};
@@ -34,6 +33,8 @@ use leakscope::eval::{
     Engine, HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary,
     StopReason, table,
 };
+use leakscope::platform::native::{ThreadClock, UreqClient};
+use leakscope::util::hash::sha256_hex;
 use serde::Serialize;
 
 mod plan;

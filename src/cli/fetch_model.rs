@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use leakscope::eval::native::ThreadClock;
-use leakscope::hub::native::UreqFetcher;
 use leakscope::hub::source::{DEFAULT_REPO, DEFAULT_REVISION};
 use leakscope::hub::{LoadOptions, ModelSource, Platform, load_checkpoint};
+use leakscope::platform::native::{ThreadClock, UreqClient};
 
 #[derive(Args)]
 pub struct FetchModelArgs {
@@ -45,7 +44,7 @@ pub fn run(args: FetchModelArgs) -> Result<(), String> {
         sha256: args.sha256.into_iter().collect(),
         ..LoadOptions::default()
     };
-    let net = UreqFetcher::default();
+    let net = UreqClient::default();
     let clock = ThreadClock::new();
     let platform = Platform {
         net: &net,

@@ -20,7 +20,6 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use leakscope::datasets::{self, DatasetError, DatasetFormat, Sample, Strictness};
-use leakscope::eval::hash::sha256_hex;
 use leakscope::leakage::batch::{SampleImage, score_batch};
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::metrics;
@@ -28,6 +27,7 @@ use leakscope::leakage::native::JsonlScoreStore;
 use leakscope::leakage::run::{ResumePlan, RunIdentity, score_pending};
 use leakscope::leakage::scores::ScoreLine;
 use leakscope::leakage::store::{ScoreStore, ScoreStoreError};
+use leakscope::util::hash::sha256_hex;
 
 use super::images::ImageSource;
 use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};

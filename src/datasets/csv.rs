@@ -1,6 +1,6 @@
-//! RFC 4180 CSV, read and written by hand (no dependency): quoted fields, doubled quotes,
-//! commas and line breaks inside quotes, CRLF or LF (or a lone CR) between records, an
-//! optional UTF-8 byte-order mark. Blank lines between records are not records.
+//! RFC 4180 CSV, read by hand (no dependency; the writer is `crate::util::csv`): quoted fields,
+//! doubled quotes, commas and line breaks inside quotes, CRLF or LF (or a lone CR) between
+//! records, an optional UTF-8 byte-order mark. Blank lines between records are not records.
 //!
 //! Reading is lenient where recovery is safe: a stray quote inside an unquoted field, text
 //! after a closing quote, invalid UTF-8 or a wrong field count mark only that record as bad.
@@ -331,35 +331,10 @@ fn parse_records(file: &str, bytes: &[u8]) -> Result<Vec<Record>, DatasetError> 
     Ok(records)
 }
 
-/// Appends `field` to `out`, quoted when it holds a comma, quote, CR or LF or has leading
-/// or trailing spaces (quotes doubled).
-pub fn push_csv_field(out: &mut String, field: &str) {
-    let needs = field.contains([',', '"', '\r', '\n'])
-        || field.starts_with([' ', '\t'])
-        || field.ends_with([' ', '\t']);
-    if needs {
-        out.push('"');
-        out.push_str(&field.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(field);
-    }
-}
-
-/// Appends one record and a CRLF (RFC 4180's line break).
-pub fn push_csv_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_csv_field(out, f.as_ref());
-    }
-    out.push_str("\r\n");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::csv::push_csv_row;
 
     fn plain(bytes: &[u8]) -> Vec<(usize, Vec<String>)> {
         parse_records("t.csv", bytes)
@@ -420,14 +395,10 @@ mod tests {
     }
 
     #[test]
-    fn writer_quotes_what_needs_it_and_round_trips() {
+    fn what_the_writer_quotes_reads_back() {
         let row = ["plain", "a,b", "say \"hi\"", "two\nlines", " pad", ""];
         let mut out = String::new();
         push_csv_row(&mut out, &row);
-        assert_eq!(
-            out,
-            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\" pad\",\r\n"
-        );
         let back = parse_records("t.csv", out.as_bytes()).unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].fields, row);

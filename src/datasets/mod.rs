@@ -27,7 +27,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use csv::{push_csv_field, push_csv_row};
 pub use tar::{ByteSource, TarEntry, TarIndex, TarIndexBuilder};
 
 /// One benchmark item: a text, the image it is paired with, and its labels.

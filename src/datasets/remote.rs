@@ -8,7 +8,7 @@
 //! is the page's (`src/web/`).
 
 use super::Sample;
-use crate::hub::source::encode_path_segment as encode_segment;
+use crate::util::url::encode_path_segment as encode_segment;
 
 /// VLSBench's dataset repository on Hugging Face.
 pub const VLSBENCH_REPO: &str = "Foreshhh/vlsbench";

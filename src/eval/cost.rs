@@ -10,8 +10,8 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
+use super::api::Usage;
 use super::protocol::{ChatRequest, GenParams, Part};
-use super::provider::Usage;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pricing {

@@ -4,7 +4,7 @@
 //! No runtime: [`Engine::run`] is one future that drives its rows with `FuturesUnordered` (from
 //! futures-util, already in the build through Burn's runtime). Whoever awaits it drives it:
 //! `pollster::block_on` natively, `wasm_bindgen_futures::spawn_local` in the browser,
-//! [`FakeClock::block_on`](super::clock::FakeClock::block_on) in tests. Waiting (back-off,
+//! [`FakeClock::block_on`](crate::platform::clock::FakeClock::block_on) in tests. Waiting (back-off,
 //! timeouts) goes through the [`Clock`]; HTTP through the [`Provider`]s.
 
 use std::cell::{Cell, RefCell};
@@ -15,20 +15,21 @@ use futures_util::future::{Either, select};
 use futures_util::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 
-use super::clock::Clock;
+use super::api::{ChatResponse, ErrorKind, ProviderError, Usage};
 use super::control::RunControl;
 use super::cost::{CostMeter, CostModel};
 use super::dataset::Row;
 use super::image::{ImageData, ImageError, ImageSource};
 use super::limiter::Limiter;
 use super::protocol::{self, ChatRequest, GenParams, JudgeTemplate};
-use super::provider::{ChatResponse, ErrorKind, Provider, ProviderError, Usage};
+use super::provider::Provider;
 use super::results::{Selection, SetupKey};
 use super::retry::{Jitter, RetryPolicy};
 use super::store::{
     Lookup, Outcome, Record, RecordKey, ResultStore, Stage, StoreError, StoreIndex,
 };
 use super::verdict::parse_judge;
+use crate::platform::clock::Clock;
 
 /// Which rows and stages a run calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

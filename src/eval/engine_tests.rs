@@ -8,11 +8,11 @@ use std::time::Duration;
 use futures_util::future::{LocalBoxFuture, join, ready};
 
 use super::*;
-use crate::eval::clock::FakeClock;
 use crate::eval::cost::{ImageTokens, Pricing};
 use crate::eval::protocol::Part;
 use crate::eval::results::collect;
 use crate::eval::store::MemoryStore;
+use crate::platform::clock::FakeClock;
 
 type Script = dyn Fn(u64, Stage, u32) -> (Duration, Result<ChatResponse, ProviderError>);
 

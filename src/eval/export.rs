@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::report::Rates;
 use super::results::{Judged, RowResult};
 use super::verdict::JudgeOutcome;
-use crate::datasets::push_csv_row;
+use crate::util::csv::push_csv_row;
 
 /// One exported row.
 #[derive(Serialize)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures_util::future::LocalBoxFuture;
 
 use super::dataset::Row;
-use super::hash;
+use crate::util::hash;
 
 /// An image ready to be sent: the base64 text is computed once and shared by the target and
 /// the judge request.

@@ -1,26 +1,26 @@
 //! VLSBench evaluation against a model API with the user's own key: the target-independent core.
 //!
 //! The core names no browser crate and no async runtime. Everything platform-specific sits behind
-//! four small traits that the platform supplies: [`HttpClient`] (send bytes, get bytes),
-//! [`Clock`] (now and sleep), [`ResultStore`] (append and reload records) and [`ImageSource`]
-//! (the bytes of one row's image). Natively those live in [`native`]; the browser layer
-//! (`crate::web`) will supply its own.
+//! four small traits that the platform supplies: an HTTP client and a clock (the crate's own
+//! platform services, `crate::platform`), [`ResultStore`] (append and reload records) and
+//! [`ImageSource`] (the bytes of one row's image). Natively the last two live in [`native`]; the
+//! browser's are in `crate::web::eval` (IndexedDB, the picked files).
 //!
 //! Flow: [`dataset`] turns loaded VLSBench samples into rows, [`protocol`] builds provider-neutral
-//! requests, [`wire`] turns them into HTTP for one API and back, [`engine`] runs rows with
+//! requests, [`wire`] turns them into HTTP for one API and back (both speak [`api`]'s types),
+//! [`provider`] sends them through the platform's client, [`engine`] runs rows with
 //! bounded, adaptive concurrency and retries and hands every answer and verdict to the store as
 //! it arrives, [`verdict`] reads the judge, [`cost`] estimates and meters spend, [`results`]
 //! reads one setup back from the store, [`report`] computes rates with Wilson intervals,
 //! [`table`] prints them and [`export`] writes JSONL, CSV and the official JSON. [`official`]
 //! reads the official judge prompt out of the official repository's source.
 
-pub mod clock;
+pub mod api;
 pub mod control;
 pub mod cost;
 pub mod dataset;
 pub mod engine;
 pub mod export;
-pub mod hash;
 pub mod image;
 pub mod limiter;
 pub mod official;
@@ -40,7 +40,7 @@ pub mod wire;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
-pub use clock::{Clock, FakeClock};
+pub use api::{ApiConfig, ChatResponse, ProviderError, Usage};
 pub use control::RunControl;
 pub use cost::{CostMeter, CostModel, Estimate, Pricing};
 pub use dataset::Row;
@@ -49,10 +49,7 @@ pub use engine::{
 };
 pub use image::{ImageData, ImageSource};
 pub use protocol::{ChatRequest, GenParams, JudgeTemplate, Part};
-pub use provider::{
-    ApiConfig, ChatResponse, HttpClient, HttpProvider, HttpRequest, HttpResponse, Provider,
-    ProviderError, Usage,
-};
+pub use provider::{HttpProvider, Provider};
 pub use report::Report;
 pub use results::{RowResult, Selection};
 pub use store::{Record, RecordKey, ResultStore, Stage};

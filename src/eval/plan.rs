@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 
-use super::clock::Clock;
 use super::cost::{self, Estimate, EstimateRow};
 use super::dataset::Row;
 use super::engine::{Engine, EngineSettings, ModelSetup, RunMode};
@@ -22,6 +21,7 @@ use super::protocol::{ChatRequest, GenParams, JudgeTemplate, judge_request, targ
 use super::provider::Provider;
 use super::settings::EvalSettings;
 use super::store::{Record, ResultStore, Stage};
+use crate::platform::clock::Clock;
 
 /// What one row needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

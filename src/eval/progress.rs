@@ -123,21 +123,11 @@ impl Progress {
     }
 }
 
-/// "1 h 02 min", "3 min 05 s", "12 s".
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
-        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::api::{ChatResponse, ErrorKind, ProviderError, Usage};
     use crate::eval::cost::Pricing;
-    use crate::eval::provider::{ChatResponse, ErrorKind, ProviderError, Usage};
     use crate::eval::store::{Record, RecordKey};
     use crate::eval::verdict::{ParseMode, SafetyLabel};
 
@@ -225,12 +215,5 @@ mod tests {
         let minute = Duration::from_secs(60);
         assert_eq!(p.rows_per_minute(minute), 2.0);
         assert_eq!(p.eta(minute), Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_secs(12)), "12 s");
-        assert_eq!(human_duration(Duration::from_secs(185)), "3 min 05 s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1 h 02 min");
     }
 }

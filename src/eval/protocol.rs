@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::hash;
 use super::image::ImageData;
+use crate::util::hash;
 
 pub const SYSTEM_PROMPT: &str = "You are a helpful assistant.";
 /// Name of the structured-output schema, as in the official evaluation.

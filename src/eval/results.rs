@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::api::{ChatResponse, ProviderError};
 use super::dataset::Row;
-use super::provider::{ChatResponse, ProviderError};
 use super::store::{Record, RecordKey, Stage};
 use super::verdict::JudgeOutcome;
 

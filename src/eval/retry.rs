@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::provider::ProviderError;
+use super::api::ProviderError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetryPolicy {
@@ -80,7 +80,7 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::provider::ErrorKind;
+    use crate::eval::api::ErrorKind;
 
     #[test]
     fn backoff_doubles_from_half_a_second_to_eight_with_jitter() {

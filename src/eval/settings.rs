@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::api::{ApiConfig, ApiKind};
 use super::cost::{CostModel, ImageTokens, Pricing};
 use super::dataset::Row;
 use super::engine::{EngineSettings, RunMode};
-use super::provider::{ApiConfig, ApiKind};
 use super::retry::RetryPolicy;
+use crate::util::url::origin;
 
 /// One API as the form describes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -356,22 +357,6 @@ fn optional_number(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// `scheme://host[:port]` of an http(s) URL; `None` for anything else. Lower-cased, default
-/// ports kept as written (browsers compare origins the same way after normalising).
-pub fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit('@').next()?;
-    if host_port.is_empty() || host_port.contains(char::is_whitespace) {
-        return None;
-    }
-    Some(format!("{scheme}://{}", host_port.to_ascii_lowercase()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,20 +463,6 @@ mod tests {
         s.max_rows = Some(2);
         let ids: Vec<u64> = s.select(&rows).iter().map(|r| r.id).collect();
         assert_eq!(ids, [1, 2]);
-    }
-
-    #[test]
-    fn origins_are_scheme_host_and_port() {
-        assert_eq!(
-            origin("HTTPS://Api.Example.com:8443/v1?x").as_deref(),
-            Some("https://api.example.com:8443")
-        );
-        assert_eq!(
-            origin("http://user@localhost/v1").as_deref(),
-            Some("http://localhost")
-        );
-        assert_eq!(origin("javascript:alert(1)"), None);
-        assert_eq!(origin("https://"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use futures_util::future::{LocalBoxFuture, ready};
 use serde::{Deserialize, Serialize};
 
-use super::provider::{ChatResponse, ProviderError};
+use super::api::{ChatResponse, ProviderError};
 use super::verdict::JudgeOutcome;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,7 +169,7 @@ impl StoreIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::provider::ErrorKind;
+    use crate::eval::api::ErrorKind;
 
     pub(crate) fn key(row: u64) -> RecordKey {
         RecordKey {

@@ -5,8 +5,10 @@
 
 use std::fmt::Write;
 
-use super::report::{Rates, Report};
+use super::report::{Group, Rates, Report};
 use crate::stats::Proportion;
+use crate::util::format::pct_ci;
+use crate::util::table::Table;
 
 /// Shown for an empty category or sub-category name.
 const NONE_LABEL: &str = "(none)";
@@ -18,81 +20,42 @@ fn name(s: &Option<String>) -> &str {
     }
 }
 
-fn pct(p: &Proportion) -> String {
+/// A rate with its interval, `n/a` for an empty group.
+fn cell(p: &Proportion) -> String {
     if p.total == 0 {
-        return "n/a".to_owned();
+        "n/a".to_owned()
+    } else {
+        pct_ci(p)
     }
-    format!(
-        "{:6.2} [{:6.2}, {:6.2}]",
-        100.0 * p.rate,
-        100.0 * p.low,
-        100.0 * p.high
+}
+
+/// The rates as a table: overall, then by category, sub-category and (category, sub-category).
+pub fn table(report: &Report) -> Table {
+    let cells = |label: String, r: &Rates| {
+        let rates = [&r.safe, &r.refuse, &r.warning].map(cell);
+        [label, r.n.to_string()].into_iter().chain(rates).collect()
+    };
+    Table::breakdown(
+        format!(
+            "VLSBench: {} of {} row(s) labelled by the judge. Rates in %, [Wilson 95% CI].",
+            report.overall.n, report.rows
+        ),
+        &["safe", "refuse", "warning"],
+        cells("All".into(), &report.overall),
+        [
+            &report.by_category,
+            &report.by_sub_category,
+            &report.by_pair,
+        ],
+        |g: &Group| (name(&g.category).into(), name(&g.sub_category).into()),
+        |label, g| cells(label, &g.rates),
     )
 }
 
+/// The table as text, then why rows have no label, how the labels were read and the second
+/// judge's agreement.
 pub fn render_table(report: &Report) -> String {
-    enum Line<'a> {
-        Title(&'static str),
-        Row(String, &'a Rates),
-    }
-    let mut lines = vec![
-        Line::Row("All".into(), &report.overall),
-        Line::Title("Category"),
-    ];
-    for g in &report.by_category {
-        lines.push(Line::Row(format!("  {}", name(&g.category)), &g.rates));
-    }
-    lines.push(Line::Title("Sub-category"));
-    for g in &report.by_sub_category {
-        lines.push(Line::Row(format!("  {}", name(&g.sub_category)), &g.rates));
-    }
-    lines.push(Line::Title("Category / sub-category"));
-    for g in &report.by_pair {
-        let label = format!("  {} / {}", name(&g.category), name(&g.sub_category));
-        lines.push(Line::Row(label, &g.rates));
-    }
-
-    let width = lines
-        .iter()
-        .map(|l| match l {
-            Line::Title(t) => t.chars().count(),
-            Line::Row(name, _) => name.chars().count(),
-        })
-        .max()
-        .unwrap_or(0);
-    const CELL: usize = 24;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "VLSBench: {} of {} row(s) labelled by the judge. Rates in %, [Wilson 95% CI].",
-        report.overall.n, report.rows
-    );
-    let _ = writeln!(
-        out,
-        "{:width$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
-        "", "n", "safe", "refuse", "warning"
-    );
-    for line in &lines {
-        match line {
-            Line::Title(t) => {
-                let _ = writeln!(out, "{t}");
-            }
-            Line::Row(label, r) => {
-                // Pad by characters, not bytes (names may be non-ASCII).
-                let pad = width - label.chars().count();
-                let _ = writeln!(
-                    out,
-                    "{label}{:pad$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
-                    "",
-                    r.n,
-                    pct(&r.safe),
-                    pct(&r.refuse),
-                    pct(&r.warning),
-                );
-            }
-        }
-    }
-
+    let mut out = table(report).render_text();
     let f = &report.failures;
     let _ = writeln!(
         out,
@@ -132,8 +95,8 @@ pub fn render_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::api::ChatResponse;
     use crate::eval::dataset::Row;
-    use crate::eval::provider::ChatResponse;
     use crate::eval::results::{Judged, RowResult};
     use crate::eval::verdict::{JudgeOutcome, ParseMode, SafetyLabel};
 

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::util::format::human_bytes;
+
 /// The entry a complete load writes last: which files the checkpoint has (a missing
 /// `preprocessor_config.json` is an answer too).
 pub const MANIFEST: &str = ".leakscope-manifest.json";
@@ -74,8 +76,8 @@ impl std::fmt::Display for StorageEstimate {
         write!(
             f,
             "{} of {} used",
-            super::progress::human_bytes(self.usage),
-            super::progress::human_bytes(self.quota)
+            human_bytes(self.usage),
+            human_bytes(self.quota)
         )
     }
 }

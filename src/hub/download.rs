@@ -10,9 +10,11 @@ use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 
 use super::HubError;
-use super::transport::{ByteFetcher, GetRequest, content_length, content_range, etag};
-use crate::eval::Clock;
-use crate::eval::hash::{Sha256, hex};
+use super::transport::{GetRequest, content_length, content_range, etag};
+use crate::platform::clock::Clock;
+use crate::platform::http::HttpClient;
+use crate::util::format::human_bytes;
+use crate::util::hash::{Sha256, hex};
 
 /// How hard to try. Tries count only while they bring no new bytes: a flaky connection that
 /// makes progress on every try goes on until the file is complete.
@@ -150,7 +152,7 @@ impl State {
 }
 
 pub async fn download(
-    net: &dyn ByteFetcher,
+    net: &dyn HttpClient,
     clock: &dyn Clock,
     policy: &RetryPolicy,
     target: &Target,
@@ -255,7 +257,7 @@ pub async fn download(
             .min(policy.max_delay);
         let at = state.bytes.len() as u64;
         on_event(FileEvent::Retry(if at > 0 {
-            format!("{detail}; resuming at {}", super::progress::human_bytes(at))
+            format!("{detail}; resuming at {}", human_bytes(at))
         } else {
             format!("{detail}; trying again")
         }));
@@ -275,7 +277,7 @@ fn fail(error: HubError, partial: Option<Partial>, state: State) -> Failure {
 
 /// One request: `Ok(Some(_))` for a missing file, `Ok(None)` when the body ended where it should.
 async fn one_try(
-    net: &dyn ByteFetcher,
+    net: &dyn HttpClient,
     clock: &dyn Clock,
     stall: Duration,
     target: &Target,
@@ -296,8 +298,8 @@ async fn one_try(
     if start > 0 {
         state.stats.resumed_at.push(start);
     }
-    let response = match select(net.get(request), clock.sleep(stall)).await {
-        Either::Left((response, _)) => response.map_err(|e| TryEnd::Transient(e.0, None))?,
+    let response = match select(net.fetch(request.into_http()), clock.sleep(stall)).await {
+        Either::Left((response, _)) => response.map_err(|e| TryEnd::Transient(e.message, None))?,
         Either::Right(_) => return Err(TryEnd::Transient(stalled(stall, "an answer"), None)),
     };
     state.stats.answered = true;
@@ -419,7 +421,7 @@ async fn one_try(
             Either::Right(_) => return Err(TryEnd::Transient(stalled(stall, "data"), None)),
         };
         arrived = true;
-        let chunk = chunk.map_err(|e| TryEnd::Transient(e.0, None))?;
+        let chunk = chunk.map_err(|e| TryEnd::Transient(e.message, None))?;
         if let Some(total) = state.total
             && state.bytes.len() as u64 + chunk.len() as u64 > total
         {

@@ -2,7 +2,7 @@
 //! worked may carry (it could not be cached).
 
 use super::cache::{CacheError, CacheErrorKind, StorageEstimate};
-use super::progress::human_bytes;
+use crate::util::format::human_bytes;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HubError {

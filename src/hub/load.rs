@@ -17,11 +17,12 @@ use super::download::{
 };
 use super::files::{self, CONFIG, MERGES, PREPROCESSOR, TOKENIZER, VOCAB, WEIGHTS};
 use super::progress::{LoadProgress, RateMeter};
-use super::transport::{ByteFetcher, GetRequest};
+use super::transport::GetRequest;
 use super::{HubError, HubWarning, ModelSource};
 use crate::embedder::CheckpointFiles;
-use crate::eval::Clock;
-use crate::eval::hash::{hex, sha256};
+use crate::platform::clock::Clock;
+use crate::platform::http::HttpClient;
+use crate::util::hash::{hex, sha256};
 
 /// The listing is a few kB; anything past this is not a listing.
 const MAX_LISTING: usize = 4 << 20;
@@ -54,7 +55,7 @@ impl Default for LoadOptions {
 /// The platform services a load uses.
 #[derive(Clone, Copy)]
 pub struct Platform<'a> {
-    pub net: &'a dyn ByteFetcher,
+    pub net: &'a dyn HttpClient,
     /// `None`: nothing is read from or written to storage.
     pub cache: Option<&'a dyn ModelCache>,
     pub clock: &'a dyn Clock,
@@ -293,7 +294,7 @@ impl Load<'_, '_> {
         let url = self.source.listing_url()?;
         let mut request = GetRequest::new(url);
         request.headers = self.headers();
-        let response = self.platform.net.get(request).await.ok()?;
+        let response = self.platform.net.fetch(request.into_http()).await.ok()?;
         self.answered = true;
         if response.status != 200 {
             return None;

@@ -1,19 +1,18 @@
 //! Model loading for the app: a Hugging Face CLIP checkpoint (or any mirror, URL or picked
 //! files) into [`crate::embedder::CheckpointFiles`], target-independent.
 //!
-//! The platform supplies two services: [`ByteFetcher`] (a streaming GET with an optional
-//! `Range` start; `fetch` in the browser, ureq natively) and [`ModelCache`] (the browser's
-//! Cache API). The core does the rest: which files to fetch and the fallbacks ([`files`]), the
-//! resumable, checked download of one file ([`download`]), the whole load with the cache and
-//! one progress figure ([`load`], [`progress`]), and messages that say what to do ([`error`]).
+//! The platform supplies three services ([`Platform`]): an HTTP client (streaming GETs with an
+//! optional `Range` start; `fetch` in the browser, ureq natively), a clock and a
+//! [`ModelCache`] (the browser's Cache API). The core does the rest: which files to fetch and
+//! the fallbacks ([`files`]), the resumable, checked download of one file ([`download`]), the
+//! whole load with the cache and one progress figure ([`load`], [`progress`]), and messages that
+//! say what to do ([`error`]).
 
 pub mod cache;
 pub mod download;
 pub mod error;
 pub mod files;
 pub mod load;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod native;
 pub mod progress;
 pub mod source;
 pub mod transport;
@@ -26,4 +25,4 @@ pub use error::{HubError, HubWarning};
 pub use load::{FileReport, LoadOptions, Loaded, Platform, load_checkpoint};
 pub use progress::LoadProgress;
 pub use source::ModelSource;
-pub use transport::{ByteFetcher, GetRequest, GetResponse, NetError};
+pub use transport::GetRequest;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::util::format::{human_bytes, human_duration};
+
 /// How far back the rate looks: long enough to smooth chunky networks, short enough to follow a
 /// connection that slowed down.
 const RATE_WINDOW: Duration = Duration::from_secs(5);
@@ -79,38 +81,6 @@ impl std::fmt::Display for LoadProgress {
             write!(f, " · {note}")?;
         }
         Ok(())
-    }
-}
-
-/// `1.2 MB`, `605 MB`, `1.21 GB` (SI units, as download dialogs use).
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let digits = if value < 10.0 {
-        2
-    } else if value < 100.0 {
-        1
-    } else {
-        0
-    };
-    format!("{value:.digits$} {}", UNITS[unit])
-}
-
-/// `8 s`, `2 min 5 s`, `1 h 3 min`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -202,7 +172,5 @@ mod tests {
         };
         assert_eq!(unknown.fraction(), None);
         assert_eq!(unknown.to_string(), "2.00 kB of at least 2.00 kB");
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_210_000_000), "1.21 GB");
     }
 }

@@ -155,20 +155,6 @@ fn is_repo_id(id: &str) -> bool {
         })
 }
 
-/// One URL path segment (RFC 3986): unreserved characters as they are, every other byte as
-/// `%XX`, so a name with `/`, spaces or `#` stays one segment.
-pub fn encode_path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Revisions such as `refs/pr/1` go into one path segment, as the hub expects.
 fn escape_revision(revision: &str) -> String {
     revision.replace('/', "%2F")

@@ -1,10 +1,9 @@
-//! The platform's part of a download: "GET this URL, from this byte on, and hand me the body
-//! as it arrives". The browser streams `fetch` bodies, natively a ureq thread reads. Everything
-//! else (resume, checks, progress, cache) is the core's. Futures and streams carry no `Send`
-//! bound: in the browser they are `!Send`.
+//! What a download asks of the platform's [`HttpClient`](crate::platform::http::HttpClient): "GET this URL, from this byte on, and
+//! hand me the body as it arrives" ([`GetRequest`]), and what it reads in the answer's headers
+//! (lengths, ranges, validators, the sha256 the hub names). Everything else (resume, checks,
+//! progress, cache) is the core's.
 
-use futures_util::future::LocalBoxFuture;
-use futures_util::stream::LocalBoxStream;
+use crate::platform::http::{HttpRequest, header};
 
 /// One GET.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,49 +32,15 @@ impl GetRequest {
         }
         headers
     }
-}
 
-/// The body, chunk by chunk; an error item means the connection broke.
-pub type ByteStream = LocalBoxStream<'static, Result<Vec<u8>, NetError>>;
-
-/// A response of any status, its body not read yet.
-pub struct GetResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: ByteStream,
-}
-
-impl std::fmt::Debug for GetResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GetResponse")
-            .field("status", &self.status)
-            .field("headers", &self.headers)
-            .finish_non_exhaustive()
+    /// The request the platform's HTTP client sends.
+    pub fn into_http(self) -> HttpRequest {
+        let headers = self.all_headers();
+        HttpRequest {
+            headers,
+            ..HttpRequest::get(self.url)
+        }
     }
-}
-
-impl GetResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-}
-
-/// No HTTP answer, or a body cut short. In the browser a CORS refusal looks the same as an
-/// unreachable server; the message says both.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NetError(pub String);
-
-/// The platform's streaming GET.
-pub trait ByteFetcher {
-    fn get(&self, request: GetRequest) -> LocalBoxFuture<'static, Result<GetResponse, NetError>>;
-}
-
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
 }
 
 pub fn content_length(headers: &[(String, String)]) -> Option<u64> {
@@ -120,13 +85,7 @@ pub fn sha256_from_headers(headers: &[(String, String)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::platform::http::header_list as h;
 
     #[test]
     fn ranges_lengths_and_sha256_etags_are_read_leniently() {

@@ -13,12 +13,14 @@
 //! (category, sub-category) pair, with the judged samples ranked by text-only score.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::datasets::{Sample, push_csv_row};
+use crate::datasets::Sample;
 use crate::stats::Proportion;
+use crate::util::csv::push_csv_row;
+use crate::util::format::pct_ci;
+use crate::util::table::Table;
 
 /// The judge's verdicts on one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -360,81 +362,35 @@ pub fn samples_csv(report: &Report) -> String {
     out
 }
 
-/// A plain-text table: rates in percent with their Wilson 95% intervals, overall and per
-/// category, sub-category name and (category, sub-category) pair.
-pub fn render_table(report: &Report) -> String {
-    enum Line<'a> {
-        Title(&'static str),
-        Row(String, &'a Rates),
-    }
-    let mut lines = vec![
-        Line::Row("All".into(), &report.overall),
-        Line::Title("Category"),
-    ];
-    for g in &report.by_category {
-        lines.push(Line::Row(format!("  {}", label(&g.category)), &g.rates));
-    }
-    lines.push(Line::Title("Sub-category"));
-    for g in &report.by_sub_category {
-        lines.push(Line::Row(format!("  {}", label(&g.sub_category)), &g.rates));
-    }
-    lines.push(Line::Title("Category / sub-category"));
-    for g in &report.by_category_pair {
-        let name = format!("  {} / {}", label(&g.category), label(&g.sub_category));
-        lines.push(Line::Row(name, &g.rates));
-    }
-
-    let pct = |p: Option<&Proportion>| match p {
-        Some(p) => format!(
-            "{:6.2} [{:6.2}, {:6.2}]",
-            100.0 * p.rate,
-            100.0 * p.low,
-            100.0 * p.high
-        ),
-        None => "n/a".to_owned(),
+/// The rates as a table: R1, R2, R1 − R2 and R2/R1 in percent with their Wilson 95%
+/// intervals, overall and per category, sub-category name and (category, sub-category) pair.
+pub fn table(report: &Report) -> Table {
+    let cells = |label: String, r: &Rates| {
+        let ratio = r.r2_over_r1.as_ref().map_or("n/a".to_owned(), pct_ci);
+        let rates = [&r.r1, &r.r2, &r.r1_minus_r2].map(pct_ci);
+        let head = [label, r.n.to_string()].into_iter();
+        head.chain(rates).chain([ratio]).collect()
     };
-    let width = lines
-        .iter()
-        .map(|l| match l {
-            Line::Title(t) => t.chars().count(),
-            Line::Row(name, _) => name.chars().count(),
-        })
-        .max()
-        .unwrap_or(0);
-    const CELL: usize = 24;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "VSIL: {} judged sample(s), {} without a judgement. Rates in %, [Wilson 95% CI].",
-        report.judged, report.unjudged
-    );
-    let _ = writeln!(
-        out,
-        "{:width$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
-        "", "n", "R1", "R2", "R1-R2", "R2/R1"
-    );
-    for line in &lines {
-        match line {
-            Line::Title(t) => {
-                let _ = writeln!(out, "{t}");
-            }
-            Line::Row(name, r) => {
-                // Pad by characters, not bytes (category names may be non-ASCII).
-                let pad = width - name.chars().count();
-                let _ = writeln!(
-                    out,
-                    "{name}{:pad$} {:>6}  {:>CELL$}  {:>CELL$}  {:>CELL$}  {:>CELL$}",
-                    "",
-                    r.n,
-                    pct(Some(&r.r1)),
-                    pct(Some(&r.r2)),
-                    pct(Some(&r.r1_minus_r2)),
-                    pct(r.r2_over_r1.as_ref()),
-                );
-            }
-        }
-    }
-    out
+    Table::breakdown(
+        format!(
+            "VSIL: {} judged sample(s), {} without a judgement. Rates in %, [Wilson 95% CI].",
+            report.judged, report.unjudged
+        ),
+        &["R1", "R2", "R1-R2", "R2/R1"],
+        cells("All".into(), &report.overall),
+        [
+            &report.by_category,
+            &report.by_sub_category,
+            &report.by_category_pair,
+        ],
+        |g: &Group| (label(&g.category).into(), label(&g.sub_category).into()),
+        |name, g| cells(name, &g.rates),
+    )
+}
+
+/// [`table`] as plain text.
+pub fn render_table(report: &Report) -> String {
+    table(report).render_text()
 }
 
 #[cfg(test)]

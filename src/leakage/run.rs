@@ -77,7 +77,7 @@ impl RunIdentity {
             self.text_only,
             self.precision
         );
-        crate::eval::hash::short_hash(compared.as_bytes())
+        crate::util::hash::short_hash(compared.as_bytes())
     }
 }
 

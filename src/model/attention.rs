@@ -7,7 +7,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::dense::{WeightLayout, project};
+use super::dense::{self, WeightLayout, project};
 
 /// Shape of one attention block.
 #[derive(Config, Debug)]
@@ -45,6 +45,18 @@ impl AttentionConfig {
             num_heads: self.num_heads,
             layouts: [WeightLayout::Plain; 4],
         }
+    }
+}
+
+impl Attention {
+    /// q, k, v and out in the CPU's layout (model::dense).
+    pub(super) fn convert_to_cpu_layout(&mut self) {
+        self.layouts = [
+            dense::convert(&mut self.q_proj),
+            dense::convert(&mut self.k_proj),
+            dense::convert(&mut self.v_proj),
+            dense::convert(&mut self.out_proj),
+        ];
     }
 }
 

@@ -5,7 +5,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, FloatDType, Int, Tensor, TensorData};
 
 use super::config::ClipConfig;
-use super::dense::{WeightLayout, project};
+use super::dense::{self, WeightLayout, project};
 use super::text::{TextPooling, TextTransformer};
 use super::vision::VisionTransformer;
 
@@ -70,6 +70,18 @@ impl ClipConfig {
 }
 
 impl ClipModel {
+    /// Every projection's weight in panels (model::dense): what the CPU backend wants. Same
+    /// values; results equal up to float summation order.
+    pub fn with_cpu_layout(mut self) -> Self {
+        self.text_model.encoder.convert_to_cpu_layout();
+        self.vision_model.encoder.convert_to_cpu_layout();
+        self.projection_layouts = [
+            dense::convert(&mut self.visual_projection),
+            dense::convert(&mut self.text_projection),
+        ];
+        self
+    }
+
     /// Context length of the text tower (77 for OpenAI checkpoints).
     pub fn context_length(&self) -> usize {
         self.context_length

@@ -12,14 +12,12 @@
 //! equally good and 256 worse. BENCHMARKS.md has the model-level figures.
 //!
 //! GPU kernels read `W` the way Burn stores it, so only the CPU backend converts
-//! ([`ClipModel::with_cpu_layout`], called by the weight loader). Values never change, so
-//! neither do the results beyond float summation order.
+//! (`ClipModel::with_cpu_layout`, called by the weight loader, has every layer convert its own
+//! projections with [`convert`]). Values never change, so neither do the results beyond float
+//! summation order.
 
 use burn::nn::Linear;
 use burn::tensor::Tensor;
-
-use super::ClipModel;
-use super::encoder::Encoder;
 
 /// How a projection's weight is stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,36 +75,9 @@ fn to_panels(mut linear: Linear) -> (Linear, WeightLayout) {
 }
 
 /// Converts `linear` in place and returns its layout.
-fn convert(linear: &mut Linear) -> WeightLayout {
+pub(super) fn convert(linear: &mut Linear) -> WeightLayout {
     // The clone shares the tensor; the plain copy is freed when it is replaced.
     let (converted, layout) = to_panels(linear.clone());
     *linear = converted;
     layout
-}
-
-fn encoder_to_panels(encoder: &mut Encoder) {
-    for layer in &mut encoder.layers {
-        let attn = &mut layer.self_attn;
-        attn.layouts = [
-            convert(&mut attn.q_proj),
-            convert(&mut attn.k_proj),
-            convert(&mut attn.v_proj),
-            convert(&mut attn.out_proj),
-        ];
-        layer.mlp.layouts = [convert(&mut layer.mlp.fc1), convert(&mut layer.mlp.fc2)];
-    }
-}
-
-impl ClipModel {
-    /// Every projection's weight in panels (see the module documentation): what the CPU
-    /// backend wants. Same values; results equal up to float summation order.
-    pub fn with_cpu_layout(mut self) -> Self {
-        encoder_to_panels(&mut self.text_model.encoder);
-        encoder_to_panels(&mut self.vision_model.encoder);
-        self.projection_layouts = [
-            convert(&mut self.visual_projection),
-            convert(&mut self.text_projection),
-        ];
-        self
-    }
 }

@@ -3,12 +3,11 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-
-use super::dense::{WeightLayout, project};
 use burn::tensor::{Device, Tensor};
 
 use super::activation::Activation;
 use super::attention::{Attention, AttentionConfig};
+use super::dense::{self, WeightLayout, project};
 
 /// Shape of one tower's encoder.
 #[derive(Config, Debug)]
@@ -73,6 +72,17 @@ impl EncoderConfig {
 }
 
 impl Encoder {
+    /// Every layer's projections in the CPU's layout (model::dense).
+    pub(super) fn convert_to_cpu_layout(&mut self) {
+        for layer in &mut self.layers {
+            layer.self_attn.convert_to_cpu_layout();
+            layer.mlp.layouts = [
+                dense::convert(&mut layer.mlp.fc1),
+                dense::convert(&mut layer.mlp.fc2),
+            ];
+        }
+    }
+
     /// `x`: `[batch, seq, hidden]`; `causal` for the text tower. Returns the same shape.
     ///
     /// Inside, the tokens are rows of one `[batch·seq, hidden]` matrix: every projection is

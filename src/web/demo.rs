@@ -20,9 +20,9 @@ use super::events::{self, ShowSample};
 use super::files::read_blob;
 use super::url::hash_params;
 use super::worker::protocol::ScoreReply;
-use crate::chart::escape;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
+use crate::util::html::escape;
 
 /// The gallery's samples (www/gallery/samples.json; the images beside it are the project's own).
 const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");

@@ -3,6 +3,9 @@
 //! One wasm module runs twice: in the page (panels, DOM, the evaluation engine, which only
 //! waits on the network) and in a dedicated worker (Burn, the model, every computation), so
 //! the page never freezes. [`client`] and [`worker::protocol`] are the line between them.
+//!
+//! The platform services behind the core's traits: [`fetch`] (the one HTTP client), the clock
+//! in [`eval`] (`setTimeout`), IndexedDB ([`idb`]) and the Cache API ([`hub`]).
 
 pub mod client;
 pub mod dataset;
@@ -11,6 +14,7 @@ pub mod dom;
 mod dropped;
 pub mod eval;
 pub mod events;
+pub mod fetch;
 pub mod files;
 mod gpu_probe;
 pub mod hub;

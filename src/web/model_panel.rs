@@ -14,7 +14,7 @@ use super::events::{self, ModelReady};
 use super::hub;
 use super::url::{hub_base, page_relative, query_value};
 use super::worker::protocol::{ModelChoice, ProgressReply};
-use crate::eval::progress::human_duration;
+use crate::util::format::human_duration;
 
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
 pub const TEST_REPO: &str = "leakscope/tiny-clip-test";

@@ -14,11 +14,11 @@ use wasm_bindgen_futures::spawn_local;
 use super::dom::{on, set_attr, set_disabled, set_html, set_text, value};
 use super::events::{self, ShowSample};
 use super::url::{hub_base, query_value};
-use crate::chart::escape;
 use crate::datasets::remote::{
     DatasetRepo, VLSBENCH_DATA, VLSBENCH_REPO, candidates, categories, pick, status_message,
 };
 use crate::datasets::{DatasetFormat, Sample, Strictness, load};
+use crate::util::html::escape;
 
 #[derive(Default)]
 struct Loaded {

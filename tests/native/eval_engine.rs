@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 
 use crate::support::openai_server::{Fault, Final, MockServer, Script, label_for, label_name};
 use leakscope::datasets::{self, DatasetFormat, Strictness};
+use leakscope::eval::api::ApiConfig;
 use leakscope::eval::cost::{CostModel, EstimateRow, ImageTokens, Pricing, estimate};
 use leakscope::eval::dataset;
 use leakscope::eval::engine::ModelSetup;
 use leakscope::eval::export;
-use leakscope::eval::native::{FolderImages, JsonlStore, ThreadClock, UreqClient};
-use leakscope::eval::provider::ApiConfig;
+use leakscope::eval::native::{FolderImages, JsonlStore};
 use leakscope::eval::results::{self, RowResult, Selection};
 use leakscope::eval::retry::RetryPolicy;
 use leakscope::eval::store::MemoryStore;
@@ -33,6 +33,7 @@ use leakscope::eval::{
     Engine, EngineEvent, GenParams, HttpProvider, JudgeTemplate, Record, Report, ResultStore, Row,
     RunMode, RunSummary, Stage, StopReason,
 };
+use leakscope::platform::native::{ThreadClock, UreqClient};
 use leakscope::stats::Proportion;
 use serde_json::Value;
 

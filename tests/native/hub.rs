@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use crate::support::hf_server::{HfFault, HfScript, HfServer, REPO, REVISION};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
-use leakscope::eval::hash::sha256_hex;
-use leakscope::eval::native::ThreadClock;
 use leakscope::hub::cache::CacheErrorKind;
-use leakscope::hub::native::UreqFetcher;
 use leakscope::hub::{
     HubError, HubWarning, LoadOptions, LoadProgress, Loaded, MemoryCache, ModelCache, ModelSource,
     Platform, RetryPolicy, load_checkpoint,
 };
+use leakscope::platform::native::{ThreadClock, UreqClient};
+use leakscope::util::hash::sha256_hex;
 
 const WEIGHTS: &str = "model.safetensors";
 
@@ -53,7 +52,7 @@ fn load(
     options: &LoadOptions,
     cache: Option<&dyn ModelCache>,
 ) -> (Result<Loaded, HubError>, Vec<LoadProgress>) {
-    let net = UreqFetcher::new(Duration::from_secs(10));
+    let net = UreqClient::stalling(Duration::from_secs(10));
     let clock = ThreadClock::new();
     let platform = Platform {
         net: &net,

@@ -6,15 +6,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
+use leakscope::eval::api::ApiKind;
 use leakscope::eval::cost::{CostModel, Pricing};
-use leakscope::eval::hash::sha256_hex;
 use leakscope::eval::image::ImageError;
 use leakscope::eval::native::{FolderImages, TarImages};
-use leakscope::eval::provider::ApiKind;
 use leakscope::eval::settings::{
     ApiSettings, EvalSettings, RowSet, TemplateChoice, default_base_url,
 };
 use leakscope::eval::{ImageData, ImageSource, JudgeTemplate, Row, RunMode, official};
+use leakscope::platform::http::{HttpClient, HttpRequest};
+use leakscope::platform::native::UreqClient;
+use leakscope::util::hash::sha256_hex;
 
 use super::{ApiFlavour, EvalArgs};
 
@@ -173,18 +175,19 @@ pub fn official_template(args: &EvalArgs) -> Result<JudgeTemplate, String> {
     })
 }
 
+/// The text at `url` (at most 10 MB, 30 s), through the one native HTTP client.
 pub fn download(url: &str) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    agent
-        .get(url)
-        .call()
-        .and_then(|mut r| r.body_mut().read_to_string())
-        .map_err(|e| {
-            format!("{url}: {e} (no network? pass a downloaded copy with --official-source FILE)")
-        })
+    const LIMIT: usize = 10 << 20;
+    let failed = |e: &dyn std::fmt::Display| {
+        format!("{url}: {e} (no network? pass a downloaded copy with --official-source FILE)")
+    };
+    let client = UreqClient::new(Duration::from_secs(30));
+    let response =
+        pollster::block_on(client.send(HttpRequest::get(url), LIMIT)).map_err(|e| failed(&e))?;
+    if !(200..300).contains(&response.status) {
+        return Err(failed(&format!("http status: {}", response.status)));
+    }
+    String::from_utf8(response.body).map_err(|e| failed(&e))
 }
 
 /// Where the images come from.
@@ -321,11 +324,11 @@ pub(super) mod tests {
         //! the same plan and estimate (both go through `leakscope::eval::plan`).
         use std::collections::HashMap;
 
-        use leakscope::eval::native::UreqClient;
         use leakscope::eval::plan::{EvalSetup, Plan, Work};
         use leakscope::eval::protocol::{GenParams, target_request};
         use leakscope::eval::store::{Outcome, Record, RecordKey, Stage};
         use leakscope::eval::{ChatResponse, HttpProvider, Provider};
+        use leakscope::platform::native::UreqClient;
 
         use super::*;
 
@@ -337,8 +340,7 @@ pub(super) mod tests {
 
         fn form(pairs: &[(&str, &str)]) -> EvalSettings {
             let map: HashMap<&str, &str> = pairs.iter().copied().collect();
-            EvalSettings::from_form(|k| map.get(k).copied().unwrap_or_default().to_owned())
-                .unwrap()
+            EvalSettings::from_form(|k| map.get(k).copied().unwrap_or_default().to_owned()).unwrap()
         }
 
         fn rows() -> Vec<Row> {
@@ -370,7 +372,7 @@ pub(super) mod tests {
                     let outcome = if row.id == 2 {
                         Outcome::Error {
                             error: leakscope::eval::ProviderError::new(
-                                leakscope::eval::provider::ErrorKind::Network,
+                                leakscope::eval::api::ErrorKind::Network,
                                 "refused",
                             ),
                         }
@@ -448,7 +450,13 @@ pub(super) mod tests {
             // Rows 0 and 1 are answered (judge only), row 2 failed (left alone), 3 and 4 new.
             assert_eq!(
                 a.work,
-                [Work::Judge, Work::Judge, Work::Nothing, Work::Full, Work::Full]
+                [
+                    Work::Judge,
+                    Work::Judge,
+                    Work::Nothing,
+                    Work::Full,
+                    Work::Full
+                ]
             );
             assert!(a.estimate.target_cost_max > 0.0 && a.estimate.judge_cost_max > 0.0);
         }

@@ -1,12 +1,9 @@
-//! The native platform services: HTTP on threads (ureq), a timer thread, a JSONL result store
-//! and images from a folder or a tar archive. The browser layer supplies its own versions.
+//! The evaluation's native services: a JSONL result store and images from a folder or a tar
+//! archive (the browser's are IndexedDB and the picked files, in `crate::web::eval`). HTTP and
+//! the clock are the crate's platform services (`crate::platform::native`).
 
-mod clock;
-mod http;
 mod images;
 mod store;
 
-pub use clock::ThreadClock;
-pub use http::UreqClient;
 pub use images::{FolderImages, TarImages};
 pub use store::JsonlStore;

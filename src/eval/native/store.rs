@@ -117,7 +117,7 @@ impl ResultStore for JsonlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::provider::ChatResponse;
+    use crate::eval::api::ChatResponse;
     use crate::eval::store::{Outcome, RecordKey, Stage};
 
     fn record(row: u64) -> Record {

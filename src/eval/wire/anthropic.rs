@@ -5,10 +5,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{decode_error, status_error};
+use crate::eval::api::{ApiConfig, ChatResponse, ProviderError, Usage};
 use crate::eval::protocol::{ChatRequest, Part};
-use crate::eval::provider::{
-    ApiConfig, ChatResponse, HttpRequest, HttpResponse, ProviderError, Usage,
-};
+use crate::platform::http::{HttpRequest, HttpResponse};
 
 pub const API_VERSION: &str = "2023-06-01";
 

@@ -4,32 +4,26 @@
 pub mod anthropic;
 pub mod openai;
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use super::provider::{ErrorKind, HttpResponse, ProviderError};
+use super::api::{ApiConfig, ApiKind, ChatResponse, ErrorKind, ProviderError};
+use super::protocol::ChatRequest;
+use crate::platform::http::{HttpRequest, HttpResponse};
 
-/// First header named `name` (case-insensitive).
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
+/// `request` as HTTP for `config`'s API.
+pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
+    match config.kind {
+        ApiKind::OpenAiChat => openai::encode(config, request),
+        ApiKind::AnthropicMessages => anthropic::encode(config, request),
+    }
 }
 
-/// The server's wait hint: `retry-after-ms` (milliseconds) first, else `Retry-After` in seconds.
-/// The HTTP-date form of `Retry-After` is not read (the caller falls back to back-off).
-pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
-    let parse = |v: &str, scale: f64| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .map(|x| Duration::from_secs_f64(x * scale))
-    };
-    header(headers, "retry-after-ms")
-        .and_then(|v| parse(v, 1e-3))
-        .or_else(|| header(headers, "retry-after").and_then(|v| parse(v, 1.0)))
+/// `config`'s API's answer, normalised, or the error it says.
+pub fn decode(config: &ApiConfig, response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
+    match config.kind {
+        ApiKind::OpenAiChat => openai::decode(response),
+        ApiKind::AnthropicMessages => anthropic::decode(response),
+    }
 }
 
 /// A non-2xx answer as an error; the message is the API's `error.message` when there is one.
@@ -54,33 +48,10 @@ pub fn decode_error(what: impl std::fmt::Display, body: &[u8]) -> ProviderError 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn retry_after_prefers_milliseconds_then_seconds() {
-        let both = h(&[("Retry-After", "3"), ("retry-after-ms", "250")]);
-        assert_eq!(retry_after(&both), Some(Duration::from_millis(250)));
-        assert_eq!(
-            retry_after(&h(&[("retry-after", "2")])),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_after(&h(&[("Retry-After", "1.5")])),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after(&h(&[("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT")])),
-            None
-        );
-        assert_eq!(retry_after(&h(&[("retry-after-ms", "-1")])), None);
-    }
+    use crate::platform::http::header_list as h;
 
     #[test]
     fn status_errors_classify_and_keep_the_api_message() {

@@ -5,10 +5,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{decode_error, status_error};
+use crate::eval::api::{ApiConfig, ChatResponse, ProviderError, Usage};
 use crate::eval::protocol::{ChatRequest, Part};
-use crate::eval::provider::{
-    ApiConfig, ChatResponse, HttpRequest, HttpResponse, ProviderError, Usage,
-};
+use crate::platform::http::{HttpRequest, HttpResponse};
 
 pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
     let mut messages = Vec::new();
@@ -109,8 +108,8 @@ pub fn decode(response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::api::ErrorKind;
     use crate::eval::protocol::{GenParams, verdict_schema};
-    use crate::eval::provider::ErrorKind;
 
     fn request(schema: bool) -> ChatRequest {
         ChatRequest {

@@ -24,12 +24,12 @@ use super::files::{PickedDataset, input_files, read_blob};
 use super::idb::Database;
 use super::time::now_ms;
 use crate::datasets::{DatasetFormat, Sample, Strictness, load};
-use crate::eval::hash::short_hash;
-use crate::eval::progress::human_duration;
 use crate::leakage::metrics::{self, Report};
 use crate::leakage::run::{Finish, ResumePlan, RunIdentity, ScoreProgress, score_pending};
 use crate::leakage::scores::ScoreLine;
 use crate::leakage::store::ScoreStore;
+use crate::util::format::human_duration;
+use crate::util::hash::short_hash;
 use store::IdbScoreStore;
 use view::Sort;
 

@@ -1,8 +1,9 @@
 //! Dataset mode's report on the page: the summary in words, R1 / R2 per category as a chart and
 //! a table, and the sortable table of the leakiest samples.
 
-use crate::chart::{Bar, bar_chart, escape};
+use crate::chart::{Bar, bar_chart};
 use crate::leakage::metrics::{RankedSample, Report};
+use crate::util::html::escape;
 use crate::web::dom::{set_body_data, set_hidden, set_html, set_text};
 
 /// Rows shown in the leakiest-samples table.

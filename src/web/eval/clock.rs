@@ -8,7 +8,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::eval::Clock;
+use crate::platform::clock::Clock;
 use crate::web::time::now_ms;
 
 pub struct BrowserClock {

@@ -21,17 +21,20 @@ use crate::eval::results::{SetupKey, collect};
 use crate::eval::settings::{EvalSettings, TemplateChoice, locked_connect_src};
 use crate::eval::store::MemoryStore;
 use crate::eval::{
-    Clock, EngineEvent, HttpClient, HttpProvider, HttpRequest, JudgeTemplate, Provider, Report,
-    ResultStore, Row, RowResult, RunControl, export,
+    EngineEvent, HttpProvider, JudgeTemplate, Provider, ProviderError, Report, ResultStore, Row,
+    RowResult, RunControl, export,
 };
+use crate::platform::clock::Clock;
+use crate::platform::http::{HttpClient, HttpRequest};
+use crate::util::format::thousands;
 use crate::web::dom::{
     self, download, on, optional_element, set_body_data, set_disabled, set_hidden, set_text,
     set_value, typed, value,
 };
+use crate::web::fetch::Fetch;
 use crate::web::idb::{Database, RECORDS};
 
 use super::clock::BrowserClock;
-use super::fetch::FetchClient;
 use super::keys::{forget_keys, forget_stored_keys, restore_keys, save_keys_if_asked};
 use super::store::IdbResultStore;
 use super::view;
@@ -65,6 +68,8 @@ const RUN_ENTRY: &str = "eval-run";
 const LAST_JUDGE_ENTRY: &str = "eval-last-judge";
 /// Bytes read from each image for the estimate: enough for any header's size fields.
 const HEAD_BYTES: u64 = 64 * 1024;
+/// The official judge template's source file is a few kB.
+const TEMPLATE_LIMIT: usize = 10 << 20;
 
 struct Loaded {
     dataset: Rc<PickedDataset>,
@@ -261,7 +266,7 @@ async fn open_storage(state: Shared) {
                 "{what} did not finish ({} results are stored in this browser). Pick the same \
                  dataset, enter the keys and press Start: stored answers are reused, none is \
                  paid for twice.",
-                view::thousands(stored.into())
+                thousands(stored.into())
             ),
         );
         set_hidden("eval-resume-note", false);
@@ -291,7 +296,7 @@ async fn open_dataset(state: Shared, dataset: Rc<PickedDataset>) {
                 "eval-dataset-status",
                 &format!(
                     "{} rows in {} categories; images from {}.",
-                    view::thousands(rows.len() as u64),
+                    thousands(rows.len() as u64),
                     categories.len(),
                     dataset.label
                 ),
@@ -374,11 +379,11 @@ async fn show_estimate(state: &Shared) -> Result<(), String> {
     let rows = settings.select(&loaded.rows);
     let template = judge_template(&settings).await?;
     // Providers without keys: the plan only asks them their model and format.
-    let target = HttpProvider::new(settings.target.config("", true), FetchClient);
+    let target = HttpProvider::new(settings.target.config("", true), Fetch::default());
     let judge = settings
         .judge
         .as_ref()
-        .map(|j| HttpProvider::new(j.config("", true), FetchClient));
+        .map(|j| HttpProvider::new(j.config("", true), Fetch::default()));
     let setup = EvalSetup::new(
         &settings,
         &target,
@@ -451,16 +456,13 @@ async fn judge_template(settings: &EvalSettings) -> Result<JudgeTemplate, String
         }
         TemplateChoice::Official => {
             let url = crate::eval::official::source_url();
-            let request = HttpRequest {
-                method: "GET",
-                url: url.clone(),
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
-            let response = FetchClient
-                .send(request)
+            let response = Fetch::default()
+                .send(HttpRequest::get(url.clone()), TEMPLATE_LIMIT)
                 .await
-                .map_err(|e| format!("Could not fetch the official template: {e}"))?;
+                .map_err(|e| {
+                    let e = ProviderError::no_answer(e, &url);
+                    format!("Could not fetch the official template: {e}")
+                })?;
             if response.status != 200 {
                 return Err(format!(
                     "Could not fetch the official template from {url}: HTTP {}",
@@ -479,11 +481,16 @@ async fn save_settings(db: &Database) {
     let fields: std::collections::BTreeMap<&str, String> =
         SAVED_FIELDS.iter().map(|id| (*id, value(id))).collect();
     let saved = match serde_json::to_string(&fields) {
-        Ok(text) => db.put(SETTINGS_ENTRY, &text).await.map_err(|e| e.to_string()),
+        Ok(text) => db
+            .put(SETTINGS_ENTRY, &text)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = saved {
-        message(&format!("{e}: the settings are not kept for the next visit"));
+        message(&format!(
+            "{e}: the settings are not kept for the next visit"
+        ));
     }
 }
 
@@ -542,12 +549,12 @@ async fn run(state: &Shared) -> Result<bool, String> {
     }
     let target = HttpProvider::new(
         settings.target.config(&value("target-key"), true),
-        FetchClient,
+        Fetch::default(),
     );
     let judge = settings
         .judge
         .as_ref()
-        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), FetchClient));
+        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), Fetch::default()));
     let setup = EvalSetup::new(
         &settings,
         &target,

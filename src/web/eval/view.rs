@@ -3,45 +3,25 @@
 
 use std::time::Duration;
 
-use crate::chart::{Bar, bar_chart, escape};
+use crate::chart::{Bar, bar_chart};
 use crate::eval::plan::Plan;
-use crate::eval::progress::{Progress, human_duration};
+use crate::eval::progress::Progress;
 use crate::eval::report::{Group, Rates, Report};
 use crate::stats::Proportion;
+use crate::util::format::{human_duration, pct, thousands};
+use crate::util::html::escape;
 use crate::web::dom::{set_attr, set_body_data, set_html, set_text};
-
-fn pct(p: &Proportion) -> String {
-    if p.total == 0 {
-        "–".into()
-    } else {
-        format!("{:.1}%", p.rate * 100.0)
-    }
-}
 
 fn pct_ci(p: &Proportion) -> String {
     if p.total == 0 {
-        "–".into()
-    } else {
-        format!(
-            "{:.1}% <span class=\"ci\">[{:.1}–{:.1}]</span>",
-            p.rate * 100.0,
-            p.low * 100.0,
-            p.high * 100.0
-        )
+        return pct(p);
     }
-}
-
-/// "1,234".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    format!(
+        "{} <span class=\"ci\">[{:.1}–{:.1}]</span>",
+        pct(p),
+        p.low * 100.0,
+        p.high * 100.0
+    )
 }
 
 pub fn show_progress(p: &Progress, now: Duration) {

@@ -18,10 +18,10 @@ use web_sys::{Blob, Cache, CacheQueryOptions, CacheStorage, Request, Response, R
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
-use super::fetch::{chunks, js_detail};
 use crate::hub::cache::CacheErrorKind;
-use crate::hub::source::encode_path_segment;
 use crate::hub::{CacheEntry, CacheError, CachedFile, ModelCache, StorageEstimate};
+use crate::util::url::encode_path_segment;
+use crate::web::fetch::{chunks, js_detail};
 
 pub const CACHE_NAME: &str = "leakscope-models-v1";
 const KEY_ROOT: &str = "https://leakscope.invalid/models/";
@@ -161,7 +161,7 @@ impl ModelCache for CacheApi {
             }
             let mut body = chunks(response.body(), ());
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| CacheError::new(CacheErrorKind::Other, e.0))?;
+                let chunk = chunk.map_err(|e| CacheError::new(CacheErrorKind::Other, e.message))?;
                 bytes.extend_from_slice(&chunk);
             }
             Ok(Some(CachedFile { entry, bytes }))

@@ -13,22 +13,21 @@
 //! ```
 
 mod cache;
-mod fetch;
 mod picked;
 
 use wasm_bindgen::prelude::*;
 
-use crate::eval::hash::sha256_hex;
 use crate::hub::{self, ModelCache, Platform};
 pub use crate::hub::{
     CacheError, CachedModel, HubError, HubWarning, LoadOptions, LoadProgress, Loaded, ModelSource,
     StorageEstimate,
 };
+use crate::util::hash::sha256_hex;
 pub use cache::{CACHE_NAME, CacheApi};
-pub use fetch::StreamingFetch;
 pub use picked::{checkpoint_from_file_list, checkpoint_from_files};
 
 use super::eval::BrowserClock;
+use super::fetch::Fetch;
 
 /// Fetches the checkpoint at `source` (or reads it from the cache), reporting progress; a
 /// browser without storage still loads (with a [`HubWarning::NotCached`]).
@@ -37,7 +36,8 @@ pub async fn load_checkpoint(
     options: &LoadOptions,
     mut on_progress: impl FnMut(&LoadProgress),
 ) -> Result<Loaded, HubError> {
-    let net = StreamingFetch;
+    // The model is kept in the Cache API; the HTTP cache would hold a second copy.
+    let net = Fetch { no_store: true };
     let clock = BrowserClock::default();
     let cache = CacheApi::open().await;
     let platform = Platform {

@@ -8,10 +8,10 @@ use js_sys::Uint8Array;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, FileList};
 
-use super::fetch::js_detail;
 use crate::embedder::CheckpointFiles;
 use crate::hub::HubError;
 use crate::hub::files::{checkpoint_from_named, wanted};
+use crate::web::fetch::js_detail;
 
 const SLICE: f64 = (16 << 20) as f64;
 

@@ -5,10 +5,10 @@
 
 use crate::compute::{ComputeDevice, Precision};
 use crate::embedder::{CheckpointFiles, ClipEmbedder};
-use crate::eval::hash;
 use crate::leakage::guard::Guard;
 use crate::leakage::head::GuardHead;
 use crate::leakage::run::RunIdentity;
+use crate::util::hash;
 use crate::web::hub;
 use crate::web::idb::Database;
 use crate::web::time::now_ms;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use leakscope::eval::hash::sha256_hex;
+use leakscope::util::hash::sha256_hex;
 
 pub const REPO: &str = "test-org/tiny-clip";
 pub const REVISION: &str = "main";

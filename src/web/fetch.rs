@@ -1,6 +1,11 @@
-//! [`ByteFetcher`] on `fetch` with a streamed body: each `ReadableStream` chunk is handed to the
-//! core as it arrives (progress, hashing, resume need nothing more). Dropping the request or
-//! its body aborts the fetch.
+//! [`HttpClient`] on the browser's `fetch`, read from the global scope so the same code works in
+//! a page and in a worker: the model download, the evaluation's API calls and the official
+//! judge template all go through it. The body is streamed, each `ReadableStream` chunk handed to
+//! the caller as it arrives (progress, hashing and resume need nothing more).
+//!
+//! Callers time requests out with their own clock and drop the future or the body; dropping
+//! aborts the fetch (an `AbortController` per request), so a timed-out or cancelled request
+//! stops using a connection instead of finishing unseen in the background.
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream;
@@ -12,11 +17,21 @@ use web_sys::{
     RequestInit, Response,
 };
 
-use crate::hub::transport::ByteStream;
-use crate::hub::{ByteFetcher, GetRequest, GetResponse, NetError};
+use crate::platform::http::{
+    ByteStream, HttpClient, HttpError, HttpErrorKind, HttpRequest, StreamedResponse,
+};
 
+/// Why a `fetch` got no answer, in words that say what to check. The browser hides the reason
+/// on purpose (a CORS refusal looks the same as a dead server).
+const NO_ANSWER: &str = "the server is down or unreachable, it does not allow calls from this \
+                         page (CORS), or the page's connect-src does not list it";
+
+/// `fetch` with an abort on drop. `no_store` keeps the answer out of the HTTP cache (the model
+/// is kept in the Cache API; the HTTP cache would hold a second copy).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct StreamingFetch;
+pub struct Fetch {
+    pub no_store: bool,
+}
 
 /// Aborts its fetch when dropped (a no-op once the body was read to the end).
 struct AbortOnDrop(Option<AbortController>);
@@ -29,11 +44,24 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The message of a JavaScript error value.
 pub fn js_detail(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn request_error(e: &JsValue) -> HttpError {
+    HttpError::new(HttpErrorKind::Request, js_detail(e))
+}
+
+fn no_answer(message: String) -> HttpError {
+    HttpError {
+        kind: HttpErrorKind::Network,
+        message,
+        hint: Some(NO_ANSWER),
+    }
 }
 
 /// `fetch` from the global scope (a page or a worker).
@@ -67,7 +95,7 @@ pub fn chunks<K: 'static>(body: Option<ReadableStream>, keep: K) -> ByteStream {
             let result = match JsFuture::from(r.read()).await {
                 Ok(result) => result,
                 Err(e) => {
-                    let error = NetError(format!("the connection broke: {}", js_detail(&e)));
+                    let error = no_answer(format!("the connection broke: {}", js_detail(&e)));
                     return Some((Err(error), (None, keep)));
                 }
             };
@@ -85,33 +113,44 @@ pub fn chunks<K: 'static>(body: Option<ReadableStream>, keep: K) -> ByteStream {
     ))
 }
 
-impl ByteFetcher for StreamingFetch {
-    fn get(&self, request: GetRequest) -> LocalBoxFuture<'static, Result<GetResponse, NetError>> {
+impl HttpClient for Fetch {
+    fn fetch(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<StreamedResponse, HttpError>> {
+        let no_store = self.no_store;
         Box::pin(async move {
             let guard = AbortOnDrop(AbortController::new().ok());
             let init = RequestInit::new();
-            init.set_method("GET");
-            // The model is kept in the Cache API; the HTTP cache would hold a second copy.
-            init.set_cache(RequestCache::NoStore);
+            init.set_method(request.method);
+            if no_store {
+                init.set_cache(RequestCache::NoStore);
+            }
             if let Some(controller) = &guard.0 {
                 init.set_signal(Some(&controller.signal()));
             }
-            let headers = web_sys::Headers::new().map_err(|e| NetError(js_detail(&e)))?;
-            for (name, value) in request.all_headers() {
-                headers
-                    .append(&name, &value)
-                    .map_err(|e| NetError(format!("header {name}: {}", js_detail(&e))))?;
+            let headers = web_sys::Headers::new().map_err(|e| request_error(&e))?;
+            for (name, value) in &request.headers {
+                headers.append(name, value).map_err(|e| {
+                    HttpError::new(
+                        HttpErrorKind::Request,
+                        format!("header {name}: {}", js_detail(&e)),
+                    )
+                })?;
             }
             init.set_headers(&headers);
+            if !request.body.is_empty() {
+                init.set_body(&Uint8Array::from(request.body.as_slice()));
+            }
             let built = Request::new_with_str_and_init(&request.url, &init)
-                .map_err(|e| NetError(js_detail(&e)))?;
-            let promise = global_fetch(&built).map_err(|e| NetError(js_detail(&e)))?;
+                .map_err(|e| request_error(&e))?;
+            let promise = global_fetch(&built).map_err(|e| no_answer(js_detail(&e)))?;
             let response: Response = JsFuture::from(promise)
                 .await
-                .map_err(|e| NetError(js_detail(&e)))?
+                .map_err(|e| no_answer(js_detail(&e)))?
                 .dyn_into()
-                .map_err(|_| NetError("fetch gave no Response".into()))?;
-            Ok(GetResponse {
+                .map_err(|_| no_answer("fetch gave no Response".into()))?;
+            Ok(StreamedResponse {
                 status: response.status(),
                 headers: header_pairs(&response),
                 body: chunks(response.body(), guard),

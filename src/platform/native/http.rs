@@ -1,6 +1,7 @@
-//! [`ByteFetcher`] for native builds: ureq on a thread per request, the body handed over in
-//! chunks through a bounded queue (a fast network does not pile hundreds of MB up in memory
-//! while the consumer hashes). No async runtime: the futures are woken by the thread.
+//! [`HttpClient`] for native builds: ureq (blocking, rustls) with each request on its own
+//! thread, the body handed over in chunks through a bounded queue (a fast network does not pile
+//! hundreds of MB up in memory while the consumer hashes). No async runtime is involved: the
+//! futures are woken by the thread.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -13,46 +14,65 @@ use std::time::Duration;
 use futures_util::Stream;
 use futures_util::future::LocalBoxFuture;
 
-use super::transport::{ByteFetcher, GetRequest, GetResponse, NetError};
+use crate::platform::http::{HttpClient, HttpError, HttpErrorKind, HttpRequest, StreamedResponse};
 
+/// The largest chunk handed over.
 const CHUNK: usize = 256 << 10;
 /// Chunks read ahead of the consumer (16 MB).
 const AHEAD: usize = 64;
 
+/// The one native HTTP client: the model download, the evaluation's API calls and the official
+/// judge template all go through it. Clones share the connection pool.
 #[derive(Clone)]
-pub struct UreqFetcher {
+pub struct UreqClient {
     agent: ureq::Agent,
 }
 
-impl Default for UreqFetcher {
+impl Default for UreqClient {
+    /// For downloads: a connection that sends nothing for 60 s is given up.
     fn default() -> Self {
-        Self::new(Duration::from_secs(60))
+        Self::stalling(Duration::from_secs(60))
     }
 }
 
-impl UreqFetcher {
+impl UreqClient {
+    /// `timeout`: the whole exchange, body included, so a request the caller gave up on also
+    /// ends its thread (API calls, small files).
+    pub fn new(timeout: Duration) -> Self {
+        Self::with_timeouts(Some(timeout), None)
+    }
+
     /// `stall`: give up on a connection that sends nothing for this long (connect, answer, or
     /// between two reads of the body); a large file may take as long as it needs overall.
-    pub fn new(stall: Duration) -> Self {
+    pub fn stalling(stall: Duration) -> Self {
+        Self::with_timeouts(None, Some(stall))
+    }
+
+    fn with_timeouts(total: Option<Duration>, stall: Option<Duration>) -> Self {
         let agent = ureq::Agent::config_builder()
+            // Every status is an answer; the caller reads it.
             .http_status_as_error(false)
-            .timeout_connect(Some(stall))
-            .timeout_recv_response(Some(stall))
-            .timeout_per_read(Some(stall))
+            .timeout_global(total)
+            .timeout_connect(stall)
+            .timeout_recv_response(stall)
+            .timeout_per_read(stall)
+            // The evaluation keeps up to a few hundred requests in flight to one API.
+            .max_idle_connections(256)
+            .max_idle_connections_per_host(256)
             .build()
             .into();
         Self { agent }
     }
 }
 
-type Head = Result<(u16, Vec<(String, String)>), NetError>;
+type Head = Result<(u16, Vec<(String, String)>), HttpError>;
 
 #[derive(Default)]
 struct Shared {
     head: Option<Head>,
-    chunks: VecDeque<Result<Vec<u8>, NetError>>,
+    chunks: VecDeque<Result<Vec<u8>, HttpError>>,
     finished: bool,
-    /// The consumer dropped the body: the thread stops reading.
+    /// The consumer dropped the response or its body: the thread stops reading.
     cancelled: bool,
     waker: Option<Waker>,
 }
@@ -77,16 +97,64 @@ impl Channel {
     }
 }
 
-fn read_thread(agent: ureq::Agent, request: GetRequest, channel: Arc<Channel>) {
-    let mut builder = agent.get(&request.url);
-    for (k, v) in request.all_headers() {
-        builder = builder.header(k, v);
+fn classify(e: &ureq::Error) -> HttpErrorKind {
+    match e {
+        ureq::Error::Timeout(_) => HttpErrorKind::Timeout,
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
+            HttpErrorKind::Request
+        }
+        _ => HttpErrorKind::Network,
     }
-    let response = match builder.call() {
+}
+
+/// A failed body read: ureq's own error (a timeout) where it is one.
+fn read_error(e: std::io::Error) -> HttpError {
+    let kind = match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+    {
+        Some(inner) => classify(inner),
+        None if e.kind() == std::io::ErrorKind::TimedOut => HttpErrorKind::Timeout,
+        None => HttpErrorKind::Network,
+    };
+    HttpError::new(kind, format!("connection broken: {e}"))
+}
+
+fn call(
+    agent: &ureq::Agent,
+    request: HttpRequest,
+) -> Result<ureq::http::Response<ureq::Body>, HttpError> {
+    let result = match request.method {
+        "GET" => {
+            let mut builder = agent.get(&request.url);
+            for (k, v) in &request.headers {
+                builder = builder.header(k, v);
+            }
+            builder.call()
+        }
+        "POST" => {
+            let mut builder = agent.post(&request.url);
+            for (k, v) in &request.headers {
+                builder = builder.header(k, v);
+            }
+            builder.send(&request.body[..])
+        }
+        other => {
+            return Err(HttpError::new(
+                HttpErrorKind::Request,
+                format!("method {other} not supported"),
+            ));
+        }
+    };
+    result.map_err(|e| HttpError::new(classify(&e), e.to_string()))
+}
+
+fn read_thread(agent: ureq::Agent, request: HttpRequest, channel: Arc<Channel>) {
+    let response = match call(&agent, request) {
         Ok(r) => r,
         Err(e) => {
             channel.update(|s| {
-                s.head = Some(Err(NetError(e.to_string())));
+                s.head = Some(Err(e));
                 s.finished = true;
             });
             return;
@@ -105,6 +173,9 @@ fn read_thread(agent: ureq::Agent, request: GetRequest, channel: Arc<Channel>) {
         .collect();
     channel.update(|s| s.head = Some(Ok((status, headers))));
     let mut reader = response.into_body().into_reader();
+    // One buffer per request, grown while reads fill it (an API answer is a few kB, a
+    // checkpoint streams in full chunks); each chunk is copied out at its own size.
+    let mut buf = vec![0; 16 << 10];
     loop {
         {
             let mut s = channel.lock();
@@ -115,14 +186,16 @@ fn read_thread(agent: ureq::Agent, request: GetRequest, channel: Arc<Channel>) {
                 return;
             }
         }
-        let mut buf = vec![0; CHUNK];
         let item = match reader.read(&mut buf) {
             Ok(0) => None,
             Ok(n) => {
-                buf.truncate(n);
-                Some(Ok(buf))
+                let chunk = buf[..n].to_vec();
+                if n == buf.len() && buf.len() < CHUNK {
+                    buf.resize(2 * buf.len(), 0);
+                }
+                Some(Ok(chunk))
             }
-            Err(e) => Some(Err(NetError(format!("connection broken: {e}")))),
+            Err(e) => Some(Err(read_error(e))),
         };
         let last = !matches!(item, Some(Ok(_)));
         channel.update(|s| {
@@ -137,16 +210,22 @@ fn read_thread(agent: ureq::Agent, request: GetRequest, channel: Arc<Channel>) {
     }
 }
 
-impl ByteFetcher for UreqFetcher {
-    fn get(&self, request: GetRequest) -> LocalBoxFuture<'static, Result<GetResponse, NetError>> {
+impl HttpClient for UreqClient {
+    fn fetch(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<StreamedResponse, HttpError>> {
         let channel = Arc::new(Channel::default());
         let agent = self.agent.clone();
         let filler = channel.clone();
         let spawned = std::thread::Builder::new()
-            .name("leakscope-download".into())
+            .name("leakscope-http".into())
             .spawn(move || read_thread(agent, request, filler));
         if let Err(e) = spawned {
-            let error = NetError(format!("no thread for the download: {e}"));
+            let error = HttpError::new(
+                HttpErrorKind::Network,
+                format!("no thread for the request: {e}"),
+            );
             return Box::pin(futures_util::future::ready(Err(error)));
         }
         Box::pin(HeadFuture {
@@ -160,10 +239,13 @@ struct HeadFuture {
 }
 
 impl Future for HeadFuture {
-    type Output = Result<GetResponse, NetError>;
+    type Output = Result<StreamedResponse, HttpError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(channel) = self.channel.clone() else {
-            return Poll::Ready(Err(NetError("polled after completion".into())));
+            return Poll::Ready(Err(HttpError::new(
+                HttpErrorKind::Request,
+                "polled after completion",
+            )));
         };
         let mut s = channel.lock();
         match s.head.take() {
@@ -177,7 +259,7 @@ impl Future for HeadFuture {
                 let body = ChunkStream {
                     channel: self.channel.take().expect("checked above"),
                 };
-                Poll::Ready(Ok(GetResponse {
+                Poll::Ready(Ok(StreamedResponse {
                     status,
                     headers,
                     body: Box::pin(body),
@@ -202,7 +284,7 @@ struct ChunkStream {
 }
 
 impl Stream for ChunkStream {
-    type Item = Result<Vec<u8>, NetError>;
+    type Item = Result<Vec<u8>, HttpError>;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut s = self.channel.lock();
         if let Some(item) = s.chunks.pop_front() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::eval::clock::Clock;
+use crate::platform::clock::Clock;
 
 #[derive(Default)]
 struct Slot {

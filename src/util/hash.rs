@@ -1,8 +1,9 @@
-//! SHA-256 (FIPS 180-4), hex and standard base64: the three encodings the evaluator needs.
+//! SHA-256 (FIPS 180-4), hex and standard base64.
 //!
 //! Written here rather than pulled in: the sha2/base64 crates would add several crates to every
-//! build for about a hundred lines. SHA-256 keys the result store (prompt, image and parameter
-//! hashes) and checks a fetched judge template against its published digest.
+//! build for about a hundred lines. SHA-256 keys the evaluation's result store (prompt, image
+//! and parameter hashes), checks a fetched judge template against its published digest and a
+//! downloaded checkpoint against the hub's, and names cached concept embeddings.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
