@@ -17,6 +17,7 @@ use super::dom::{
     element, on, set_attr, set_disabled, set_hidden, set_html, set_text, set_value, typed, value,
 };
 use super::events::{self, ShowSample};
+use super::fetch::get;
 use super::files::read_blob;
 use super::url::hash_params;
 use super::worker::protocol::ScoreReply;
@@ -440,13 +441,13 @@ fn percent(score: Option<&HeadScore>) -> String {
 }
 
 fn show_scores(reply: &ScoreReply) {
-    for (id, score) in [
+    for (which, score) in [
         ("text", Some(&reply.text)),
         ("image", reply.image.as_ref()),
         ("pair", reply.pair.as_ref()),
     ] {
-        let meter = format!("meter-{id}");
-        let out = format!("value-{id}");
+        let meter = format!("meter-{which}");
+        let out = format!("value-{which}");
         set_attr(
             &meter,
             "value",
@@ -513,14 +514,13 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     if url.trim().is_empty() {
         return Err("Type the image's address first.".into());
     }
-    let response = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|_| format!("Could not fetch {url}: the server is unreachable or does not allow this page to read it (CORS). Download the image and drop it here instead."))?;
-    if !response.ok() {
-        return Err(format!("Could not fetch {url}: HTTP {}", response.status()));
+    let response = get(url).await.map_err(|e| {
+        format!("Could not fetch {url}: {e}. Download the image and drop it here instead.")
+    })?;
+    if !(200..300).contains(&response.status) {
+        return Err(format!("Could not fetch {url}: HTTP {}", response.status));
     }
-    response.binary().await.map_err(|e| e.to_string())
+    Ok(response.body)
 }
 
 fn context(id: &str) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {

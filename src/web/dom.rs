@@ -118,6 +118,39 @@ pub fn on(id: &str, event: &str, handler: impl FnMut(web_sys::Event) + 'static) 
     }
 }
 
+/// A new `<tag>` element holding `text` as text (never parsed as markup), with `attributes`.
+pub fn build(tag: &str, attributes: &[(&str, &str)], text: &str) -> Result<Element, String> {
+    let doc = document().ok_or("no document")?;
+    let el = doc
+        .create_element(tag)
+        .map_err(|e| format!("could not create <{tag}>: {e:?}"))?;
+    for (name, value) in attributes {
+        el.set_attribute(name, value)
+            .map_err(|e| format!("could not set {name} on <{tag}>: {e:?}"))?;
+    }
+    if !text.is_empty() {
+        el.set_text_content(Some(text));
+    }
+    Ok(el)
+}
+
+/// Appends `child` to `parent`.
+pub fn append(parent: &Element, child: &Element) -> Result<(), String> {
+    parent
+        .append_child(child)
+        .map(drop)
+        .map_err(|e| format!("could not build the page: {e:?}"))
+}
+
+/// Replaces what element `id` holds with `children`.
+pub fn replace_children(id: &str, children: &[Element]) -> Result<(), String> {
+    let Some(el) = element(id) else {
+        return Ok(());
+    };
+    el.set_text_content(None);
+    children.iter().try_for_each(|child| append(&el, child))
+}
+
 /// `data-<name>` on `<body>`: the page's state for tests and styles.
 pub fn set_body_data(name: &str, value: &str) {
     if let Some(body) = document().and_then(|d| d.body()) {

@@ -158,3 +158,14 @@ impl HttpClient for Fetch {
         })
     }
 }
+
+/// The most a page-side download (an image by URL, a gallery picture, VLSBench's data.json or
+/// one of its images) may be: a larger body is refused rather than held in the tab.
+pub const DOWNLOAD_LIMIT: usize = 64 << 20;
+
+/// GETs `url` whole (at most [`DOWNLOAD_LIMIT`] bytes), any status.
+pub async fn get(url: &str) -> Result<crate::platform::http::HttpResponse, HttpError> {
+    Fetch::default()
+        .send(HttpRequest::get(url), DOWNLOAD_LIMIT)
+        .await
+}

@@ -21,6 +21,7 @@ pub mod hub;
 pub mod idb;
 pub mod model_panel;
 mod page;
+mod table;
 pub mod time;
 pub mod url;
 mod vlsbench_samples;

@@ -13,6 +13,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::dom::{on, set_attr, set_disabled, set_html, set_text, value};
 use super::events::{self, ShowSample};
+use super::fetch::get;
 use super::url::{hub_base, query_value};
 use crate::datasets::remote::{
     DatasetRepo, VLSBENCH_DATA, VLSBENCH_REPO, candidates, categories, pick, status_message,
@@ -133,17 +134,14 @@ fn fill_categories(samples: &[Sample]) {
 
 async fn fetch(repo: &DatasetRepo, path: &str) -> Result<Vec<u8>, String> {
     let url = repo.file_url(path);
-    let response = gloo_net::http::Request::get(&url).send().await.map_err(|_| {
+    let response = get(&url).await.map_err(|e| {
         format!(
-            "Could not reach {url} (offline, or blocked). Open your own VLSBench download under \
-             “Measure a whole benchmark” instead."
+            "Could not fetch {url} ({e}). Open your own VLSBench download under “Measure a \
+             whole benchmark” instead."
         )
     })?;
-    if !response.ok() {
-        return Err(status_message(repo, path, response.status()));
+    if !(200..300).contains(&response.status) {
+        return Err(status_message(repo, path, response.status));
     }
-    response
-        .binary()
-        .await
-        .map_err(|e| format!("{url}: the download broke off ({e}); try again."))
+    Ok(response.body)
 }

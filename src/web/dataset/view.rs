@@ -2,9 +2,10 @@
 //! a table, and the sortable table of the leakiest samples.
 
 use crate::chart::{Bar, bar_chart};
-use crate::leakage::metrics::{RankedSample, Report};
-use crate::util::html::escape;
-use crate::web::dom::{set_body_data, set_hidden, set_html, set_text};
+use crate::leakage::metrics::{self, RankedSample, Report};
+use crate::web::dom::{
+    append, build, replace_children, set_body_data, set_hidden, set_html, set_text,
+};
 
 /// Rows shown in the leakiest-samples table.
 const SHOWN: usize = 100;
@@ -79,26 +80,21 @@ pub fn show_report(report: &Report) {
         "ds-chart",
         &bar_chart("R1 and R2 by category, with 95% intervals", &bars),
     );
-    let mut html = String::from(
-        "<table class=\"rates\"><caption>By category</caption><thead><tr><th scope=\"col\">Category</th>\
-         <th scope=\"col\">Judged</th><th scope=\"col\">R1</th><th scope=\"col\">R2</th><th scope=\"col\">R2/R1</th></tr></thead><tbody>",
-    );
-    for g in &report.by_category {
-        html.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td></tr>",
-            escape(g.category.as_deref().unwrap_or("(none)")),
-            g.rates.n,
-            g.rates.r1.rate * 100.0,
-            g.rates.r2.rate * 100.0,
-            g.rates.r2_over_r1.as_ref().map_or("–".into(), |p| format!("{:.2}", p.rate))
-        ));
+    let groups = super::super::table::element(&metrics::table(report));
+    if let Err(e) = groups.and_then(|t| replace_children("ds-groups", &[t])) {
+        set_text("ds-groups", &e);
     }
-    html.push_str("</tbody></table>");
-    set_html("ds-groups", &html);
     set_hidden("ds-results", false);
 }
 
 pub fn show_ranked(report: &Report, sort: &Sort) {
+    if let Err(e) = ranked(report, sort) {
+        set_text("ds-ranked", &e);
+    }
+}
+
+/// The leakiest samples, sorted by `sort`, each with a button that opens it in the demo.
+fn ranked(report: &Report, sort: &Sort) -> Result<(), String> {
     let mut rows: Vec<&RankedSample> = report.ranked.iter().collect();
     let cmp = |a: &&RankedSample, b: &&RankedSample| match sort.key.as_str() {
         "id" => a.id.cmp(&b.id),
@@ -113,36 +109,54 @@ pub fn show_ranked(report: &Report, sort: &Sort) {
             cmp(a, b)
         }
     });
-    let header = |k: &str, label: &str| {
-        let order = match (k == sort.key, sort.descending) {
+    let caption = build(
+        "caption",
+        &[],
+        &format!("Leakiest samples (of {})", report.ranked.len()),
+    )?;
+    let head = build("thead", &[], "")?;
+    let tr = build("tr", &[], "")?;
+    for (key, label) in [
+        ("id", "Sample"),
+        ("category", "Category"),
+        ("text", "P(unsafe | text)"),
+        ("pair", "P(unsafe | text, image)"),
+    ] {
+        let order = match (key == sort.key, sort.descending) {
             (false, _) => "none",
             (true, true) => "descending",
             (true, false) => "ascending",
         };
-        format!(
-            "<th scope=\"col\" aria-sort=\"{order}\"><button type=\"button\" data-sort=\"{k}\">{label}</button></th>"
-        )
-    };
-    let mut html = format!(
-        "<caption>Leakiest samples (of {})</caption><thead><tr>{}{}{}{}<th scope=\"col\">Leaked</th><th scope=\"col\"><span class=\"sr-only\">Open</span></th></tr></thead><tbody>",
-        report.ranked.len(),
-        header("id", "Sample"),
-        header("category", "Category"),
-        header("text", "P(unsafe | text)"),
-        header("pair", "P(unsafe | text, image)")
-    );
-    for r in rows.iter().take(SHOWN) {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td>\
-             <td><button type=\"button\" data-show=\"{}\">Show in the demo</button></td></tr>",
-            escape(&r.id),
-            escape(r.category.as_deref().unwrap_or("")),
-            r.text_score,
-            r.pair_score,
-            if r.leaked { "yes" } else { "" },
-            r.index
-        ));
+        let th = build("th", &[("scope", "col"), ("aria-sort", order)], "")?;
+        append(
+            &th,
+            &build("button", &[("type", "button"), ("data-sort", key)], label)?,
+        )?;
+        append(&tr, &th)?;
     }
-    html.push_str("</tbody>");
-    set_html("ds-ranked", &html);
+    append(&tr, &build("th", &[("scope", "col")], "Leaked")?)?;
+    let open = build("th", &[("scope", "col")], "")?;
+    append(&open, &build("span", &[("class", "sr-only")], "Open")?)?;
+    append(&tr, &open)?;
+    append(&head, &tr)?;
+    let body = build("tbody", &[], "")?;
+    for r in rows.iter().take(SHOWN) {
+        let tr = build("tr", &[], "")?;
+        for text in [
+            r.id.clone(),
+            r.category.clone().unwrap_or_default(),
+            format!("{:.3}", r.text_score),
+            format!("{:.3}", r.pair_score),
+            if r.leaked { "yes" } else { "" }.to_owned(),
+        ] {
+            append(&tr, &build("td", &[], &text)?)?;
+        }
+        let td = build("td", &[], "")?;
+        let index = r.index.to_string();
+        let button = [("type", "button"), ("data-show", index.as_str())];
+        append(&td, &build("button", &button, "Show in the demo")?)?;
+        append(&tr, &td)?;
+        append(&body, &tr)?;
+    }
+    replace_children("ds-ranked", &[caption, head, body])
 }

@@ -1,28 +1,18 @@
-//! What the panel shows: live progress, the estimate, the report (tables, chart, agreement).
-//! Markup is built here from escaped text and handed to the DOM in one assignment per block.
+//! What the panel shows: live progress, the estimate, the report (the rates table the CLI
+//! prints, built as DOM; the chart; why rows have no label; the judges' agreement). Text from
+//! the run reaches the page as text only.
 
 use std::time::Duration;
 
 use crate::chart::{Bar, bar_chart};
 use crate::eval::plan::Plan;
 use crate::eval::progress::Progress;
-use crate::eval::report::{Group, Rates, Report};
-use crate::stats::Proportion;
+use crate::eval::report::{Group, Report};
 use crate::util::format::{human_duration, pct, thousands};
-use crate::util::html::escape;
-use crate::web::dom::{set_attr, set_body_data, set_html, set_text};
-
-fn pct_ci(p: &Proportion) -> String {
-    if p.total == 0 {
-        return pct(p);
-    }
-    format!(
-        "{} <span class=\"ci\">[{:.1}–{:.1}]</span>",
-        pct(p),
-        p.low * 100.0,
-        p.high * 100.0
-    )
-}
+use crate::web::dom::{
+    append, build, replace_children, set_attr, set_body_data, set_html, set_text,
+};
+use crate::web::table;
 
 pub fn show_progress(p: &Progress, now: Duration) {
     set_attr("eval-progress", "max", &p.rows_total.max(1).to_string());
@@ -134,34 +124,6 @@ fn group_name(g: &Group) -> String {
     }
 }
 
-fn rates_row(name: &str, r: &Rates) -> String {
-    format!(
-        "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        escape(name),
-        thousands(r.n),
-        pct_ci(&r.safe),
-        pct(&r.refuse),
-        pct(&r.warning)
-    )
-}
-
-fn rates_table(caption: &str, overall: Option<&Rates>, groups: &[Group]) -> String {
-    let mut html = format!(
-        "<table class=\"rates\"><caption>{}</caption><thead><tr><th scope=\"col\">Group</th>\
-         <th scope=\"col\">Labelled</th><th scope=\"col\">Safe [95% CI]</th>\
-         <th scope=\"col\">Refuse</th><th scope=\"col\">Warn</th></tr></thead><tbody>",
-        escape(caption)
-    );
-    if let Some(r) = overall {
-        html.push_str(&rates_row("All rows", r));
-    }
-    for g in groups {
-        html.push_str(&rates_row(&group_name(g), &g.rates));
-    }
-    html.push_str("</tbody></table>");
-    html
-}
-
 pub fn show_report(report: &Report, title: &str) {
     let o = &report.overall;
     set_text(
@@ -191,12 +153,14 @@ pub fn show_report(report: &Report, title: &str) {
         "eval-chart",
         &bar_chart("Safe rate by category, with 95% intervals", &bars),
     );
-    let mut html = rates_table("By category", Some(o), &report.by_category);
-    html.push_str(&rates_table(
-        "By sub-category (by name, as the paper groups them)",
-        None,
-        &report.by_sub_category,
-    ));
+    if let Err(e) = tables(report) {
+        set_text("eval-tables", &e);
+    }
+}
+
+/// The rates table (the CLI's, as DOM), why rows have no label, and the judges' agreement.
+fn tables(report: &Report) -> Result<(), String> {
+    let mut parts = vec![table::element(&crate::eval::table::table(report))?];
     let f = &report.failures;
     let failures = [
         (f.not_answered, "not answered yet"),
@@ -207,38 +171,46 @@ pub fn show_report(report: &Report, title: &str) {
         (f.judge_content_filter, "judge blocked by a content filter"),
         (f.judge_unparsable, "judge answer unreadable"),
     ];
-    let listed: Vec<String> = failures
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("<li>{} {}</li>", thousands(*n), escape(what)))
-        .collect();
-    if !listed.is_empty() {
-        html.push_str(&format!(
-            "<h4>Rows without a label</h4><ul class=\"failures\">{}</ul>\
-             <p class=\"note\">“Retry failed calls” runs the failed ones again; “Judge again” \
-             re-labels stored answers, with another judge if you change it.</p>",
-            listed.join("")
-        ));
+    if failures.iter().any(|(n, _)| *n > 0) {
+        parts.push(build("h4", &[], "Rows without a label")?);
+        let list = build("ul", &[("class", "failures")], "")?;
+        for (n, what) in failures.iter().filter(|(n, _)| *n > 0) {
+            append(
+                &list,
+                &build("li", &[], &format!("{} {what}", thousands(*n)))?,
+            )?;
+        }
+        parts.push(list);
+        parts.push(build(
+            "p",
+            &[("class", "note")],
+            "“Retry failed calls” runs the failed ones again; “Judge again” re-labels stored \
+             answers, with another judge if you change it.",
+        )?);
     }
     if let Some(a) = &report.agreement {
         let kappa = a
             .kappa
             .map(|k| format!("{k:.3}"))
             .unwrap_or_else(|| "undefined".into());
-        html.push_str(&format!(
-            "<h4>Agreement between the two judges</h4><p>Cohen's κ = {kappa} over {} rows \
-             (observed agreement {:.1}%). {} disagreements to spot-check:</p><ul class=\"disagreements\">",
-            thousands(a.n),
-            a.observed * 100.0,
-            a.disagreements.len()
-        ));
+        parts.push(build("h4", &[], "Agreement between the two judges")?);
+        parts.push(build(
+            "p",
+            &[],
+            &format!(
+                "Cohen's κ = {kappa} over {} rows (observed agreement {:.1}%). {} disagreements \
+                 to spot-check:",
+                thousands(a.n),
+                a.observed * 100.0,
+                a.disagreements.len()
+            ),
+        )?);
+        let list = build("ul", &[("class", "disagreements")], "")?;
         for d in a.disagreements.iter().take(50) {
-            html.push_str(&format!(
-                "<li>row {}: {} vs {}</li>",
-                d.row, d.first as u8, d.second as u8
-            ));
+            let text = format!("row {}: {} vs {}", d.row, d.first as u8, d.second as u8);
+            append(&list, &build("li", &[], &text)?)?;
         }
-        html.push_str("</ul>");
+        parts.push(list);
     }
-    set_html("eval-tables", &html);
+    replace_children("eval-tables", &parts)
 }
