@@ -267,19 +267,7 @@ impl ClipEmbedder {
     /// and projection as the class token, so it lives in the shared space and can be compared
     /// with text (a coarse relevance map, not an attribution method).
     pub async fn patch_embeddings(&self, image: &PixelTensor) -> Result<Embeddings, EmbedError> {
-        let size = self.config.vision_config.image_size;
-        if image.height != size || image.width != size || image.data.len() != 3 * size * size {
-            return Err(EmbedError::ImageSize {
-                index: 0,
-                height: image.height,
-                width: image.width,
-                size,
-            });
-        }
-        let pixels = Tensor::<4>::from_data(
-            TensorData::new(image.data.clone(), [1, 3, size, size]),
-            &self.device,
-        );
+        let pixels = self.model_input(image)?;
         let (hidden, _) = self.model.vision_model.forward(pixels);
         let [_, tokens, width] = hidden.dims();
         let patches = hidden.narrow(1, 1, tokens - 1).reshape([tokens - 1, width]);

@@ -480,17 +480,23 @@ async fn judge_template(settings: &EvalSettings) -> Result<JudgeTemplate, String
 async fn save_settings(db: &Database) {
     let fields: std::collections::BTreeMap<&str, String> =
         SAVED_FIELDS.iter().map(|id| (*id, value(id))).collect();
-    let saved = match serde_json::to_string(&fields) {
-        Ok(text) => db
-            .put(SETTINGS_ENTRY, &text)
-            .await
-            .map_err(|e| e.to_string()),
+    put_json(
+        db,
+        SETTINGS_ENTRY,
+        &fields,
+        "the settings are not kept for the next visit",
+    )
+    .await;
+}
+
+/// Stores `value` as JSON under `key`; a failure is shown with what it costs the person.
+async fn put_json(db: &Database, key: &str, value: &impl serde::Serialize, cost: &str) {
+    let saved = match serde_json::to_string(value) {
+        Ok(text) => db.put(key, &text).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = saved {
-        message(&format!(
-            "{e}: the settings are not kept for the next visit"
-        ));
+        message(&format!("{e}: {cost}"));
     }
 }
 
@@ -601,18 +607,8 @@ async fn run(state: &Shared) -> Result<bool, String> {
         if previous.as_ref().is_some_and(|p| p != judge_key) {
             selection.second_judge = previous;
         }
-        let saved = match serde_json::to_string(judge_key) {
-            Ok(text) => db
-                .put(LAST_JUDGE_ENTRY, &text)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = saved {
-            message(&format!(
-                "{e}: the next judge cannot be compared with this one"
-            ));
-        }
+        let cost = "the next judge cannot be compared with this one";
+        put_json(db, LAST_JUDGE_ENTRY, judge_key, cost).await;
     }
     let records = store.load().await.map_err(|e| e.to_string())?;
     let results = collect(&rows, &records, &selection);

@@ -77,8 +77,8 @@ pub async fn storage_estimate() -> Option<StorageEstimate> {
     cache::estimate().await
 }
 
-/// For the node end-to-end test (tests/e2e/hub.test.mjs), until the page exposes the loader:
-/// loads `source` at `revision` with `options` (`{"token", "sha256": {file: hex},
+/// A test hook for tests/e2e/hub.test.mjs: the loader alone, without the worker and panels the
+/// page wraps it in, so the test reads every file's request figures. Loads `source` at `revision` with `options` (`{"token", "sha256": {file: hex},
 /// "no_listing", "stall_ms", "retry_delay_ms"}`, all optional) and answers a summary:
 /// `{files: [{file, size, sha256, from_cache, verified_by, requests, resumed_at, restarts,
 /// network_bytes}], checkpoint: {file: sha256 of the bytes handed over}, missing, warnings,
