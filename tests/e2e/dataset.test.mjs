@@ -23,7 +23,32 @@ after(async () => { await site?.close(); });
 async function nativeReport() {
   const out = await mkdtemp(join(tmpdir(), 'leakscope-vsil-'));
   await promisify(execFile)(CLI, ['leakage', join(FIXTURE, 'data.json'), '--model', resolve(ROOT, 'tests/fixtures/tiny-clip'), '--out', out]);
-  return JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+  const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+  report.scores = await readFile(join(out, 'scores.jsonl'), 'utf8');
+  return report;
+}
+
+/** The page's scores.jsonl export equals `leakscope leakage`'s: the same lines in the same
+ * order, numbers within 1e-4 as the demo test allows (the same batch scorer; margins are log
+ * odds of logits scaled by about 100, so summation order shows in the fifth decimal). */
+function sameScoreLines(pageText, nativeText) {
+  const parse = (text) => text.trim().split('\n').map((l) => JSON.parse(l));
+  const [got, want] = [parse(pageText), parse(nativeText)];
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => {
+    const w = want[i];
+    assert.deepEqual(Object.keys(g), Object.keys(w), `line ${i + 1}: the same fields`);
+    for (const key of Object.keys(w)) {
+      if (typeof w[key] === 'number') {
+        assert.ok(Math.abs(g[key] - w[key]) <= 1e-4, `line ${i + 1} ${key}: ${g[key]} vs ${w[key]}`);
+      } else if (key === 'top_harm') {
+        assert.equal(g.top_harm.phrase, w.top_harm.phrase, `line ${i + 1} top_harm`);
+      } else {
+        assert.deepEqual(g[key], w[key], `line ${i + 1} ${key}`);
+      }
+    }
+  });
+  return got.length;
 }
 
 /** Waits for the run to finish; its R1 and R2 must equal the native report's. */
@@ -82,9 +107,11 @@ test('dataset mode: pause, reopen, finish; R1 and R2 equal the native report', a
     const report = JSON.parse(await readFile(await file.path(), 'utf8'));
     assert.equal(report.judged, 30);
     assert.equal(report.overall.r2.successes, native.overall.r2.successes);
+    const [scores] = await Promise.all([page.waitForEvent('download'), page.click('#ds-export-scores')]);
+    const lines = sameScoreLines(await readFile(await scores.path(), 'utf8'), native.scores);
     const shot = await screenshot(page, 'dataset-report');
     assert.deepEqual(errors, []);
-    console.log(`dataset mode: paused after ${before} of 30, finished after reopening; R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native; screenshot ${shot}`);
+    console.log(`dataset mode: paused after ${before} of 30, finished after reopening; R1 ${(r1 * 100).toFixed(1)}% R2 ${(r2 * 100).toFixed(1)}% = native; ${lines} score lines equal the CLI's scores.jsonl; screenshot ${shot}`);
   } finally {
     await context.close();
   }
