@@ -3,6 +3,12 @@
 //! Burn's wgpu runtime may be initialised **once per process (once per page)**: a second
 //! `init_async` fails with "A server is still registered". Callers keep the returned
 //! [`ComputeDevice`] and clone it.
+//!
+//! The threaded wasm build (`target_feature = "atomics"`, the page where it is cross-origin
+//! isolated and has no WebGPU: scripts/build-threads.sh) has no GPU backend: with atomics,
+//! wgpu's WebGPU types are not `Send` and CubeCL's wgpu runtime does not compile. There
+//! [`ComputeDevice::gpu_with`] answers why, and the caller runs on the CPU as it does anywhere
+//! the GPU fails.
 
 use super::Precision;
 use burn::tensor::Device;
@@ -48,6 +54,57 @@ pub struct ComputeDevice {
     pub adapter: Option<String>,
     /// The float type every tensor on this device is created in (the device's default).
     pub precision: Precision,
+    /// How the CPU backend computes, where the caller knows (the page's worker); `None`
+    /// natively, where the badge stays "CPU (flex)".
+    pub cpu: Option<CpuSetup>,
+}
+
+/// How the CPU backend computes in this build: the rayon pool's size (`None`: no pool, one
+/// thread) and whether its kernels use wasm's 128-bit SIMD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CpuSetup {
+    pub threads: Option<usize>,
+    pub simd: bool,
+}
+
+impl CpuSetup {
+    /// At most this many threads in the page, whatever the machine reports: each costs a Web
+    /// Worker with its own instance and stack, and the batch-1 products the page runs stop
+    /// getting faster long before.
+    pub const MAX_THREADS: usize = 16;
+
+    /// How many threads the page's pool gets: `wanted` (its `?threads=`) or the logical cores
+    /// the browser reports, within 1..=[`Self::MAX_THREADS`].
+    pub fn pool_size(wanted: Option<usize>, cores: Option<usize>) -> usize {
+        wanted.or(cores).unwrap_or(1).clamp(1, Self::MAX_THREADS)
+    }
+
+    /// This build's: threads where it was built with atomics (the pool must be running, or
+    /// rayon builds its default one), SIMD where it was built with `simd128`.
+    pub fn of_this_build() -> Self {
+        #[cfg(target_feature = "atomics")]
+        let threads = Some(rayon::current_num_threads());
+        #[cfg(not(target_feature = "atomics"))]
+        let threads = None;
+        Self {
+            threads,
+            simd: cfg!(target_feature = "simd128"),
+        }
+    }
+
+    /// The badge's words after "CPU": "4 threads · SIMD", "SIMD", "1 thread", or nothing.
+    pub fn describe(&self) -> String {
+        let threads = self.threads.map(|n| match n {
+            1 => "1 thread".to_owned(),
+            n => format!("{n} threads"),
+        });
+        let simd = self.simd.then(|| "SIMD".to_owned());
+        threads
+            .into_iter()
+            .chain(simd)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
 }
 
 /// Why the GPU could not be used (the caller falls back to the CPU and says why).
@@ -63,6 +120,15 @@ impl ComputeDevice {
             kind: BackendKind::Flex,
             adapter: None,
             precision: Precision::F32,
+            cpu: None,
+        }
+    }
+
+    /// The CPU backend, saying how it computes (threads, SIMD) in its badge.
+    pub fn flex_with(cpu: CpuSetup) -> Self {
+        Self {
+            cpu: Some(cpu),
+            ..Self::flex()
         }
     }
 
@@ -77,6 +143,7 @@ impl ComputeDevice {
     /// `shader-f16`, and without it the device is f32 (compare `precision` with what you
     /// asked for to tell people). The float type is the device's default from here on, so
     /// weights, inputs and activations all take it; it cannot change later in the process.
+    #[cfg(not(target_feature = "atomics"))]
     pub async fn gpu_with(wanted: Precision) -> Result<Self, GpuInitError> {
         let (mut device, setup) = Device::wgpu_options()
             .init_with_setup_async()
@@ -100,7 +167,16 @@ impl ComputeDevice {
             kind,
             adapter: adapter_label(&info.name, &info.driver, &info.driver_info),
             precision,
+            cpu: None,
         })
+    }
+
+    /// The threaded wasm build has no GPU backend (see the module documentation).
+    #[cfg(target_feature = "atomics")]
+    pub async fn gpu_with(_wanted: Precision) -> Result<Self, GpuInitError> {
+        Err(GpuInitError(
+            "the threaded CPU build of the page has no GPU backend".into(),
+        ))
     }
 
     /// The GPU when it initialises, else the CPU backend with the reason it fell back.
@@ -111,12 +187,20 @@ impl ComputeDevice {
         }
     }
 
-    /// One line for a badge: "WebGPU · <adapter>", "WebGPU · <adapter> · f16" or
-    /// "CPU (flex)".
+    /// One line for a badge: "WebGPU · <adapter>", "WebGPU · <adapter> · f16", "CPU (flex)",
+    /// or with a [`CpuSetup`] "CPU · 4 threads · SIMD", "CPU · SIMD", "CPU".
     pub fn describe(&self) -> String {
-        let mut line = match &self.adapter {
-            Some(adapter) => format!("{} · {}", self.kind, adapter),
-            None => self.kind.to_string(),
+        let mut line = match (&self.adapter, &self.cpu) {
+            (Some(adapter), _) => format!("{} · {}", self.kind, adapter),
+            (None, Some(cpu)) if self.kind == BackendKind::Flex => {
+                let how = cpu.describe();
+                if how.is_empty() {
+                    "CPU".to_owned()
+                } else {
+                    format!("CPU · {how}")
+                }
+            }
+            (None, _) => self.kind.to_string(),
         };
         if self.precision != Precision::F32 {
             line.push_str(" · ");
@@ -127,6 +211,7 @@ impl ComputeDevice {
 }
 
 /// Browsers often hide the adapter name; fall back to the driver name, then its details.
+#[cfg_attr(target_feature = "atomics", allow(dead_code))]
 fn adapter_label(name: &str, driver: &str, driver_info: &str) -> Option<String> {
     [name, driver, driver_info]
         .into_iter()
@@ -153,5 +238,24 @@ mod tests {
     #[test]
     fn flex_badge_names_the_cpu() {
         assert_eq!(ComputeDevice::flex().describe(), "CPU (flex)");
+    }
+
+    #[test]
+    fn pool_size_prefers_the_page_then_the_cores_within_bounds() {
+        assert_eq!(CpuSetup::pool_size(Some(3), Some(8)), 3);
+        assert_eq!(CpuSetup::pool_size(None, Some(8)), 8);
+        assert_eq!(CpuSetup::pool_size(None, Some(64)), CpuSetup::MAX_THREADS);
+        assert_eq!(CpuSetup::pool_size(Some(0), Some(8)), 1);
+        assert_eq!(CpuSetup::pool_size(None, None), 1);
+    }
+
+    #[test]
+    fn page_cpu_badge_says_threads_and_simd() {
+        let badge = |threads, simd| ComputeDevice::flex_with(CpuSetup { threads, simd }).describe();
+        assert_eq!(badge(Some(4), true), "CPU · 4 threads · SIMD");
+        assert_eq!(badge(Some(1), true), "CPU · 1 thread · SIMD");
+        assert_eq!(badge(None, true), "CPU · SIMD");
+        assert_eq!(badge(Some(2), false), "CPU · 2 threads");
+        assert_eq!(badge(None, false), "CPU");
     }
 }

@@ -6,7 +6,7 @@ mod precision;
 mod readback;
 mod smoke;
 
-pub use backend::{BackendKind, ComputeDevice, GpuInitError};
+pub use backend::{BackendKind, ComputeDevice, CpuSetup, GpuInitError};
 pub use precision::Precision;
 pub use readback::{ReadbackError, read_f32};
 pub use smoke::{SMOKE_EXPECTED, SmokeResult, smoke_check};

@@ -15,12 +15,57 @@
 //! tests/web.rs in Chromium's WebGPU. On the CPU backend the functions here answer
 //! [`GpuError::NotGpu`], and the `*_on` / [`preprocess::model_input`] wrappers use the CPU
 //! path instead.
+//!
+//! The threaded wasm build has no GPU backend ([`crate::compute`]): there `preprocess` and
+//! `overlay` hold only the two wrappers the page's worker calls, on the CPU.
 
+#[cfg(not(target_feature = "atomics"))]
 mod kernel;
+#[cfg(not(target_feature = "atomics"))]
 pub mod overlay;
+#[cfg(not(target_feature = "atomics"))]
 pub mod preprocess;
 
+#[cfg(not(target_feature = "atomics"))]
 pub use kernel::MAX_BUFFER_BYTES;
+
+/// The threaded wasm build's [`model_input`](preprocess::model_input): the CPU path, uploaded.
+#[cfg(target_feature = "atomics")]
+pub mod preprocess {
+    pub use super::model_input_cpu as model_input;
+}
+
+/// The threaded wasm build's [`render_overlay_on`](overlay::render_overlay_on): the CPU path.
+#[cfg(target_feature = "atomics")]
+pub mod overlay {
+    use crate::overlay::{OverlayError, OverlayPlan, render_overlay};
+
+    pub async fn render_overlay_on(
+        _device: &burn::tensor::Device,
+        plan: &OverlayPlan,
+        rgba: &[u8],
+    ) -> Result<Vec<u8>, OverlayError> {
+        render_overlay(plan, rgba)
+    }
+}
+
+/// The model input `[1, 3, H, W]` computed by the CPU path and uploaded to `device`: what
+/// [`preprocess::model_input`] falls back to.
+pub fn model_input_cpu(
+    device: &burn::tensor::Device,
+    cfg: &crate::preprocess::PreprocessConfig,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+    opts: &crate::preprocess::DecodeOptions,
+) -> Result<burn::tensor::Tensor<4>, PreprocessError> {
+    let cpu = crate::preprocess::preprocess_rgba_with(cfg, width, height, rgba, opts)?;
+    let shape = [1, 3, cpu.height, cpu.width];
+    Ok(burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(cpu.data, shape),
+        device,
+    ))
+}
 
 use crate::compute::ReadbackError;
 use crate::overlay::OverlayError;

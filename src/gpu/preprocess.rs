@@ -12,13 +12,13 @@
 
 use std::ops::Range;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use super::GpuError;
 use super::kernel::{GpuContext, WgslKernel, groups_x};
 use crate::preprocess::{
     DecodeOptions, PRECISION_BITS, PreprocessConfig, PreprocessError, Resample, Taps, check_buffer,
-    inside, nearest_index, normalize_lut, output_geometry, preprocess_rgba_with, taps,
+    inside, nearest_index, normalize_lut, output_geometry, taps,
 };
 
 const RESAMPLE_ROWS: WgslKernel = WgslKernel {
@@ -128,11 +128,7 @@ pub fn model_input(
     match preprocess_rgba_gpu(device, cfg, width, height, rgba, opts) {
         Ok(pixels) => Ok(pixels),
         Err(GpuError::Preprocess(e)) => Err(e),
-        Err(_) => {
-            let cpu = preprocess_rgba_with(cfg, width, height, rgba, opts)?;
-            let shape = [1, 3, cpu.height, cpu.width];
-            Ok(Tensor::from_data(TensorData::new(cpu.data, shape), device))
-        }
+        Err(_) => super::model_input_cpu(device, cfg, width, height, rgba, opts),
     }
 }
 

@@ -84,6 +84,8 @@ pub use decode::{
 pub use error::PreprocessError;
 pub use pixels::{Geometry, MAX_RESIZED_SIDE, PixelTensor, Rgb8Image};
 use resample::resample_window;
+// For the GPU kernels (crate::gpu::preprocess), which the threaded wasm build has not.
+#[cfg(not(target_feature = "atomics"))]
 pub(crate) use resample::{PRECISION_BITS, Taps, inside, nearest_index, taps};
 
 /// Encoded image (PNG, JPEG, WebP, GIF) → `[3, H, W]` model input, default [`DecodeOptions`].
