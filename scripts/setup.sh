@@ -18,6 +18,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. The pinned nightly for the page's threaded build (scripts/build-threads.sh pins it): std
+#     is rebuilt with atomics from rust-src (`-Z build-std`), so the nightly needs no wasm32
+#     std of its own (the mirror has none for that date).
+NIGHTLY=$(scripts/build-threads.sh --toolchain)
+if ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "installing $NIGHTLY with rust-src (the page's threaded build; once)"
+  rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src
+fi
+
 # 2. Debian packages: Chromium + its driver for browser tests, Mesa's lavapipe Vulkan driver
 #    for native wgpu tests.
 DEB_PACKAGES=(chromium chromium-driver mesa-vulkan-drivers libvulkan1)

@@ -132,11 +132,17 @@ impl Inner {
 }
 
 impl ModelClient {
-    /// Starts `worker.js` (beside the page) as a module worker.
+    /// Starts `worker.js` (beside the page) as a module worker, loading the build the page
+    /// runs (www/boot.js chose it): the threaded one from `threads/`, or the one beside it.
     pub fn start() -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options("worker.js", &options)
+        let script = if cfg!(target_feature = "atomics") {
+            "worker.js?build=threads"
+        } else {
+            "worker.js"
+        };
+        let worker = Worker::new_with_options(script, &options)
             .map_err(|e| format!("could not start the model worker: {e:?}"))?;
         let waiting: RefCell<HashMap<u32, Function>> = RefCell::default();
         let ready = Promise::new(&mut |resolve, _reject| {
@@ -236,10 +242,12 @@ impl ModelClient {
         &self,
         prefer_gpu: bool,
         precision: Precision,
+        threads: Option<usize>,
     ) -> Result<DeviceReply, WorkerError> {
         let request = Request::Init {
             prefer_gpu,
             precision,
+            threads,
         };
         match self.call(request, None, &[]).await? {
             (Response::Device(reply), _) => Ok(reply),

@@ -43,14 +43,28 @@ async fn run() -> Result<(), String> {
             Err(e) => (Precision::F16, Some(format!("?precision= ignored: {e}"))),
         },
     };
+    // The CPU backend's threads in the threaded build (`?threads=0` makes www/boot.js load the
+    // single-threaded one); default: as many as the browser reports cores.
+    let threads = query_value("threads")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0);
     set_text("status", "Looking for a GPU…");
     let device = client
-        .init(prefer_gpu, precision)
+        .init(prefer_gpu, precision, threads)
         .await
         .map_err(|e| e.to_string())?;
     set_text("backend", &device.describe);
     set_attr("backend", "data-backend", &device.backend);
     set_attr("backend", "data-precision", device.precision.label());
+    if let Some(cpu) = device.cpu {
+        let threads = cpu.threads.unwrap_or(1).to_string();
+        set_attr("backend", "data-threads", &threads);
+        set_attr(
+            "backend",
+            "data-simd",
+            if cpu.simd { "true" } else { "false" },
+        );
+    }
     let notes: Vec<String> = [
         device
             .note

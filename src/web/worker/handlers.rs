@@ -8,12 +8,12 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 
-use super::Job;
 use super::model::{self, Model};
 use super::protocol::{
     AttributionReply, DeviceReply, ImageReply, ProgressReply, RelevanceReply, Request, Response,
     SampleScoresReply, ScoreReply,
 };
+use super::{Job, threads};
 use crate::compute::{BackendKind, ComputeDevice, Precision, smoke_check};
 use crate::datasets::Sample;
 use crate::embedder::{ClipEmbedder, Embeddings};
@@ -73,7 +73,8 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
         Request::Init {
             prefer_gpu,
             precision,
-        } => Response::Device(init(prefer_gpu, precision).await?),
+            threads,
+        } => Response::Device(init(prefer_gpu, precision, threads).await?),
         Request::LoadModel { choice } => {
             let files = job
                 .blobs
@@ -119,16 +120,20 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
     Ok((reply, None))
 }
 
-async fn init(prefer_gpu: bool, precision: Precision) -> Result<DeviceReply, String> {
+async fn init(
+    prefer_gpu: bool,
+    precision: Precision,
+    threads: Option<usize>,
+) -> Result<DeviceReply, String> {
     let existing = STATE.with_borrow(|s| s.device.clone());
     let (device, note) = match existing {
         Some(d) => (d, None),
         None if !prefer_gpu => (
-            ComputeDevice::flex(),
+            cpu(threads).await?,
             Some("CPU chosen in the settings".into()),
         ),
         None => match probe_webgpu().await {
-            Err(reason) => (ComputeDevice::flex(), Some(reason)),
+            Err(reason) => (cpu(threads).await?, Some(reason)),
             Ok(probe) => match ComputeDevice::gpu_with(precision).await {
                 Ok(mut device) => {
                     if device.adapter.is_none() {
@@ -136,7 +141,7 @@ async fn init(prefer_gpu: bool, precision: Precision) -> Result<DeviceReply, Str
                     }
                     (device, None)
                 }
-                Err(e) => (ComputeDevice::flex(), Some(e.to_string())),
+                Err(e) => (cpu(threads).await?, Some(e.to_string())),
             },
         },
     };
@@ -158,7 +163,14 @@ async fn init(prefer_gpu: bool, precision: Precision) -> Result<DeviceReply, Str
         precision: device.precision,
         precision_note,
         smoke: smoke.product,
+        cpu: device.cpu,
     })
+}
+
+/// The CPU backend, its threads started first in the threaded build (before anything touches
+/// rayon: [`threads`]).
+async fn cpu(threads: Option<usize>) -> Result<ComputeDevice, String> {
+    Ok(ComputeDevice::flex_with(threads::start(threads).await?))
 }
 
 /// Decodes `bytes` with the Rust decoder (the pixels the native path sees) and makes the model

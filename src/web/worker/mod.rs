@@ -11,6 +11,7 @@
 mod handlers;
 mod model;
 pub mod protocol;
+mod threads;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compute::Precision;
+use crate::compute::{CpuSetup, Precision};
 use crate::datasets::Sample;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
@@ -37,6 +37,10 @@ pub enum Request {
         /// What the GPU should compute in; f16 needs the adapter's shader-f16.
         #[serde(default)]
         precision: Precision,
+        /// The CPU backend's threads in the threaded build (the page's `?threads=`); `None`:
+        /// as many as the browser reports cores.
+        #[serde(default)]
+        threads: Option<usize>,
     },
     LoadModel {
         choice: ModelChoice,
@@ -89,6 +93,9 @@ pub struct DeviceReply {
     pub precision_note: Option<String>,
     /// The 2×2 smoke product.
     pub smoke: Vec<f32>,
+    /// How the CPU backend computes (threads, SIMD), when it runs.
+    #[serde(default)]
+    pub cpu: Option<CpuSetup>,
 }
 
 /// A loaded model (answers `LoadModel`).
