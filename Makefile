@@ -13,8 +13,9 @@ serve: setup
 test: setup
 	@scripts/test.sh
 
-# Optimised page in dist/: size-first profile, then wasm-opt -Oz from npm's binaryen@132
-# (installed into target/tools/ once; never Debian's). Prints the module's size.
+# Optimised page in dist/ (single-threaded, and threaded in dist/threads/): size-first profile,
+# then wasm-opt -Oz from npm's binaryen@132 (installed into target/tools/ once; never Debian's).
+# Prints each module's size and SIMD instruction count (fails without SIMD).
 release: setup
 	@scripts/release.sh
 
@@ -38,8 +39,16 @@ bench:
 		--reference-python $(REFERENCE_PY) --json target/bench.json
 
 # Browser timings (BENCHMARKS.md): the release page in headless Chromium on WebGPU and on the CPU
-# backend, tiny test model and the full ViT-B/32 shape (random weights from `make parity-full`;
-# skipped if absent). BENCH_BROWSER_ARGS e.g. "--model tiny --backend cpu --warm 4".
+# backend in three builds — scalar (the page without simd128, built once into target/dist-scalar
+# by `scripts/release.sh --scalar`), SIMD (single-threaded) and SIMD + threads (served
+# cross-origin isolated) — with ratios against the scalar one from the same run; tiny test model
+# and the full ViT-B/32 shape (random weights from `make parity-full` if present, else the
+# bench's own, written once by the debug CLI into target/bench-checkpoint/).
+# BENCH_BROWSER_ARGS e.g. "--model full --backend cpu --warm 4".
 BENCH_BROWSER_ARGS ?=
 bench-browser: release
+	@test -f target/dist-scalar/leakscope_bg.wasm || scripts/release.sh --scalar
+	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors \
+		|| test -f target/bench-checkpoint/vit-b-32/model.safetensors \
+		|| cargo run --quiet --bin leakscope -- bench --config vit-b-32 --write-checkpoint target/bench-checkpoint/vit-b-32
 	node tests/e2e/bench.mjs $(BENCH_BROWSER_ARGS)

@@ -35,7 +35,9 @@ step "clippy (native)" cargo clippy --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy --all-targets "${WASM[@]}" -- -D warnings
 step "tests (native: flex + wgpu on lavapipe)" cargo test
 step "tests (headless Chromium: WebGPU + flex)" cargo test "${WASM[@]}" --test web -- --nocapture
-step "trunk build" trunk build
+# Also builds the threaded page into dist/threads/ (Trunk.toml's hook: scripts/build-threads.sh,
+# the pinned nightly rebuilding std with atomics), which the page tests load.
+step "trunk build (single-threaded page + threaded page)" trunk build
 # The page tests start the mock model API (examples/openai_mock_server.rs) and call the CLI.
 step "mock API and CLI for the page tests" cargo build --example openai_mock_server --bin leakscope
 step "end-to-end (page in headless Chromium)" node --test --test-concurrency=1 tests/e2e/
