@@ -2,7 +2,9 @@
 // Hugging Face's URL layout (`?model=test`): the gallery's scores equal the native ones pinned in
 // tests/fixtures/guard/gallery.json within 1e-4 on WebGPU and on the CPU fallback; editing the
 // query re-scores it and lands in the link; an uploaded image gets scored and its relevance
-// overlay drawn; a reload reuses the concept embeddings cached in IndexedDB.
+// overlay drawn; a reload reuses the concept embeddings cached in IndexedDB. The CPU fallback
+// runs in both of its builds: single-threaded (the page not cross-origin isolated) and threaded
+// (served with COOP/COEP), each with wasm SIMD.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -16,15 +18,19 @@ const SAMPLES = JSON.parse(await readFile(resolve(ROOT, 'www/gallery/samples.jso
 const LOAD_TIMEOUT = 600_000;
 
 let site;
-before(async () => { site = await serveStatic(); });
-after(async () => { await site?.close(); });
+let isolatedSite;
+before(async () => {
+  site = await serveStatic();
+  isolatedSite = await serveStatic(undefined, { isolated: true });
+});
+after(async () => { await site?.close(); await isolatedSite?.close(); });
 
-async function open(context, query = '?model=test', hash = '') {
+async function open(context, query = '?model=test', hash = '', from = site) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const t0 = Date.now();
-  await page.goto(`${site.url}${query}${hash}`);
+  await page.goto(`${from.url}${query}${hash}`);
   await page.waitForSelector('body[data-model="ready"], body[data-model="error"]', { timeout: LOAD_TIMEOUT });
   assert.equal(await page.getAttribute('body', 'data-model'), 'ready', await page.textContent('#model-status'));
   const loadSeconds = (Date.now() - t0) / 1000;
@@ -126,20 +132,24 @@ test('WebGPU: gallery scores equal the native ones, editing, uploading, the over
   }
 });
 
-test('without WebGPU the CPU backend gives the same gallery scores', async () => {
-  const context = await launchChromium({ webgpu: false });
-  try {
-    const { page, errors, loadSeconds } = await open(context);
-    assert.match(await page.textContent('#backend'), /^CPU/);
-    const { worst } = await checkGallery(page, 'CPU');
-    await screenshot(page, 'demo-cpu-gallery');
-    assert.deepEqual(errors, []);
-    const prepare = Number(await page.getAttribute('#model-status', 'data-prepare-ms'));
-    console.log(`CPU (flex): page load to ready ${loadSeconds.toFixed(1)} s, preparation ${(prepare / 1000).toFixed(1)} s; gallery max |page - native| ${worst.toExponential(1)}; ${(await page.textContent('#demo-timing')).trim()}`);
-  } finally {
-    await context.close();
-  }
-});
+for (const build of ['single', 'threads']) {
+  test(`without WebGPU the CPU backend gives the same gallery scores (${build === 'threads' ? 'threaded build, page cross-origin isolated' : 'single-threaded build'})`, async () => {
+    const context = await launchChromium({ webgpu: false });
+    try {
+      const { page, errors, loadSeconds } = await open(context, '?model=test', '', build === 'threads' ? isolatedSite : site);
+      const badge = await page.textContent('#backend');
+      assert.equal(await page.getAttribute('html', 'data-build'), build, `badge "${badge}"`);
+      assert.match(badge, build === 'threads' ? /^CPU · \d+ threads? · SIMD$/ : /^CPU · SIMD$/);
+      const { worst } = await checkGallery(page, `CPU (${build})`);
+      await screenshot(page, `demo-cpu-gallery-${build}`);
+      assert.deepEqual(errors, []);
+      const prepare = Number(await page.getAttribute('#model-status', 'data-prepare-ms'));
+      console.log(`${badge}: page load to ready ${loadSeconds.toFixed(1)} s, preparation ${(prepare / 1000).toFixed(1)} s; gallery max |page - native| ${worst.toExponential(1)}; ${(await page.textContent('#demo-timing')).trim()}`);
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 test('a VLSBench sample comes from the dataset repo at run time; a missing repo says what to do', async () => {
   const folder = resolve(ROOT, 'tests/fixtures/eval/vlsbench-mini');

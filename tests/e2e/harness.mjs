@@ -22,15 +22,25 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. */
-export async function serveStatic(dir = DIST) {
+/** The headers that make a page cross-origin isolated (what www/sw.js adds on a static host). */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
+/**
+ * Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. `isolated` sends
+ * COOP/COEP with every file, as a server configured for the threaded build does.
+ */
+export async function serveStatic(dir = DIST, { isolated = false } = {}) {
+  const extra = isolated ? ISOLATION_HEADERS : {};
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(dir, path.endsWith('/') ? join(path, 'index.html') : path);
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...extra });
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -43,9 +53,11 @@ export async function serveStatic(dir = DIST) {
 
 /**
  * Debian's Chromium, headless, with a fresh profile (or `userDataDir`, to reuse one); `webgpu`
- * adds --enable-unsafe-webgpu.
+ * adds --enable-unsafe-webgpu. Service workers are blocked unless `serviceWorkers: 'allow'`:
+ * a page test gets the isolation it asked for from its server (`serveStatic(…, { isolated })`),
+ * not from www/sw.js and a reload behind its back (threads.test.mjs tests that path).
  */
-export async function launchChromium({ webgpu, userDataDir = null }) {
+export async function launchChromium({ webgpu, userDataDir = null, serviceWorkers = 'block' }) {
   userDataDir ??= await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
   const args = [
     '--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
@@ -57,6 +69,7 @@ export async function launchChromium({ webgpu, userDataDir = null }) {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args,
+    serviceWorkers,
   });
 }
 
