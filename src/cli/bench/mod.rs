@@ -68,6 +68,11 @@ pub struct BenchArgs {
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the random checkpoint of `--config` to this folder in Hugging Face layout
+    /// (config.json, model.safetensors, vocab.json, merges.txt) and time nothing: what the
+    /// browser benchmark serves where `make parity-full`'s reference is absent.
+    #[arg(long, conflicts_with = "model")]
+    pub write_checkpoint: Option<PathBuf>,
     /// Python with torch and transformers: also time the rows on PyTorch CPU and print the
     /// Burn / PyTorch ratios.
     #[arg(long)]
@@ -165,6 +170,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         // Where the CLI runs the model too (cli::on_compute_pool).
         return super::on_compute_pool(|| measure::run_child(&args, row, batch));
     }
+    if let Some(dir) = &args.write_checkpoint {
+        return write_checkpoint(&checkpoint_files(&args)?, dir);
+    }
     // Fail before minutes of timing if the model cannot be built.
     let config_json = match &args.model {
         Some(dir) => super::read_file(&dir.join("config.json"))?,
@@ -208,6 +216,25 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         std::fs::write(path, report.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// `files` as a Hugging Face checkpoint folder.
+fn write_checkpoint(files: &CheckpointFiles, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let named = [
+        ("config.json", Some(&files.config_json)),
+        ("model.safetensors", Some(&files.model_safetensors)),
+        ("vocab.json", files.vocab_json.as_ref()),
+        ("merges.txt", files.merges_txt.as_ref()),
+    ];
+    for (name, bytes) in named {
+        if let Some(bytes) = bytes {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    eprintln!("wrote the random checkpoint to {}", dir.display());
     Ok(())
 }
 
