@@ -8,12 +8,14 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::client::ModelClient;
 use super::dom::{
-    on, set_attr, set_body_data, set_disabled, set_hidden, set_text, set_value, typed, value,
+    build, element, on, replace_children, set_attr, set_body_data, set_disabled, set_hidden,
+    set_text, set_value, typed, value,
 };
 use super::events::{self, ModelReady};
 use super::hub;
 use super::url::{hub_base, page_relative, query_value};
 use super::worker::protocol::{ModelChoice, ProgressReply};
+use crate::model::{PRESETS, preset};
 use crate::util::format::human_duration;
 
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
@@ -77,16 +79,68 @@ fn choice() -> Result<(ModelChoice, Vec<web_sys::Blob>), String> {
                 Vec::new(),
             )
         }
-        _ => (
-            ModelChoice::Hub {
-                base: hub_base(),
-                repo: "openai/clip-vit-base-patch32".into(),
-                revision: "main".into(),
-                token: hub_token(),
-            },
-            Vec::new(),
-        ),
+        other => {
+            // A preset's option value is its name; the default is the first preset.
+            let preset = preset(other).unwrap_or(&PRESETS[0]);
+            (
+                ModelChoice::Hub {
+                    base: hub_base(),
+                    repo: preset.repo.into(),
+                    revision: "main".into(),
+                    token: hub_token(),
+                },
+                Vec::new(),
+            )
+        }
     })
+}
+
+/// The presets as the picker's first options (named, with download size and accuracy), before
+/// the page's other choices.
+fn fill_presets() -> Result<(), String> {
+    let Some(select) = element("model-source") else {
+        return Ok(());
+    };
+    let first = select.first_element_child();
+    for p in PRESETS {
+        let option = build("option", &[("value", p.name)], &p.label())?;
+        select
+            .insert_before(&option, first.as_ref().map(|f| f.as_ref()))
+            .map_err(|e| format!("could not fill the model picker: {e:?}"))?;
+    }
+    set_value("model-source", PRESETS[0].name);
+    Ok(())
+}
+
+/// Under the picker, for a preset: where its size and accuracy come from, with a link.
+fn show_preset_sources() -> Result<(), String> {
+    let Some(p) = preset(&value("model-source")) else {
+        set_hidden("model-preset-note", true);
+        return Ok(());
+    };
+    let parts = [
+        build("span", &[], "Size from the repository's ")?,
+        build(
+            "a",
+            &[("href", p.listing), ("rel", "noopener")],
+            "file listing",
+        )?,
+        build(
+            "span",
+            &[],
+            &format!("; accuracy from {}.", p.accuracy_source),
+        )?,
+    ];
+    replace_children("model-preset-note", &parts)?;
+    set_hidden("model-preset-note", false);
+    Ok(())
+}
+
+fn source_changed() {
+    show_source_rows();
+    if let Err(e) = show_preset_sources() {
+        set_text("model-status", &e);
+    }
 }
 
 fn show_source_rows() {
@@ -115,8 +169,11 @@ fn show_progress(p: &ProgressReply) {
 
 /// Wires the model card; a loaded model is announced to the other panels as an event.
 pub fn init(client: ModelClient) {
+    if let Err(e) = fill_presets() {
+        set_text("model-status", &e);
+    }
     set_disabled("model-load", false);
-    on("model-source", "change", |_| show_source_rows());
+    on("model-source", "change", |_| source_changed());
     client.set_listener(show_progress);
     let load = {
         let client = client.clone();
@@ -166,16 +223,20 @@ pub fn init(client: ModelClient) {
             set_text("model-storage", &format!("{message}{estimate}"));
         });
     });
-    // `?model=test` (or hub, repo:<owner/name>) loads at once: links and tests use it.
+    source_changed();
+    // `?model=test`, `?model=<preset>` (`hub`: the default one) or `?model=<owner/name>` loads
+    // at once: links and tests use it.
     if let Some(wanted) = query_value("model") {
         match wanted.as_str() {
-            "test" | "hub" => set_value("model-source", &wanted),
+            "test" => set_value("model-source", "test"),
+            "hub" => set_value("model-source", PRESETS[0].name),
+            name if preset(name).is_some() => set_value("model-source", name),
             repo => {
                 set_value("model-source", "repo");
                 set_value("model-repo", repo);
             }
         }
-        show_source_rows();
+        source_changed();
         load();
     }
 }
