@@ -66,6 +66,9 @@ enum Command {
     /// Download a CLIP checkpoint from the Hugging Face hub (or a mirror or URL) into a folder
     /// for --model: resumes dropped connections, checks lengths and sha256s.
     FetchModel(cli::fetch_model::FetchModelArgs),
+    /// Precompute the page's results for a checkpoint: the guard's concept embeddings (f16)
+    /// and every gallery sample's scores, attribution and relevance map.
+    Bake(cli::bake::BakeArgs),
     /// Time the text tower, the image tower and the guard on flex and wgpu (random weights
     /// unless --model), optionally against PyTorch CPU, and print medians, peak memory and
     /// Burn / PyTorch ratios.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Ok(cli::eval::Finish::Done) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::Bake(args) => cli::on_compute_pool(|| cli::bake::run(args)),
         Command::Bench(args) => cli::bench::run(args),
     };
     match outcome {

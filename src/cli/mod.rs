@@ -4,6 +4,7 @@
 //! the helpers every command shares (reading a checkpoint folder, picking the backend, loading
 //! the guard). Native only: this module belongs to the binary, which the `cli` feature gates.
 
+pub mod bake;
 pub mod bench;
 pub mod calibrate;
 pub mod eval;

@@ -252,7 +252,7 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
     let score = guard
         .score_embeddings(&texts, 0, Some((&image.embedding, 0)))
         .map_err(|e| e.to_string())?;
-    let hit = score.pair.as_ref().unwrap_or(&score.text).top_harm.concept;
+    let hit = score.top_concept();
     let cfg = &guard.embedder.preprocess;
     let pixels = preprocess_rgba_with(
         cfg,
