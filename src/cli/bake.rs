@@ -79,11 +79,11 @@ pub fn run(args: BakeArgs) -> Result<(), String> {
         "baked {} gallery samples and {} × {} concept embeddings (f16, {} KB) for {} \
          (sha256 {}…) into {}",
         bundle.samples.len(),
-        bundle.concepts.rows,
-        bundle.concepts.dim,
+        bundle.set.concepts.rows,
+        bundle.set.concepts.dim,
         concepts.len() / 1000,
-        bundle.model.repo,
-        &bundle.model.weights_sha256[..12],
+        bundle.set.model.repo,
+        &bundle.set.model.weights_sha256[..12],
         args.out.display()
     );
     Ok(())

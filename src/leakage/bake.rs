@@ -71,13 +71,20 @@ pub struct BakedSample {
     pub reading: Reading,
 }
 
-/// `manifest.json` of a bundle.
+/// What a model load needs of a bundle: whose concepts these are, and their file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bundle {
+pub struct ConceptSet {
     pub version: u32,
     pub model: BakedModel,
     pub head_sha256: String,
     pub concepts: BakedConcepts,
+}
+
+/// `manifest.json` of a bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    #[serde(flatten)]
+    pub set: ConceptSet,
     /// The checkpoint's image preprocessing (the page draws the baked overlays with it before
     /// the checkpoint is loaded).
     pub preprocess: PreprocessConfig,
@@ -120,6 +127,16 @@ impl Bundle {
         serde_json::from_slice(bytes).map_err(|e| BundleError::Unreadable(e.to_string()))
     }
 
+    /// The baked reading of gallery sample `id`, if it was baked for exactly `text`.
+    pub fn reading(&self, id: &str, text: &str) -> Option<&Reading> {
+        self.samples
+            .iter()
+            .find(|s| s.id == id && s.text == text)
+            .map(|s| &s.reading)
+    }
+}
+
+impl ConceptSet {
     /// Whether this bundle belongs to the checkpoint with weights `weights_sha256` (when known)
     /// and the head with JSON `head_json`.
     pub fn check(&self, weights_sha256: Option<&str>, head_json: &str) -> Result<(), BundleError> {
@@ -162,14 +179,6 @@ impl Bundle {
             .chunks_exact(2)
             .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect())
-    }
-
-    /// The baked reading of gallery sample `id`, if it was baked for exactly `text`.
-    pub fn reading(&self, id: &str, text: &str) -> Option<&Reading> {
-        self.samples
-            .iter()
-            .find(|s| s.id == id && s.text == text)
-            .map(|s| &s.reading)
     }
 }
 
@@ -246,14 +255,16 @@ pub async fn bake(
         });
     }
     let bundle = Bundle {
-        version: BUNDLE_VERSION,
-        model,
-        head_sha256: sha256_hex(head_json.as_bytes()),
-        concepts: BakedConcepts {
-            file: CONCEPTS_FILE.into(),
-            rows,
-            dim,
-            sha256: sha256_hex(&bytes),
+        set: ConceptSet {
+            version: BUNDLE_VERSION,
+            model,
+            head_sha256: sha256_hex(head_json.as_bytes()),
+            concepts: BakedConcepts {
+                file: CONCEPTS_FILE.into(),
+                rows,
+                dim,
+                sha256: sha256_hex(&bytes),
+            },
         },
         preprocess,
         samples,

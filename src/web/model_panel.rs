@@ -6,6 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
+use super::baked;
 use super::client::ModelClient;
 use super::dom::{
     build, element, on, replace_children, set_attr, set_body_data, set_disabled, set_hidden,
@@ -14,7 +15,7 @@ use super::dom::{
 use super::events::{self, ModelReady};
 use super::hub;
 use super::url::{hub_base, page_relative, query_value};
-use super::worker::protocol::{ModelChoice, ProgressReply};
+use super::worker::protocol::{ConceptSource, ModelChoice, ProgressReply};
 use crate::model::{PRESETS, preset};
 use crate::util::format::human_duration;
 
@@ -252,7 +253,15 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");
-    let answer = client.load_model(choice, &files).await;
+    // The page's precomputed concepts go along; the worker uses them only for their checkpoint.
+    let offer = baked::concept_offer().await;
+    let answer = client
+        .load_model(
+            choice,
+            &files,
+            offer.as_ref().map(|(set, b)| (set.clone(), &b[..])),
+        )
+        .await;
     set_disabled("model-load", false);
     set_hidden("model-progress", true);
     let ready = match answer {
@@ -269,10 +278,10 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
             "Ready: {}, prepared in {:.1} s{}.",
             ready.model,
             ready.prepare_ms / 1000.0,
-            if ready.concepts_cached {
-                " (concept embeddings from this browser's cache)"
-            } else {
-                ""
+            match ready.concepts {
+                ConceptSource::Baked => " (concept embeddings precomputed for this checkpoint)",
+                ConceptSource::Cached => " (concept embeddings from this browser's cache)",
+                ConceptSource::Computed => "",
             }
         ),
     );
@@ -299,6 +308,7 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
         "data-concepts-cached",
         flag(ready.concepts_cached),
     );
+    set_attr("model-status", "data-concepts", ready.concepts.label());
     set_body_data("model", "ready");
     events::model_ready(&ModelReady {
         identity: ready.identity,

@@ -86,13 +86,13 @@ fn baked_results_equal_live_ones_and_other_bundles_are_refused() {
     let files = checkpoint_files(&model);
     let weights = sha256_hex(&files.model_safetensors);
     let head = GuardHead::builtin();
-    bundle.check(Some(&weights), &head.to_json()).unwrap();
+    bundle.set.check(Some(&weights), &head.to_json()).unwrap();
     assert_eq!(bundle.samples.len(), gallery().len());
 
     // Live, as the page does it with a matching bundle: the baked concepts, then each sample.
     let device = ComputeDevice::flex();
     let embedder = pollster::block_on(ClipEmbedder::load(files.clone(), &device.device)).unwrap();
-    let concepts = bundle.concepts_from(&concepts_file).unwrap();
+    let concepts = bundle.set.concepts_from(&concepts_file).unwrap();
     let guard = Guard::with_concepts(embedder, head.clone(), concepts).unwrap();
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/gallery");
     let mut max = 0f32;
@@ -124,7 +124,7 @@ fn baked_results_equal_live_ones_and_other_bundles_are_refused() {
     );
 
     // Refused: another checkpoint, another head, another layout, a damaged concept file.
-    let other = bundle.check(Some(&"0".repeat(64)), &head.to_json());
+    let other = bundle.set.check(Some(&"0".repeat(64)), &head.to_json());
     assert!(
         matches!(other, Err(BundleError::OtherModel { .. })),
         "{other:?}"
@@ -138,23 +138,23 @@ fn baked_results_equal_live_ones_and_other_bundles_are_refused() {
     let mut changed = head.clone();
     changed.calibration.text.a += 1.0;
     assert_eq!(
-        bundle.check(Some(&weights), &changed.to_json()),
+        bundle.set.check(Some(&weights), &changed.to_json()),
         Err(BundleError::OtherHead)
     );
     let mut newer = bundle.clone();
-    newer.version = BUNDLE_VERSION + 1;
+    newer.set.version = BUNDLE_VERSION + 1;
     assert!(matches!(
-        newer.check(None, &head.to_json()),
+        newer.set.check(None, &head.to_json()),
         Err(BundleError::Version { .. })
     ));
     let mut damaged = concepts_file.clone();
     damaged[0] ^= 1;
     assert!(matches!(
-        bundle.concepts_from(&damaged),
+        bundle.set.concepts_from(&damaged),
         Err(BundleError::Concepts(_))
     ));
     assert!(matches!(
-        bundle.concepts_from(&concepts_file[1..]),
+        bundle.set.concepts_from(&concepts_file[1..]),
         Err(BundleError::Concepts(_))
     ));
     assert!(Bundle::from_json(b"{\"version\": 1}").is_err());

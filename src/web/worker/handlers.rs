@@ -11,8 +11,8 @@ use wasm_bindgen::JsCast;
 use super::Job;
 use super::model::{self, Model};
 use super::protocol::{
-    AttributionReply, DeviceReply, ImageReply, ProgressReply, RelevanceReply, Request, Response,
-    SampleScoresReply, ScoreReply,
+    AttributionReply, DeviceReply, ImageReply, OverlayReply, ProgressReply, RelevanceReply,
+    Request, Response, SampleScoresReply, ScoreReply,
 };
 use crate::compute::{BackendKind, ComputeDevice, Precision, smoke_check};
 use crate::datasets::Sample;
@@ -22,7 +22,7 @@ use crate::gpu::preprocess::model_input;
 use crate::leakage::batch::{SampleImage, problem, score_batch};
 use crate::overlay::{GridRect, OverlayOptions, OverlayPlan};
 use crate::preprocess::{
-    DecodeOptions, Geometry, PreprocessError, decode_rgb, preprocess_rgba_with,
+    DecodeOptions, Geometry, PreprocessConfig, PreprocessError, decode_rgb, preprocess_rgba_with,
 };
 use crate::web::files::read_blob;
 use crate::web::gpu_probe::probe_webgpu;
@@ -74,13 +74,14 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
             prefer_gpu,
             precision,
         } => Response::Device(init(prefer_gpu, precision).await?),
-        Request::LoadModel { choice } => {
+        Request::LoadModel { choice, baked } => {
             let files = job
                 .blobs
                 .into_iter()
                 .filter_map(|b| b.dyn_into().ok())
                 .collect();
-            let (model, reply) = model::load(&device()?, choice, files, progress).await?;
+            let baked = baked.zip(job.bytes);
+            let (model, reply) = model::load(&device()?, choice, files, baked, progress).await?;
             STATE.with_borrow_mut(|s| {
                 s.model = Some(Rc::new(model));
                 s.image = None;
@@ -114,6 +115,31 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
         Request::Relevance { text } => {
             let (reply, overlay) = relevance(&text).await?;
             return Ok((Response::Relevance(reply), Some(overlay)));
+        }
+        Request::Overlay {
+            values,
+            grid,
+            preprocess,
+        } => {
+            let bytes = job.bytes.ok_or("no image bytes came with the message")?;
+            let rgb = decode_rgb(&bytes, &DecodeOptions::default())
+                .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
+            let rgba = rgb.to_rgba();
+            let overlay = draw_overlay(
+                &device()?,
+                &preprocess,
+                rgb.width,
+                rgb.height,
+                &rgba,
+                &values,
+                grid,
+            )
+            .await?;
+            let reply = OverlayReply {
+                width: rgb.width,
+                height: rgb.height,
+            };
+            return Ok((Response::Overlay(reply), Some(overlay)));
         }
     };
     Ok((reply, None))
@@ -273,20 +299,16 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
         .get(hit)
         .map(|c| c.phrase.clone())
         .unwrap_or_default();
-    let geometry = Geometry::new(cfg, image.width, image.height).map_err(|e| e.to_string())?;
-    let plan = OverlayPlan::new(
+    let overlay = draw_overlay(
+        &device,
+        cfg,
         image.width,
         image.height,
+        &image.rgba,
         &values,
         grid,
-        grid,
-        GridRect::from_geometry(&geometry, image.width, image.height),
-        &OverlayOptions::default(),
     )
-    .map_err(|e| e.to_string())?;
-    let overlay = render_overlay_on(&device.device, &plan, &image.rgba)
-        .await
-        .map_err(|e| e.to_string())?;
+    .await?;
     let reply = RelevanceReply {
         values,
         grid,
@@ -296,6 +318,34 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
         ms: now_ms() - t0,
     };
     Ok((reply, overlay))
+}
+
+/// The heat map of `values` (`grid × grid` patch cosines) blended over the `width × height`
+/// RGBA image by the overlay shader (its CPU reference on flex), placed where `cfg`'s resize
+/// and crop put the patches.
+async fn draw_overlay(
+    device: &ComputeDevice,
+    cfg: &PreprocessConfig,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+    values: &[f32],
+    grid: u32,
+) -> Result<Vec<u8>, String> {
+    let geometry = Geometry::new(cfg, width, height).map_err(|e| e.to_string())?;
+    let plan = OverlayPlan::new(
+        width,
+        height,
+        values,
+        grid,
+        grid,
+        GridRect::from_geometry(&geometry, width, height),
+        &OverlayOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    render_overlay_on(&device.device, &plan, rgba)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// One batch of dataset samples through the core's batch scorer: images decoded by the Rust

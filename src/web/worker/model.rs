@@ -14,7 +14,8 @@ use crate::web::idb::Database;
 use crate::web::time::now_ms;
 use crate::web::url::HUB;
 
-use super::protocol::{ModelChoice, ProgressReply, ReadyReply};
+use super::protocol::{ConceptSource, ModelChoice, ProgressReply, ReadyReply};
+use crate::leakage::bake::ConceptSet;
 
 /// The loaded model with its guard head.
 pub(super) struct Model {
@@ -116,12 +117,36 @@ fn concepts_key(
     format!("concepts:{}", hash::short_hash(&all))
 }
 
+/// The page's precomputed concept embeddings for `embedder` and `head`, if they were baked for
+/// this very checkpoint (`weights_sha256`) and head; else why not (the embedder comes back).
+fn baked_guard(
+    embedder: ClipEmbedder,
+    head: &GuardHead,
+    weights_sha256: &str,
+    offer: Option<(ConceptSet, Vec<u8>)>,
+) -> Result<Guard, (Box<ClipEmbedder>, Option<String>)> {
+    let Some((set, bytes)) = offer else {
+        return Err((Box::new(embedder), None));
+    };
+    let concepts = set
+        .check(Some(weights_sha256), &head.to_json())
+        .and_then(|()| set.concepts_from(&bytes));
+    match concepts {
+        Ok(concepts) => Guard::with_concepts(embedder, head.clone(), concepts).map_err(|e| {
+            let why = "the precomputed concept embeddings do not fit this model".to_owned();
+            (e, Some(why))
+        }),
+        Err(why) => Err((Box::new(embedder), Some(why.to_string()))),
+    }
+}
+
 /// Loads `choice` onto `device` and prepares the guard; `picked`: the files that came with a
-/// [`ModelChoice::Files`] request.
+/// [`ModelChoice::Files`] request; `baked`: the page's precomputed concept set and its file.
 pub(super) async fn load(
     device: &ComputeDevice,
     choice: ModelChoice,
     picked: Vec<web_sys::File>,
+    baked: Option<(ConceptSet, Vec<u8>)>,
     progress: &dyn Fn(ProgressReply),
 ) -> Result<(Model, ReadyReply), String> {
     let fetched = match choice {
@@ -146,12 +171,12 @@ pub(super) async fn load(
     let t0 = now_ms();
     progress(preparing(format!("Preparing on {}…", device.kind)));
     let head = GuardHead::builtin();
-    let key = concepts_key(
-        &files,
-        fetched.weights_sha256.as_deref(),
-        &head,
-        device.precision,
-    );
+    // The download checked the weights' digest; picked files are hashed here, once.
+    let weights_sha256 = fetched
+        .weights_sha256
+        .clone()
+        .unwrap_or_else(|| hash::sha256_hex(&files.model_safetensors));
+    let key = concepts_key(&files, Some(&weights_sha256), &head, device.precision);
     let identity = RunIdentity {
         dataset: String::new(),
         model: fetched.name.clone(),
@@ -165,6 +190,26 @@ pub(super) async fn load(
         .await
         .map_err(|e| e.to_string())?;
     let mut notes = fetched.notes;
+    let embedder = match baked_guard(embedder, &head, &weights_sha256, baked) {
+        Ok(guard) => {
+            let reply = ready(
+                fetched.name,
+                test_model,
+                t0,
+                ConceptSource::Baked,
+                identity,
+                fetched.from_cache,
+                notes,
+            );
+            return Ok((Model { guard }, reply));
+        }
+        Err((embedder, why)) => {
+            if let Some(why) = why {
+                notes.push(format!("Precomputed results not used: {why}."));
+            }
+            *embedder
+        }
+    };
     let db = match Database::open().await {
         Ok(db) => Some(db),
         Err(e) => {
@@ -188,8 +233,8 @@ pub(super) async fn load(
         Some(concepts) => Guard::with_concepts(embedder, head.clone(), concepts),
         None => Err(Box::new(embedder)),
     };
-    let (guard, concepts_cached) = match reused {
-        Ok(guard) => (guard, true),
+    let (guard, source) = match reused {
+        Ok(guard) => (guard, ConceptSource::Cached),
         Err(embedder) => {
             progress(preparing(format!(
                 "Embedding the guard's {} concept prompts (once per model)…",
@@ -210,19 +255,41 @@ pub(super) async fn load(
                     ));
                 }
             }
-            (guard, false)
+            (guard, ConceptSource::Computed)
         }
     };
-    let reply = ReadyReply {
-        model: fetched.name,
+    let reply = ready(
+        fetched.name,
+        test_model,
+        t0,
+        source,
+        identity,
+        fetched.from_cache,
+        notes,
+    );
+    Ok((Model { guard }, reply))
+}
+
+/// The answer to a load that started (preparation, not download) at `t0`.
+fn ready(
+    model: String,
+    test_model: bool,
+    t0: f64,
+    concepts: ConceptSource,
+    identity: RunIdentity,
+    from_cache: bool,
+    notes: Vec<String>,
+) -> ReadyReply {
+    ReadyReply {
+        model,
         test_model,
         prepare_ms: now_ms() - t0,
-        concepts_cached,
+        concepts_cached: concepts == ConceptSource::Cached,
+        concepts,
         identity,
-        from_cache: fetched.from_cache,
+        from_cache,
         notes,
-    };
-    Ok((Model { guard }, reply))
+    }
 }
 
 /// The tiny random-weight test checkpoints (text hidden size 64 or less): their scores are noise.
