@@ -31,6 +31,7 @@ use super::images::ImageSource;
 use super::scores::{self, RunInfo, ScoreLine};
 use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};
 use leakscope::leakage::scores::{judgement, line};
+use leakscope::tokenizer::TokenizerMode;
 
 #[derive(clap::Args)]
 pub struct LeakageArgs {
@@ -58,6 +59,11 @@ pub struct LeakageArgs {
     pub head: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     pub backend: Backend,
+    /// Which tokenizer reference: hub (the checkpoint's tokenizer.json as transformers 5 and
+    /// transformers.js run it) or original (OpenAI's, with ftfy). Recorded in run.json and
+    /// report.json.
+    #[arg(long, default_value = "hub")]
+    pub tokenizer: TokenizerMode,
     /// Report folder: scores.jsonl, run.json, report.json, groups.csv, samples.csv.
     #[arg(long, default_value = "leakage-report")]
     pub out: PathBuf,
@@ -92,6 +98,7 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         model_weights_bytes: files.model_safetensors.len() as u64,
         head_sha256: sha256_hex(head.to_json().as_bytes()),
         text_only: args.text_only,
+        tokenizer: Some(args.tokenizer),
     };
 
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
@@ -175,12 +182,13 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         let source = image_source(&args)?;
         let mut file = open_for_append(&scores_path, existing.as_ref())?;
         let device = args.backend.device();
-        let guard = load_guard(files, head, &device)?;
+        let guard = load_guard(files, head, &device, args.tokenizer)?;
         println!(
-            "scoring {} samples on {} (images: {})",
+            "scoring {} samples on {} (images: {}; tokenizer: {})",
             todo.len(),
             device.describe(),
-            source.describe()
+            source.describe(),
+            args.tokenizer
         );
         warn_if_first_image_missing(&source, &samples, &todo, &args);
         let concepts = guard.head.concepts();
@@ -221,7 +229,13 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         }
     }
     let report = metrics::report(&samples, &judgements).map_err(|e| e.to_string())?;
-    write_json(&args.out.join("report.json"), &report)?;
+    // The report with the tokenizer mode that scored it (a field of this file, not of the
+    // library's report type).
+    let mut report_json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    if let Some(fields) = report_json.as_object_mut() {
+        fields.insert("tokenizer".into(), args.tokenizer.as_str().into());
+    }
+    write_json(&args.out.join("report.json"), &report_json)?;
     write_text(&args.out.join("groups.csv"), &metrics::groups_csv(&report))?;
     write_text(
         &args.out.join("samples.csv"),

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 pub use leakscope::leakage::scores::ScoreLine;
+use leakscope::tokenizer::TokenizerMode;
 use serde::{Deserialize, Serialize};
 
 /// What produced a `scores.jsonl` (`run.json`); a resumed run must match it.
@@ -19,6 +20,10 @@ pub struct RunInfo {
     pub model_weights_bytes: u64,
     pub head_sha256: String,
     pub text_only: bool,
+    /// The tokenizer mode; absent in runs scored before there were modes (transformers 4's
+    /// slow tokenizer), which cannot be resumed.
+    #[serde(default)]
+    pub tokenizer: Option<TokenizerMode>,
 }
 
 impl RunInfo {
@@ -39,6 +44,16 @@ impl RunInfo {
         }
         if self.head_sha256 != now.head_sha256 {
             return Some("it was scored with another guard head".to_owned());
+        }
+        if self.tokenizer != now.tokenizer {
+            let name = |t: Option<TokenizerMode>| {
+                t.map_or("the old slow tokenizer", TokenizerMode::as_str)
+            };
+            return Some(format!(
+                "it was scored with the {} tokenizer and this run uses {}",
+                name(self.tokenizer),
+                name(now.tokenizer)
+            ));
         }
         None
     }
