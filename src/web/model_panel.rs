@@ -15,6 +15,7 @@ use super::dom::{
 use super::hub;
 use super::worker::protocol::{ModelChoice, Request, Response};
 use crate::eval::progress::human_duration;
+use crate::tokenizer::TokenizerMode;
 
 /// Hugging Face's file host.
 pub const HUB: &str = "https://huggingface.co";
@@ -217,6 +218,21 @@ async fn load_model(client: ModelClient, demo: Rc<Demo>, dataset: Rc<DatasetPane
     }
 }
 
+/// The tokenizer mode from `?tokenizer=hub|original` (hub when absent; an unknown value is
+/// ignored with a note).
+fn tokenizer_mode() -> (TokenizerMode, Option<String>) {
+    match query_value("tokenizer") {
+        None => (TokenizerMode::default(), None),
+        Some(value) => match value.parse() {
+            Ok(mode) => (mode, None),
+            Err(e) => (
+                TokenizerMode::default(),
+                Some(format!("?tokenizer= ignored: {e}.")),
+            ),
+        },
+    }
+}
+
 async fn load_with(
     client: ModelClient,
     demo: Rc<Demo>,
@@ -227,8 +243,9 @@ async fn load_with(
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");
+    let (tokenizer, tokenizer_note) = tokenizer_mode();
     let answer = client
-        .call(&Request::LoadModel { choice }, None, &files)
+        .call(&Request::LoadModel { choice, tokenizer }, None, &files)
         .await;
     set_disabled("model-load", false);
     set_hidden("model-progress", true);
@@ -241,11 +258,12 @@ async fn load_with(
             model_key,
             from_cache,
             notes,
+            tokenizer,
         } => {
             set_text(
                 "model-status",
                 &format!(
-                    "Ready: {model}, prepared in {:.1} s{}.",
+                    "Ready: {model} (tokenizer: {tokenizer}), prepared in {:.1} s{}.",
                     prepare_ms / 1000.0,
                     if concepts_cached {
                         " (concept embeddings from this browser's cache)"
@@ -266,6 +284,8 @@ async fn load_with(
                 Vec::new()
             };
             storage.extend(notes);
+            storage.extend(tokenizer_note);
+            set_attr("model-status", "data-tokenizer", tokenizer.as_str());
             if let Some(estimate) = hub::storage_estimate().await {
                 storage.push(format!("Browser storage: {estimate}."));
             }

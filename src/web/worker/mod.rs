@@ -27,6 +27,7 @@ use crate::leakage::head::GuardHead;
 use crate::leakage::scores::line;
 use crate::overlay::{GridRect, OverlayOptions, OverlayPlan};
 use crate::preprocess::{DecodeOptions, Geometry, decode_rgb, preprocess_rgba_with};
+use crate::tokenizer::TokenizerMode;
 use crate::web::gpu_probe::probe_webgpu;
 use crate::web::hub;
 use crate::web::idb::Database;
@@ -203,13 +204,13 @@ async fn handle(job: Job) -> Result<(), String> {
             prefer_gpu,
             precision,
         } => init(id, prefer_gpu, precision).await,
-        Request::LoadModel { choice } => {
+        Request::LoadModel { choice, tokenizer } => {
             let files = job
                 .blobs
                 .into_iter()
                 .filter_map(|b| b.dyn_into().ok())
                 .collect();
-            load_model(id, choice, files).await
+            load_model(id, choice, tokenizer, files).await
         }
         Request::ScoreSamples { samples, has_image } => {
             score_samples(id, samples, has_image, job.blobs).await
@@ -492,8 +493,13 @@ async fn files_from_hub(
 }
 
 /// IndexedDB key of the concept embeddings of one model with one head, computed in one
-/// precision (f16 ones differ from f32 ones in the third decimal).
-fn concepts_key(files: &CheckpointFiles, head: &GuardHead, precision: Precision) -> String {
+/// precision (f16 ones differ from f32 ones in the third decimal) with one tokenizer mode.
+fn concepts_key(
+    files: &CheckpointFiles,
+    head: &GuardHead,
+    precision: Precision,
+    tokenizer: TokenizerMode,
+) -> String {
     let mut all = hash::sha256(&files.model_safetensors).to_vec();
     all.extend_from_slice(&files.config_json);
     all.extend_from_slice(head.to_json().as_bytes());
@@ -501,12 +507,18 @@ fn concepts_key(files: &CheckpointFiles, head: &GuardHead, precision: Precision)
         // f32 keys stay as they were, so caches written before f16 existed still count.
         all.extend_from_slice(precision.label().as_bytes());
     }
+    if tokenizer != TokenizerMode::Hub {
+        // Hub keys stay as they were: the head's prompts are ASCII, where hub ids equal the
+        // earlier tokenizer's.
+        all.extend_from_slice(tokenizer.as_str().as_bytes());
+    }
     format!("concepts:{}", hash::short_hash(&all))
 }
 
 async fn load_model(
     id: u32,
     choice: ModelChoice,
+    tokenizer: TokenizerMode,
     picked: Vec<web_sys::File>,
 ) -> Result<(), String> {
     let device = device()?;
@@ -538,8 +550,8 @@ async fn load_model(
         format!("Preparing on {}…", device.kind),
     );
     let head = GuardHead::builtin();
-    let key = concepts_key(&files, &head, device.precision);
-    let embedder = ClipEmbedder::load(files, &device.device)
+    let key = concepts_key(&files, &head, device.precision, tokenizer);
+    let embedder = ClipEmbedder::load_with_tokenizer(files, &device.device, tokenizer)
         .await
         .map_err(|e| e.to_string())?;
     let db = Database::open().await.ok();
@@ -598,6 +610,7 @@ async fn load_model(
             model_key: key,
             from_cache,
             notes,
+            tokenizer,
         },
     );
     Ok(())

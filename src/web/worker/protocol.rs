@@ -9,6 +9,7 @@ use crate::datasets::Sample;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
 use crate::leakage::scores::ScoreLine;
+use crate::tokenizer::TokenizerMode;
 
 /// Where the model comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,23 +40,20 @@ pub enum Request {
     },
     LoadModel {
         choice: ModelChoice,
+        /// Which tokenizer reference (the page's `?tokenizer=`; hub when absent).
+        #[serde(default)]
+        tokenizer: TokenizerMode,
     },
     /// Decode, preprocess and embed the image in `data.bytes`; it stays the current image.
     SetImage,
     /// Forget the current image.
     ClearImage,
     /// J(T), and with the current image the image alone and J(T, I).
-    Score {
-        text: String,
-    },
+    Score { text: String },
     /// Leave-one-word-out attribution of J(T).
-    Attribute {
-        text: String,
-    },
+    Attribute { text: String },
     /// Where in the current image the text's top harm concept shows (patch grid).
-    Relevance {
-        text: String,
-    },
+    Relevance { text: String },
     /// Score a batch of dataset samples; the images of those with `has_image` come along as
     /// blobs, in order.
     ScoreSamples {
@@ -126,6 +124,9 @@ pub enum Response {
         from_cache: bool,
         /// Warnings worth showing (e.g. not cached: storage full).
         notes: Vec<String>,
+        /// The tokenizer mode that scores with this model.
+        #[serde(default)]
+        tokenizer: TokenizerMode,
     },
     SampleScores {
         lines: Vec<ScoreLine>,
