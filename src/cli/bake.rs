@@ -9,6 +9,7 @@ use leakscope::leakage::bake::{
     BakedModel, CONCEPTS_FILE, GalleryEntry, GalleryInput, MANIFEST, bake,
 };
 use leakscope::preprocess::preprocess_bytes;
+use leakscope::tokenizer::TokenizerMode;
 use leakscope::util::hash::sha256_hex;
 
 use super::{Backend, checkpoint_files, load_head, read_file};
@@ -36,6 +37,9 @@ pub struct BakeArgs {
     /// The CPU backend is the reference; wgpu gives values a float's summation order apart.
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     pub backend: Backend,
+    /// The tokenizer mode the page will load the model in (the page's default is hub).
+    #[arg(long, default_value = "hub")]
+    pub tokenizer: TokenizerMode,
 }
 
 pub fn run(args: BakeArgs) -> Result<(), String> {
@@ -51,8 +55,12 @@ pub fn run(args: BakeArgs) -> Result<(), String> {
         serde_json::from_slice(&read_file(&args.gallery.join("samples.json"))?)
             .map_err(|e| format!("{}: {e}", args.gallery.join("samples.json").display()))?;
     let device = args.backend.device();
-    let embedder = pollster::block_on(ClipEmbedder::load(files, &device.device))
-        .map_err(|e| format!("loading the model: {e}"))?;
+    let embedder = pollster::block_on(ClipEmbedder::load_with_tokenizer(
+        files,
+        &device.device,
+        args.tokenizer,
+    ))
+    .map_err(|e| format!("loading the model: {e}"))?;
     let mut gallery = Vec::with_capacity(entries.len());
     for entry in &entries {
         let path = args.gallery.join(&entry.image);

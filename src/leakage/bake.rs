@@ -16,6 +16,7 @@ use super::guard::{Guard, GuardError, SampleScore, WordAttribution};
 use super::head::GuardHead;
 use crate::embedder::ClipEmbedder;
 use crate::preprocess::{PixelTensor, PreprocessConfig};
+use crate::tokenizer::TokenizerMode;
 use crate::util::hash::sha256_hex;
 
 /// The bundle layout; a page reads only bundles of its own version.
@@ -77,6 +78,9 @@ pub struct ConceptSet {
     pub version: u32,
     pub model: BakedModel,
     pub head_sha256: String,
+    /// The tokenizer mode the concept prompts were tokenized in.
+    #[serde(default)]
+    pub tokenizer: TokenizerMode,
     pub concepts: BakedConcepts,
 }
 
@@ -102,6 +106,11 @@ pub enum BundleError {
     OtherModel { repo: String, short: String },
     #[error("the precomputed results are for another guard head")]
     OtherHead,
+    #[error("the precomputed results were tokenized in {baked} mode, this model in {now}")]
+    OtherTokenizer {
+        baked: TokenizerMode,
+        now: TokenizerMode,
+    },
     #[error("the precomputed concept file is damaged or incomplete ({0})")]
     Concepts(String),
     #[error("the precomputed results cannot be read: {0}")]
@@ -140,6 +149,16 @@ impl ConceptSet {
     /// Whether this bundle belongs to the checkpoint with weights `weights_sha256` (when known)
     /// and the head with JSON `head_json`.
     pub fn check(&self, weights_sha256: Option<&str>, head_json: &str) -> Result<(), BundleError> {
+        self.check_with(weights_sha256, head_json, self.tokenizer)
+    }
+
+    /// [`Self::check`] for a model that tokenizes in `tokenizer` mode.
+    pub fn check_with(
+        &self,
+        weights_sha256: Option<&str>,
+        head_json: &str,
+        tokenizer: TokenizerMode,
+    ) -> Result<(), BundleError> {
         if self.version != BUNDLE_VERSION {
             return Err(BundleError::Version {
                 found: self.version,
@@ -155,6 +174,12 @@ impl ConceptSet {
         }
         if sha256_hex(head_json.as_bytes()) != self.head_sha256 {
             return Err(BundleError::OtherHead);
+        }
+        if tokenizer != self.tokenizer {
+            return Err(BundleError::OtherTokenizer {
+                baked: self.tokenizer,
+                now: tokenizer,
+            });
         }
         Ok(())
     }
@@ -240,6 +265,7 @@ pub async fn bake(
 ) -> Result<(Bundle, Vec<u8>), GuardError> {
     let preprocess = embedder.preprocess.clone();
     let dim = embedder.config.projection_dim;
+    let tokenizer = embedder.tokenizer.mode();
     let mut guard = Guard::new(embedder, head).await?;
     let bytes = to_f16_bytes(guard.concept_embeddings());
     guard.map_concepts(round_f16);
@@ -259,6 +285,7 @@ pub async fn bake(
             version: BUNDLE_VERSION,
             model,
             head_sha256: sha256_hex(head_json.as_bytes()),
+            tokenizer,
             concepts: BakedConcepts {
                 file: CONCEPTS_FILE.into(),
                 rows,

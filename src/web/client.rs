@@ -22,6 +22,7 @@ use crate::compute::Precision;
 use crate::datasets::Sample;
 use crate::leakage::bake::ConceptSet;
 use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 type Listener = Box<dyn Fn(&ProgressReply)>;
 
@@ -254,11 +255,16 @@ impl ModelClient {
     pub async fn load_model(
         &self,
         choice: ModelChoice,
+        tokenizer: TokenizerMode,
         files: &[web_sys::Blob],
         baked: Option<(ConceptSet, &[u8])>,
     ) -> Result<ReadyReply, WorkerError> {
         let (baked, bytes) = baked.unzip();
-        let request = Request::LoadModel { choice, baked };
+        let request = Request::LoadModel {
+            choice,
+            baked,
+            tokenizer,
+        };
         match self.call(request, bytes, files).await? {
             (Response::Ready(reply), _) => Ok(reply),
             (other, _) => Err(unexpected(&other, "ready")),

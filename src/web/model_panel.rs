@@ -17,6 +17,7 @@ use super::hub;
 use super::url::{hub_base, page_relative, query_value};
 use super::worker::protocol::{ConceptSource, ModelChoice, ProgressReply};
 use crate::model::{PRESETS, preset};
+use crate::tokenizer::TokenizerMode;
 use crate::util::format::human_duration;
 
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
@@ -249,15 +250,32 @@ async fn load_model(client: ModelClient) {
     }
 }
 
+/// The tokenizer mode from `?tokenizer=hub|original` (hub when absent; an unknown value is
+/// ignored with a note).
+fn tokenizer_mode() -> (TokenizerMode, Option<String>) {
+    match query_value("tokenizer") {
+        None => (TokenizerMode::default(), None),
+        Some(value) => match value.parse() {
+            Ok(mode) => (mode, None),
+            Err(e) => (
+                TokenizerMode::default(),
+                Some(format!("?tokenizer= ignored: {e}.")),
+            ),
+        },
+    }
+}
+
 async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys::Blob>) {
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");
     // The page's precomputed concepts go along; the worker uses them only for their checkpoint.
     let offer = baked::concept_offer().await;
+    let (tokenizer, tokenizer_note) = tokenizer_mode();
     let answer = client
         .load_model(
             choice,
+            tokenizer,
             &files,
             offer.as_ref().map(|(set, b)| (set.clone(), &b[..])),
         )
@@ -275,8 +293,9 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
     set_text(
         "model-status",
         &format!(
-            "Ready: {}, prepared in {:.1} s{}.",
+            "Ready: {} (tokenizer: {}), prepared in {:.1} s{}.",
             ready.model,
+            ready.tokenizer,
             ready.prepare_ms / 1000.0,
             match ready.concepts {
                 ConceptSource::Baked => " (concept embeddings precomputed for this checkpoint)",
@@ -294,6 +313,8 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
         Vec::new()
     };
     storage.extend(ready.notes);
+    storage.extend(tokenizer_note);
+    set_attr("model-status", "data-tokenizer", ready.tokenizer.as_str());
     if let Some(estimate) = hub::storage_estimate().await {
         storage.push(format!("Browser storage: {estimate}."));
     }

@@ -74,14 +74,24 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
             prefer_gpu,
             precision,
         } => Response::Device(init(prefer_gpu, precision).await?),
-        Request::LoadModel { choice, baked } => {
+        Request::LoadModel {
+            choice,
+            baked,
+            tokenizer,
+        } => {
             let files = job
                 .blobs
                 .into_iter()
                 .filter_map(|b| b.dyn_into().ok())
                 .collect();
             let baked = baked.zip(job.bytes);
-            let (model, reply) = model::load(&device()?, choice, files, baked, progress).await?;
+            let load = model::Load {
+                choice,
+                picked: files,
+                baked,
+                tokenizer,
+            };
+            let (model, reply) = model::load(&device()?, load, progress).await?;
             STATE.with_borrow_mut(|s| {
                 s.model = Some(Rc::new(model));
                 s.image = None;

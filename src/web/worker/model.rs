@@ -16,6 +16,7 @@ use crate::web::url::HUB;
 
 use super::protocol::{ConceptSource, ModelChoice, ProgressReply, ReadyReply};
 use crate::leakage::bake::ConceptSet;
+use crate::tokenizer::TokenizerMode;
 
 /// The loaded model with its guard head.
 pub(super) struct Model {
@@ -103,6 +104,7 @@ fn concepts_key(
     weights_sha256: Option<&str>,
     head: &GuardHead,
     precision: Precision,
+    tokenizer: TokenizerMode,
 ) -> String {
     let digest = weights_sha256
         .and_then(hash::from_hex)
@@ -113,6 +115,11 @@ fn concepts_key(
     if precision != Precision::F32 {
         // f32 keys stay as they were, so caches written before f16 existed still count.
         all.extend_from_slice(precision.label().as_bytes());
+    }
+    if tokenizer != TokenizerMode::Hub {
+        // Hub keys stay as they were: the head's prompts are ASCII, where hub ids equal the
+        // earlier tokenizer's.
+        all.extend_from_slice(tokenizer.as_str().as_bytes());
     }
     format!("concepts:{}", hash::short_hash(&all))
 }
@@ -128,8 +135,9 @@ fn baked_guard(
     let Some((set, bytes)) = offer else {
         return Err((Box::new(embedder), None));
     };
+    let mode = embedder.tokenizer.mode();
     let concepts = set
-        .check(Some(weights_sha256), &head.to_json())
+        .check_with(Some(weights_sha256), &head.to_json(), mode)
         .and_then(|()| set.concepts_from(&bytes));
     match concepts {
         Ok(concepts) => Guard::with_concepts(embedder, head.clone(), concepts).map_err(|e| {
@@ -140,15 +148,28 @@ fn baked_guard(
     }
 }
 
-/// Loads `choice` onto `device` and prepares the guard; `picked`: the files that came with a
-/// [`ModelChoice::Files`] request; `baked`: the page's precomputed concept set and its file.
+/// What a `LoadModel` request asks for.
+pub(super) struct Load {
+    pub choice: ModelChoice,
+    /// The files that came with a [`ModelChoice::Files`] request.
+    pub picked: Vec<web_sys::File>,
+    /// The page's precomputed concept set and its file.
+    pub baked: Option<(ConceptSet, Vec<u8>)>,
+    pub tokenizer: TokenizerMode,
+}
+
+/// Loads a model onto `device` and prepares the guard.
 pub(super) async fn load(
     device: &ComputeDevice,
-    choice: ModelChoice,
-    picked: Vec<web_sys::File>,
-    baked: Option<(ConceptSet, Vec<u8>)>,
+    load: Load,
     progress: &dyn Fn(ProgressReply),
 ) -> Result<(Model, ReadyReply), String> {
+    let Load {
+        choice,
+        picked,
+        baked,
+        tokenizer,
+    } = load;
     let fetched = match choice {
         ModelChoice::Hub {
             base,
@@ -176,7 +197,13 @@ pub(super) async fn load(
         .weights_sha256
         .clone()
         .unwrap_or_else(|| hash::sha256_hex(&files.model_safetensors));
-    let key = concepts_key(&files, Some(&weights_sha256), &head, device.precision);
+    let key = concepts_key(
+        &files,
+        Some(&weights_sha256),
+        &head,
+        device.precision,
+        tokenizer,
+    );
     let identity = RunIdentity {
         dataset: String::new(),
         model: fetched.name.clone(),
@@ -185,8 +212,9 @@ pub(super) async fn load(
         head_sha256: hash::sha256_hex(head.to_json().as_bytes()),
         text_only: false,
         precision: device.precision,
+        tokenizer: Some(tokenizer),
     };
-    let embedder = ClipEmbedder::load(files, &device.device)
+    let embedder = ClipEmbedder::load_with_tokenizer(files, &device.device, tokenizer)
         .await
         .map_err(|e| e.to_string())?;
     let mut notes = fetched.notes;
@@ -286,6 +314,7 @@ fn ready(
         prepare_ms: now_ms() - t0,
         concepts_cached: concepts == ConceptSource::Cached,
         concepts,
+        tokenizer: identity.tokenizer.unwrap_or_default(),
         identity,
         from_cache,
         notes,

@@ -12,6 +12,7 @@ use crate::leakage::head::{HeadScore, LeakClass};
 use crate::leakage::run::RunIdentity;
 use crate::leakage::scores::ScoreLine;
 use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 /// Where the model comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,9 @@ pub enum Request {
         /// used only when the loaded checkpoint and head are the ones they were baked for.
         #[serde(default)]
         baked: Option<ConceptSet>,
+        /// Which tokenizer reference (the page's `?tokenizer=`; hub when absent).
+        #[serde(default)]
+        tokenizer: TokenizerMode,
     },
     /// Draw relevance `values` (`grid × grid`) over the image in `data.bytes`, as the demo's
     /// overlay, cropped the way `preprocess` crops: for precomputed readings, before (or
@@ -117,6 +121,8 @@ pub struct ReadyReply {
     pub from_cache: bool,
     /// Warnings worth showing (e.g. not cached: storage full).
     pub notes: Vec<String>,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
 }
 
 /// Where a loaded guard's concept embeddings came from.
