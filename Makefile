@@ -55,5 +55,11 @@ bench:
 # backend, tiny test model and the full ViT-B/32 shape (random weights from `make parity-full`;
 # skipped if absent). BENCH_BROWSER_ARGS e.g. "--model tiny --backend cpu --warm 4".
 BENCH_BROWSER_ARGS ?=
+# Then the first-visit timelines (tests/e2e/first_visit.mjs): baked reading, first live J(T) and
+# J(T, I) from page open at 50 Mbit/s with a cold cache, lite and ViT-B/32 shapes, WebGPU and
+# CPU. FIRST_VISIT_ARGS e.g. "--model lite --backend cpu --mbit 20".
+FIRST_VISIT_ARGS ?=
 bench-browser: release
 	node tests/e2e/bench.mjs $(BENCH_BROWSER_ARGS)
+	cargo build --release --bin leakscope
+	node tests/e2e/first_visit.mjs $(FIRST_VISIT_ARGS)
