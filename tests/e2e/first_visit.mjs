@@ -66,7 +66,7 @@ function recordTimeline() {
       const value = el.getAttribute(c.attributeName);
       note(`${el.id || el.tagName.toLowerCase()}[${c.attributeName}=${value}]`);
     }
-  }).observe(document.documentElement, {
+  }).observe(document, {
     subtree: true, attributes: true,
     attributeFilter: ['data-source', 'data-model', 'data-state', 'data-scored', 'data-phase'],
   });
@@ -88,6 +88,7 @@ async function visit(model, backend, site, hf) {
     await page.goto(site.url + query);
     await page.waitForSelector('#demo[data-source="live"]', { timeout });
     const timeline = await page.evaluate(() => window.__timeline);
+    if (process.env.FIRST_VISIT_DEBUG) console.error(JSON.stringify(timeline));
     const first = (pattern) => timeline.find((t) => pattern.test(t.what))?.ms ?? null;
     const baked = first(/^demo\[data-source=baked\]/);
     const pair = first(/^demo\[data-source=live\]/);
@@ -104,7 +105,7 @@ const results = [];
 for (const model of models) {
   const dir = await checkpoint(model);
   const root = await bakedPage(model, dir);
-  const site = await serveStatic(root);
+  const site = await serveStatic(root, { gzip: true });
   const hf = await startHfServer({ folder: dir, repo: SHAPES[model].repo });
   try {
     for (const backend of backends) {
