@@ -16,6 +16,7 @@
 //! reads the official judge prompt out of the official repository's source.
 
 pub mod api;
+pub mod compare;
 pub mod control;
 pub mod cost;
 pub mod dataset;
