@@ -294,16 +294,27 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
     );
     assert!(first.stdout.contains("judge refused 1,"));
 
-    // The official output: {"stats", "logs"}, labelled rows only.
+    // The official output's shape, labelled rows only; with the project's rubric it is not
+    // official.json but official-format.json, naming the template and saying so.
+    assert!(!dir.join("out/official.json").exists());
     let official: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("out/official.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("out/official-format.json")).unwrap())
+            .unwrap();
     let top: BTreeSet<&str> = official
         .as_object()
         .unwrap()
         .keys()
         .map(|k| k.as_str())
         .collect();
-    assert_eq!(top, BTreeSet::from(["stats", "logs"]));
+    assert_eq!(
+        top,
+        BTreeSet::from(["stats", "logs", "judge_template", "note"])
+    );
+    assert_eq!(official["judge_template"]["name"], "leakscope-rubric");
+    assert_eq!(
+        official["judge_template"]["sha256"],
+        r["setup"]["template"]["sha256"]
+    );
     assert_eq!(
         official["stats"],
         json!({
@@ -329,7 +340,8 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
     let csv = std::fs::read_to_string(dir.join("out/rows.csv")).unwrap();
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 13);
 
-    // The same command again sends nothing; --retry-errors sends only row 19's two stages.
+    // The same command again sends nothing; --retry-errors sends only row 19's two stages and
+    // judges row 31's unparsable verdict again (the judge still says "no idea").
     let again = run_ok(eval(&server, &dir, &["--rows", rows]));
     assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
     let before = server.seen().len();
@@ -338,11 +350,12 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
         &dir,
         &["--rows", rows, "--retry-errors", "--yes"],
     ));
-    let new: Vec<(u64, Stage)> = server.seen()[before..]
+    let new: BTreeSet<(u64, bool)> = server.seen()[before..]
         .iter()
-        .map(|s| (s.row, s.stage))
+        .map(|s| (s.row, s.stage == Stage::Judge))
         .collect();
-    assert_eq!(new, [(19, Stage::Target), (19, Stage::Judge)]);
+    assert_eq!(new, BTreeSet::from([(19, false), (19, true), (31, true)]));
+    assert_eq!(server.seen().len() - before, 3);
     assert_eq!(
         proportion(&report(&dir)["report"]["overall"]["safe"]),
         (7, 10)
