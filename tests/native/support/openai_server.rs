@@ -362,6 +362,11 @@ impl MockServer {
         self.state.violations.lock().unwrap().clone()
     }
 
+    /// Changes the script of a running server (a test's "the account has credit again").
+    pub fn edit(&self, f: impl FnOnce(&mut Script)) {
+        f(&mut self.state.script.lock().unwrap());
+    }
+
     /// Lets every held request (and every later one) through.
     pub fn release(&self) {
         self.state.open_gate();
