@@ -21,6 +21,9 @@ pub struct ExportRow<'a> {
     pub answer: Option<&'a str>,
     pub target_refusal: Option<&'a str>,
     pub finish_reason: Option<&'a str>,
+    /// The model snapshot that answered, as the API named it.
+    pub target_snapshot: Option<&'a str>,
+    pub target_fingerprint: Option<&'a str>,
     pub target_error: Option<String>,
     pub label: Option<u8>,
     pub label_str: Option<&'a str>,
@@ -72,6 +75,11 @@ impl<'a> ExportRow<'a> {
             answer: r.answer.as_ref().and_then(|a| a.text.as_deref()),
             target_refusal: r.answer.as_ref().and_then(|a| a.refusal.as_deref()),
             finish_reason: r.answer.as_ref().and_then(|a| a.finish_reason.as_deref()),
+            target_snapshot: r.answer.as_ref().and_then(|a| a.model.as_deref()),
+            target_fingerprint: r
+                .answer
+                .as_ref()
+                .and_then(|a| a.system_fingerprint.as_deref()),
             target_error: r.target_error.as_ref().map(ToString::to_string),
             label,
             label_str,
@@ -98,7 +106,7 @@ pub fn jsonl(results: &[RowResult]) -> String {
 
 /// The same columns as CSV, written by the project's RFC 4180 writer.
 pub fn csv(results: &[RowResult]) -> String {
-    const COLUMNS: [&str; 15] = [
+    const COLUMNS: [&str; 17] = [
         "id",
         "category",
         "sub_category",
@@ -107,6 +115,8 @@ pub fn csv(results: &[RowResult]) -> String {
         "answer",
         "target_refusal",
         "finish_reason",
+        "target_snapshot",
+        "target_fingerprint",
         "target_error",
         "label",
         "label_str",
