@@ -346,6 +346,9 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     } else {
         print!("{}", table::render_table(&report));
     }
+    for d in settings.departures() {
+        println!("Departs from the official protocol: {d}");
+    }
     let official = match (no_judge, official) {
         (true, _) => String::new(),
         (false, Some(name)) => format!(", {name}"),

@@ -542,7 +542,8 @@ impl Run<'_, '_> {
                 let mut e = ProviderError::new(
                     ErrorKind::Image,
                     format!(
-                        "the image cannot be sent to {}: {why}; nothing was sent for this row",
+                        "the image cannot be sent to {}: {why}; nothing was sent for this row \
+                         (replace its image file, then --retry-errors calls it again)",
                         job.model.provider.model()
                     ),
                 );

@@ -25,6 +25,11 @@ struct Fake<'c> {
     calls: RefCell<HashMap<(u64, Stage), u32>>,
     in_flight: Cell<usize>,
     max_in_flight: Cell<usize>,
+    /// What it takes as an image (`None`: anything).
+    image_limits: Option<&'static crate::eval::image::ImageLimits>,
+    /// Refuses every request with a 429 without Retry-After until then (a per-minute window).
+    refuse_until: Duration,
+    refused: Cell<u32>,
 }
 
 fn row_of(request: &ChatRequest) -> (u64, Stage) {
@@ -59,6 +64,9 @@ impl<'c> Fake<'c> {
             calls: RefCell::default(),
             in_flight: Cell::new(0),
             max_in_flight: Cell::new(0),
+            image_limits: None,
+            refuse_until: Duration::ZERO,
+            refused: Cell::new(0),
         }
     }
 
@@ -79,10 +87,18 @@ impl Provider for Fake<'_> {
     fn supports_json_schema(&self) -> bool {
         true
     }
+    fn image_limits(&self) -> Option<&'static crate::eval::image::ImageLimits> {
+        self.image_limits
+    }
     fn send<'a>(
         &'a self,
         request: &'a ChatRequest,
     ) -> LocalBoxFuture<'a, Result<ChatResponse, ProviderError>> {
+        if self.clock.now() < self.refuse_until {
+            self.refused.set(self.refused.get() + 1);
+            let e = ProviderError::http(429, &[], "Rate limit reached for requests per min");
+            return Box::pin(ready(Err(e)));
+        }
         let (row, stage) = row_of(request);
         let attempt = {
             let mut calls = self.calls.borrow_mut();
@@ -370,30 +386,6 @@ fn rate_limits_halve_the_rows_in_flight() {
 }
 
 #[test]
-fn the_cost_cap_stops_new_requests_and_spend_stays_under_it() {
-    let clock = FakeClock::new();
-    let t = Fake::new("t", &clock, answer_then_label);
-    let store = MemoryStore::default();
-    let mut e = engine(&t, None, &store, &clock);
-    // $1 per token: each request may cost up to 3+8+7+3+85 input + 128 output = 234 dollars.
-    e.target.cost = CostModel {
-        pricing: Pricing::per_million(1e6, 1e6),
-        image: ImageTokens::Fixed { tokens: 85 },
-    };
-    e.settings.cost_cap = Some(1000.0);
-    e.settings.concurrency = 1;
-    let s = clock.block_on(e.run(&rows(10))).unwrap();
-    assert_eq!(s.stopped, Some(StopReason::CostCap));
-    // Each answered request costs its usage (110): 1000 allows the reservations of 7.
-    assert_eq!(s.target.requests, 7);
-    assert!(
-        s.spent <= 1000.0 && (s.spent - 770.0).abs() < 1e-6,
-        "{}",
-        s.spent
-    );
-}
-
-#[test]
 fn pause_holds_new_requests_and_cancel_leaves_a_resumable_store() {
     let clock = FakeClock::new();
     let t = Fake::new("t", &clock, answer_then_label);
@@ -612,41 +604,12 @@ fn an_unreachable_server_is_tried_once_per_retry_then_the_run_stops() {
     assert!(store.records.borrow().is_empty());
 }
 
-/// Refuses every request with a 429 without Retry-After until `until` (a per-minute window).
-struct Window<'c> {
-    inner: Fake<'c>,
-    until: Duration,
-    refused: Cell<u32>,
-}
-
-impl Provider for Window<'_> {
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        true
-    }
-    fn send<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> LocalBoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        if self.inner.clock.now() < self.until {
-            self.refused.set(self.refused.get() + 1);
-            let e = ProviderError::http(429, &[], "Rate limit reached for requests per min");
-            return Box::pin(ready(Err(e)));
-        }
-        self.inner.send(request)
-    }
-}
-
 #[test]
 fn a_per_minute_rate_limit_without_a_hint_is_waited_out_with_one_notice_per_burst() {
     let clock = FakeClock::new();
-    let t = Window {
-        inner: Fake::new("t", &clock, answer_then_label),
-        until: Duration::from_secs(70),
-        refused: Cell::new(0),
-    };
+    let mut t = Fake::new("t", &clock, answer_then_label);
+    // Every request in the first 70 s is refused, without Retry-After.
+    t.refuse_until = Duration::from_secs(70);
     let store = MemoryStore::default();
     let notices = RefCell::new(0);
     let observer = |ev: &EngineEvent<'_>| {
@@ -667,25 +630,30 @@ fn a_per_minute_rate_limit_without_a_hint_is_waited_out_with_one_notice_per_burs
     assert_eq!(*notices.borrow(), 1, "one burst, one notice");
 }
 
+/// Alone or eight at a time, the run stops when the spend leaves no room for one more
+/// request's worst case, never because requests in flight reserved theirs.
 #[test]
 fn the_cap_is_reached_by_spending_not_by_reservations_in_flight() {
-    let clock = FakeClock::new();
-    let t = Fake::new("t", &clock, answer_then_label);
-    let store = MemoryStore::default();
-    let mut e = engine(&t, None, &store, &clock);
-    // $1 per token: a request may cost up to 234 dollars, each costs 110 in the end.
-    e.target.cost = CostModel {
-        pricing: Pricing::per_million(1e6, 1e6),
-        image: ImageTokens::Fixed { tokens: 85 },
-    };
-    e.settings.cost_cap = Some(1000.0);
-    e.settings.concurrency = 8;
-    let s = clock.block_on(e.run(&rows(20))).unwrap();
-    // Eight in flight reserve 8 × 234 > 1000, yet the run goes on until the next request
-    // could not fit even alone: 7 × 110 = 770 spent, 770 + 234 > 1000.
-    assert_eq!(s.stopped, Some(StopReason::CostCap));
-    assert_eq!(s.target.requests, 7);
-    assert!((s.spent - 770.0).abs() < 1e-6, "{}", s.spent);
+    for concurrency in [1, 8] {
+        let clock = FakeClock::new();
+        let t = Fake::new("t", &clock, answer_then_label);
+        let store = MemoryStore::default();
+        let mut e = engine(&t, None, &store, &clock);
+        // $1 per token: each request may cost up to 3+8+7+3+85 input + 128 output = 234
+        // dollars, and costs its usage, 110, in the end.
+        e.target.cost = CostModel {
+            pricing: Pricing::per_million(1e6, 1e6),
+            image: ImageTokens::Fixed { tokens: 85 },
+        };
+        e.settings.cost_cap = Some(1000.0);
+        e.settings.concurrency = concurrency;
+        let s = clock.block_on(e.run(&rows(20))).unwrap();
+        // Eight in flight reserve 8 × 234 > 1000, yet the run goes on: 7 × 110 = 770 spent,
+        // and 770 + 234 > 1000 ends it.
+        assert_eq!(s.stopped, Some(StopReason::CostCap), "{concurrency}");
+        assert_eq!(s.target.requests, 7, "{concurrency}");
+        assert!((s.spent - 770.0).abs() < 1e-6, "{concurrency}: {}", s.spent);
+    }
 }
 
 #[test]
@@ -739,55 +707,29 @@ fn an_empty_answer_cut_off_by_the_budget_is_an_error_naming_the_budget() {
     let e = engine(&t, None, &store, &clock);
     let s = clock.block_on(e.run(&rows(5))).unwrap();
     assert_eq!((s.target.stored_ok, s.target.stored_errors), (4, 1));
-    let records = store.records.borrow();
-    let error = records.iter().find_map(Record::error).unwrap();
-    assert_eq!(error.kind, ErrorKind::Empty);
-    assert!(
-        error.message.contains("--target-param max_tokens=4096"),
-        "{}",
-        error.message
-    );
+    assert_stored_error(&store, ErrorKind::Empty, "--target-param max_tokens=4096");
 }
 
-/// A provider with Anthropic's image limits.
-struct Picky<'c>(Fake<'c>);
-
-impl Provider for Picky<'_> {
-    fn model(&self) -> &str {
-        self.0.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        false
-    }
-    fn image_limits(&self) -> Option<&'static crate::eval::image::ImageLimits> {
-        Some(&crate::eval::image::ANTHROPIC_IMAGES)
-    }
-    fn send<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> LocalBoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        self.0.send(request)
-    }
+/// The store holds an error of `kind` whose message says `says`.
+fn assert_stored_error(store: &MemoryStore, kind: ErrorKind, says: &str) {
+    let records = store.records.borrow();
+    let error = records.iter().find_map(Record::error).unwrap();
+    assert_eq!(error.kind, kind);
+    assert!(error.message.contains(says), "{}", error.message);
 }
 
 #[test]
 fn an_image_a_provider_refuses_and_that_cannot_be_fitted_is_the_rows_error_without_a_request() {
     let clock = FakeClock::new();
-    let t = Picky(Fake::new("t", &clock, answer_then_label));
+    let mut t = Fake::new("t", &clock, answer_then_label);
+    t.image_limits = Some(&crate::eval::image::ANTHROPIC_IMAGES);
     let store = MemoryStore::default();
     let e = engine(&t, None, &store, &clock);
     let mut rs = rows(1);
     rs[0].image_path = "tiff".into();
     let s = clock.block_on(e.run(&rs)).unwrap();
-    assert_eq!((t.0.calls(Stage::Target), s.target.stored_errors), (0, 1));
-    let records = store.records.borrow();
-    let error = records[0].error().unwrap();
-    assert_eq!(error.kind, ErrorKind::Image);
-    assert!(
-        error.message.contains("cannot be sent"),
-        "{}",
-        error.message
-    );
+    assert_eq!((t.calls(Stage::Target), s.target.stored_errors), (0, 1));
+    assert_stored_error(&store, ErrorKind::Image, "cannot be sent");
 }
 
 #[test]

@@ -156,10 +156,14 @@ impl std::fmt::Display for Halt {
             Stage::Target => "target",
             Stage::Judge => "judge",
         };
+        let error = self.error.to_string();
         write!(
             f,
             "row {}, {stage} ({}): {}. {}",
-            self.row, self.model, self.error, self.advice
+            self.row,
+            self.model,
+            error.trim_end_matches('.'),
+            self.advice
         )
     }
 }

@@ -55,6 +55,18 @@ impl ImageData {
             .map_err(|e| e.to_string())
     }
 
+    /// An image without bytes: the prompt hashes ignore the image's bytes, so requests built
+    /// with it have the real prompt keys (the planner and the results read the store so).
+    pub fn stand_in() -> Self {
+        Self {
+            mime: String::new(),
+            width: 0,
+            height: 0,
+            hash: String::new(),
+            base64: "".into(),
+        }
+    }
+
     /// `data:<mime>;base64,<data>`, the form OpenAI-style APIs take.
     pub fn data_url(&self) -> String {
         format!("data:{};base64,{}", self.mime, self.base64)

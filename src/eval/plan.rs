@@ -143,17 +143,6 @@ impl<'r> Index<'r> {
     }
 }
 
-/// The prompt hash ignores the image's bytes, so a stand-in image gives the real key.
-fn no_image() -> ImageData {
-    ImageData {
-        mime: String::new(),
-        width: 0,
-        height: 0,
-        hash: String::new(),
-        base64: "".into(),
-    }
-}
-
 /// What each row of `rows` needs, in order.
 pub fn work(
     rows: &[Row],
@@ -163,7 +152,7 @@ pub fn work(
     mode: RunMode,
 ) -> Vec<Work> {
     let index = Index::new(records);
-    let image = no_image();
+    let image = ImageData::stand_in();
     rows.iter()
         .map(|row| {
             let request = target_request(&row.instruction, &image, &target.params);

@@ -71,6 +71,15 @@ impl Family {
             }
         }
     }
+
+    /// The profile's name in one breath, for the report's notes.
+    pub fn short(self) -> &'static str {
+        match self {
+            Family::Official => "official",
+            Family::OpenAiReasoning => "OpenAI reasoning-model",
+            Family::AnthropicNoTemperature => "Claude Opus 4.7+",
+        }
+    }
 }
 
 /// The model id without a router's prefix (`openai/o4-mini` → `o4-mini`), lower-cased.
@@ -279,7 +288,7 @@ pub fn resolve(kind: ApiKind, model: &str, stage: Stage, overrides: &ParamOverri
 fn departures(official: &GenParams, p: &GenParams, family: Family) -> Vec<String> {
     let why = match family {
         Family::Official => "set by hand".to_owned(),
-        f => format!("{} profile", f.describe()),
+        f => format!("{} profile", f.short()),
     };
     let mut out = Vec::new();
     if (p.token_field, p.max_tokens) != (official.token_field, official.max_tokens) {

@@ -93,17 +93,6 @@ impl RowResult {
     }
 }
 
-/// The prompt hashes ignore the image's bytes, so a stand-in gives the real ones.
-fn no_image() -> ImageData {
-    ImageData {
-        mime: String::new(),
-        width: 0,
-        height: 0,
-        hash: String::new(),
-        base64: "".into(),
-    }
-}
-
 /// Keeps the latest record per slot, a success over an error.
 fn keep<'r, K: std::hash::Hash + Eq>(map: &mut HashMap<K, &'r Record>, slot: K, r: &'r Record) {
     match map.get(&slot) {
@@ -116,7 +105,7 @@ fn keep<'r, K: std::hash::Hash + Eq>(map: &mut HashMap<K, &'r Record>, slot: K, 
 
 /// One row per entry of `rows`, in that order. Later records win; a success wins over an error.
 pub fn collect(rows: &[Row], records: &[Record], selection: &Selection) -> Vec<RowResult> {
-    let image = no_image();
+    let image = ImageData::stand_in();
     let params = GenParams::target_default();
     let wording: HashMap<u64, String> = rows
         .iter()

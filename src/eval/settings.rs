@@ -286,6 +286,26 @@ impl EvalSettings {
             .collect()
     }
 
+    /// How the models' decoding settings depart from the official protocol, one sentence
+    /// each, named by role ("Model under test: …", "Judge: …"); the estimate and the report
+    /// say them.
+    pub fn departures(&self) -> Vec<String> {
+        let target = self.target.resolve(Stage::Target).departures;
+        let judge = self
+            .judge
+            .as_ref()
+            .map(|j| j.resolve(Stage::Judge).departures);
+        let name = |who: &str, lines: Vec<String>| {
+            lines
+                .into_iter()
+                .map(move |d| format!("{who}: {d}."))
+                .collect::<Vec<_>>()
+        };
+        let mut out = name("Model under test", target);
+        out.extend(name("Judge", judge.unwrap_or_default()));
+        out
+    }
+
     /// Whether the run calls the model under test at all (not when judging stored answers).
     pub fn calls_target(&self) -> bool {
         self.mode != RunMode::JudgeOnly

@@ -335,7 +335,9 @@ test('strict APIs: a wrong key stops at once; then Anthropic and a reasoning jud
       assert.ok(!('temperature' in body) && !('max_tokens' in body));
       assert.deepEqual(Object.keys(body.response_format.json_schema.schema.properties), ['label', 'label_str', 'explanation']);
     }
-    assert.match(await page.textContent('#eval-summary'), /over 6 labelled rows of 6/);
+    const summary = await page.textContent('#eval-summary');
+    assert.match(summary, /over 6 labelled rows of 6\./);
+    assert.match(summary, /Departs from the official protocol: Judge: completion budget max_completion_tokens 4096/);
     const jsonl = (await download(page, '#eval-export-jsonl')).trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(jsonl.every((r) => r.target_snapshot === 'claude-sonnet-4-5-20250929'), 'the snapshot that answered');
     const official = JSON.parse(await download(page, '#eval-export-official'));

@@ -57,6 +57,12 @@ fn api(
     params: &[String],
 ) -> Result<ApiSettings, String> {
     let kind = flavour.kind();
+    if base_url.is_some_and(|u| u.trim().is_empty()) {
+        return Err(format!(
+            "--{role}-base-url is empty: leave the flag out for the provider's own URL, or give \
+             one like https://host/v1"
+        ));
+    }
     let mut overrides = ParamOverrides::default();
     for p in params {
         overrides
@@ -378,13 +384,7 @@ pub(super) mod tests {
 
         /// Stored answers of `model` for rows 0–2 (row 2's an error).
         fn records(model: &str) -> Vec<Record> {
-            let image = ImageData {
-                mime: String::new(),
-                width: 0,
-                height: 0,
-                hash: String::new(),
-                base64: "".into(),
-            };
+            let image = ImageData::stand_in();
             rows()[..3]
                 .iter()
                 .map(|row| {
@@ -574,6 +574,7 @@ pub(super) mod tests {
                 )
             );
             assert!(err(&["--judge-param", "temp=1"]).starts_with("--judge-param `temp`"));
+            assert!(err(&["--target-base-url", " "]).contains("is empty"));
             assert!(
                 err(&["--official-source", "eval_utils.py"])
                     .contains("only with --judge-template official")

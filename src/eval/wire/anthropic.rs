@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Object, array, decode_error, status_error, usage};
+use super::{Object, array, decode_error, status_error, temperature_top_p, text_part, usage};
 use crate::eval::api::{ApiConfig, ChatResponse, ProviderError};
 use crate::eval::protocol::{ChatRequest, Part};
 use crate::platform::http::{HttpRequest, HttpResponse};
@@ -23,22 +23,14 @@ pub const API_VERSION: &str = "2023-06-01";
 pub fn sampling(request: &ChatRequest) -> Vec<(&'static str, Value)> {
     let p = &request.params;
     let mut out = vec![("max_tokens", Value::from(p.max_tokens))];
-    if let Some(t) = p.temperature {
-        out.push(("temperature", Value::from(t)));
-    }
-    if let Some(top_p) = p.top_p.filter(|p| *p != 1.0) {
-        out.push(("top_p", Value::from(top_p)));
-    }
+    out.extend(temperature_top_p(p, true));
     out
 }
 
 fn block(part: &Part) -> Option<String> {
     Some(match part {
         Part::Text(text) if text.trim().is_empty() => return None,
-        Part::Text(text) => Object::new()
-            .field("type", "text")
-            .field("text", text.as_str())
-            .finish(),
+        Part::Text(text) => text_part(text),
         Part::Image { mime, base64 } => {
             let source = Object::new()
                 .field("type", "base64")
@@ -153,21 +145,26 @@ mod tests {
     use crate::eval::protocol::{GenParams, verdict_schema};
     use serde_json::json;
 
-    #[test]
-    fn encodes_system_content_blocks_and_browser_header() {
-        let cfg = ApiConfig::anthropic("claude-x", "key", true);
-        let req = ChatRequest {
-            system: Some("sys".into()),
+    /// A target request: `text`, then an image.
+    fn request(system: &str, text: &str, mime: &str, base64: &str) -> ChatRequest {
+        ChatRequest {
+            system: Some(system.into()),
             user: vec![
-                Part::Text("hi".into()),
+                Part::Text(text.into()),
                 Part::Image {
-                    mime: "image/jpeg".into(),
-                    base64: "AAAA".into(),
+                    mime: mime.into(),
+                    base64: base64.into(),
                 },
             ],
             params: GenParams::target_default(),
             schema: Some(verdict_schema()),
-        };
+        }
+    }
+
+    #[test]
+    fn encodes_system_content_blocks_and_browser_header() {
+        let cfg = ApiConfig::anthropic("claude-x", "key", true);
+        let req = request("sys", "hi", "image/jpeg", "AAAA");
         let http = encode(&cfg, &req);
         assert_eq!(http.url, "https://api.anthropic.com/v1/messages");
         for h in [
@@ -205,18 +202,8 @@ mod tests {
     #[test]
     fn empty_text_blocks_are_left_out_and_the_judge_body_is_complete() {
         let cfg = ApiConfig::anthropic("claude-sonnet-4-5", "k", false);
-        let req = ChatRequest {
-            system: Some("You are a helpful assistant.".into()),
-            user: vec![
-                Part::Text(" \n".into()),
-                Part::Image {
-                    mime: "image/png".into(),
-                    base64: "iVBORw0KGgo".into(),
-                },
-            ],
-            params: GenParams::target_default(),
-            schema: None,
-        };
+        let system = "You are a helpful assistant.";
+        let req = request(system, " \n", "image/png", "iVBORw0KGgo");
         let v: Value = serde_json::from_str(&body(&cfg, &req)).unwrap();
         assert_eq!(
             v,

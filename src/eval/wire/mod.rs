@@ -51,9 +51,29 @@ impl Default for Object {
     }
 }
 
+/// `{"type":"text","text":…}`, the text part both APIs share.
+pub fn text_part(text: &str) -> String {
+    Object::new()
+        .field("type", "text")
+        .field("text", text)
+        .finish()
+}
+
 /// A JSON array of values that are JSON text already.
 pub fn array(items: impl IntoIterator<Item = String>) -> String {
     format!("[{}]", items.into_iter().collect::<Vec<_>>().join(","))
+}
+
+/// `temperature` and `top_p` as they go out (`top_p` at its default 1.0 left out when
+/// `drop_default_top_p`).
+fn temperature_top_p(
+    params: &super::protocol::GenParams,
+    drop_default_top_p: bool,
+) -> impl Iterator<Item = (&'static str, Value)> {
+    let top_p = params.top_p.filter(|p| !(drop_default_top_p && *p == 1.0));
+    [("temperature", params.temperature), ("top_p", top_p)]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, Value::from(v?))))
 }
 
 /// The sampling fields `config`'s API is sent for `request`, in wire order, as they go out:

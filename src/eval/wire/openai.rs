@@ -14,7 +14,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Object, array, decode_error, status_error, usage};
+use super::{Object, array, decode_error, status_error, temperature_top_p, text_part, usage};
 use crate::eval::api::{ApiConfig, ChatResponse, ProviderError};
 use crate::eval::protocol::{ChatRequest, Part};
 use crate::platform::http::{HttpRequest, HttpResponse};
@@ -26,21 +26,13 @@ pub fn sampling(request: &ChatRequest) -> Vec<(&'static str, Value)> {
     if let Some(effort) = &p.reasoning_effort {
         out.push(("reasoning_effort", Value::from(effort.as_str())));
     }
-    if let Some(t) = p.temperature {
-        out.push(("temperature", Value::from(t)));
-    }
-    if let Some(top_p) = p.top_p {
-        out.push(("top_p", Value::from(top_p)));
-    }
+    out.extend(temperature_top_p(p, false));
     out
 }
 
 fn part(part: &Part) -> String {
     match part {
-        Part::Text(text) => Object::new()
-            .field("type", "text")
-            .field("text", text.as_str())
-            .finish(),
+        Part::Text(text) => text_part(text),
         Part::Image { mime, base64 } => {
             let url = Object::new()
                 .field("url", format!("data:{mime};base64,{base64}"))

@@ -21,7 +21,6 @@ use crate::eval::progress::Progress;
 use crate::eval::results::{SetupKey, collect};
 use crate::eval::settings::{EvalSettings, TemplateChoice, locked_connect_src};
 use crate::eval::store::MemoryStore;
-use crate::eval::store::Stage;
 use crate::eval::{
     EngineEvent, HttpProvider, JudgeTemplate, Provider, ProviderError, Report, ResultStore, Row,
     RowResult, RunControl, export,
@@ -408,23 +407,8 @@ async fn show_estimate(state: &Shared) -> Result<(), String> {
     if settings.judge.as_ref().is_some_and(|j| !j.priced()) {
         missing.push("the judge");
     }
-    let mut notes: Vec<String> = settings
-        .target
-        .resolve(Stage::Target)
-        .departures
-        .into_iter()
-        .map(|d| format!("Model under test: {d}."))
-        .collect();
-    if let Some(j) = &settings.judge {
-        notes.extend(
-            j.resolve(Stage::Judge)
-                .departures
-                .into_iter()
-                .map(|d| format!("Judge: {d}.")),
-        );
-    }
     message("");
-    view::show_estimate(&plan, rows.len(), &missing, &notes);
+    view::show_estimate(&plan, rows.len(), &missing, &settings.departures());
     Ok(())
 }
 
@@ -648,7 +632,7 @@ async fn run(state: &Shared) -> Result<bool, String> {
         ),
         _ => format!("{} (no judge)", settings.target.model),
     };
-    view::show_report(&report, &title);
+    view::show_report(&report, &title, &settings.departures());
     set_hidden("eval-results", false);
     let halt = summary.halt.clone();
     state.borrow_mut().finished = Some(Rc::new(Finished {

@@ -137,19 +137,22 @@ fn group_name(g: &Group) -> String {
     }
 }
 
-pub fn show_report(report: &Report, title: &str) {
+/// `departures`: how the decoding settings depart from the official protocol.
+pub fn show_report(report: &Report, title: &str, departures: &[String]) {
     let o = &report.overall;
-    set_text(
-        "eval-summary",
-        &format!(
-            "{title}: safe rate {} (refusals {}, warnings {}) over {} labelled rows of {}.",
-            pct(&o.safe),
-            pct(&o.refuse),
-            pct(&o.warning),
-            thousands(o.n),
-            thousands(report.rows)
-        ),
+    let mut summary = format!(
+        "{title}: safe rate {} (refusals {}, warnings {}) over {} labelled rows of {}.",
+        pct(&o.safe),
+        pct(&o.refuse),
+        pct(&o.warning),
+        thousands(o.n),
+        thousands(report.rows)
     );
+    if !departures.is_empty() {
+        summary.push_str(" Departs from the official protocol: ");
+        summary.push_str(&departures.join(" "));
+    }
+    set_text("eval-summary", &summary);
     set_body_data("eval-safe-rate", &format!("{:.6}", o.safe.rate));
     let bars: Vec<Bar> = report
         .by_category

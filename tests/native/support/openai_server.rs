@@ -804,32 +804,21 @@ fn model_request(writer: &mut TcpStream, http: &Request, api: Api, state: &State
             return false;
         }
         Some(Fault::MalformedBody) => respond(writer, 200, &[], b"{\"choices\": [{\"message\": "),
-        Some(Fault::Slow(d)) => {
-            std::thread::sleep(d);
-            let body = answer(
-                &request,
-                &String::from_utf8_lossy(&http.body),
-                api,
-                row,
-                stage,
-                finals,
-            );
-            respond(writer, 200, &[], body.as_bytes());
-        }
-        None => {
-            std::thread::sleep(latency);
-            let body = answer(
-                &request,
-                &String::from_utf8_lossy(&http.body),
-                api,
-                row,
-                stage,
-                finals,
-            );
+        Some(Fault::Slow(_)) | None => {
+            let wait = match fault {
+                Some(Fault::Slow(d)) => d,
+                _ => latency,
+            };
+            std::thread::sleep(wait);
+            let body = answer(&request, &http_body(http), api, row, stage, finals);
             respond(writer, 200, &[], body.as_bytes());
         }
     }
     true
+}
+
+fn http_body(http: &Request) -> String {
+    String::from_utf8_lossy(&http.body).into_owned()
 }
 
 /// Reads one request; `None` at the end of the connection.
