@@ -689,9 +689,10 @@ impl Run<'_, '_> {
                 if probe.proven.get() {
                     return Some((Err(error), attempts));
                 }
-                // The stage's first request failed for good: the rest would fail alike.
-                let unreachable = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout)
-                    || error.status.is_some_and(|s| s == 429 || s >= 500);
+                // The stage's first request failed for good: the rest would fail alike. No
+                // answer at all says nothing about the row and is not stored; an answer (a
+                // 4xx, a 5xx after every retry) may be about it and is.
+                let unreachable = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
                 let cause = if unreachable {
                     Cause::Unreachable
                 } else {

@@ -40,7 +40,8 @@ pub enum Cause {
     Model,
     /// The base URL is not the API (404, 405, a redirect, a URL that cannot be requested).
     Address,
-    /// No answer at all, before any request of this stage succeeded.
+    /// No answer at all (refused or dropped connections, timeouts, after every retry), before
+    /// any request of this stage succeeded.
     Unreachable,
     /// The stage's first request failed for good: the others would most likely fail alike.
     FirstRequest,
