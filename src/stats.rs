@@ -47,7 +47,19 @@ pub fn wilson_interval(successes: u64, total: u64, z: f64) -> (f64, f64) {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At 0 of n and n of n the bound is exactly 0 or 1; rounding would give 1e-17 or
+    // 0.9999999999999999 (printed as such in reports).
+    let low = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if successes >= total {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (low, high)
 }
 
 /// Exact two-sided McNemar test for paired binary outcomes: `b` pairs where only the first is
@@ -172,6 +184,14 @@ mod tests {
             (adjusted[1] - 0.06).abs() < 1e-12,
             "never below an earlier step"
         );
+    }
+
+    #[test]
+    fn all_or_nothing_bounds_are_exact() {
+        for n in 1..200 {
+            assert_eq!(wilson_interval(n, n, Z_95).1, 1.0, "{n}");
+            assert_eq!(wilson_interval(0, n, Z_95).0, 0.0, "{n}");
+        }
     }
 
     #[test]

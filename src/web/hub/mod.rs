@@ -37,7 +37,10 @@ pub async fn load_checkpoint(
     mut on_progress: impl FnMut(&LoadProgress),
 ) -> Result<Loaded, HubError> {
     // The model is kept in the Cache API; the HTTP cache would hold a second copy.
-    let net = Fetch { no_store: true };
+    let net = Fetch {
+        no_store: true,
+        api: false,
+    };
     let clock = BrowserClock::default();
     let cache = CacheApi::open().await;
     let platform = Platform {
