@@ -7,6 +7,7 @@
 pub mod bake;
 pub mod bench;
 pub mod calibrate;
+pub mod compare;
 pub mod eval;
 pub mod fetch_model;
 mod images;

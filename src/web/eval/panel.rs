@@ -84,6 +84,8 @@ struct Finished {
     report: Report,
     /// `None` without a judge.
     template: Option<TemplateInfo>,
+    /// Which models answered and judged (never a key), for `report.json`.
+    setup: serde_json::Value,
 }
 
 #[derive(Default)]
@@ -203,6 +205,7 @@ pub fn init() {
     for (id, kind) in [
         ("eval-export-jsonl", "jsonl"),
         ("eval-export-csv", "csv"),
+        ("eval-export-report", "report"),
         ("eval-export-official", "official"),
     ] {
         let state = state.clone();
@@ -635,10 +638,21 @@ async fn run(state: &Shared) -> Result<bool, String> {
     view::show_report(&report, &title, &settings.departures());
     set_hidden("eval-results", false);
     let halt = summary.halt.clone();
+    // The fields `leakscope eval` writes to report.json's setup that the leaderboard reads.
+    let model = |api: &crate::eval::settings::ApiSettings| serde_json::json!({ "model": api.model, "base_url": api.base_url });
+    let setup = serde_json::json!({
+        "dataset": loaded.dataset.file_name(),
+        "target": model(&settings.target),
+        "judge": settings.judge.as_ref().map(model),
+        "template": template_info,
+        "judge_template": template_info.as_ref().map(|t| t.name),
+        "rows": rows.len(),
+    });
     state.borrow_mut().finished = Some(Rc::new(Finished {
         results,
         report,
         template: template_info,
+        setup,
     }));
     if let Some(halt) = halt {
         set_body_data(
@@ -688,6 +702,12 @@ fn export_results(state: &Shared, kind: &str) -> Result<(), String> {
             "text/csv",
             &export::csv(&finished.results),
         ),
+        "report" => {
+            // As `leakscope eval` writes it: the leaderboard ("Compare runs") reads it.
+            let report = serde_json::json!({ "setup": finished.setup, "report": finished.report });
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            download("report.json", "application/json", &text)
+        }
         _ => {
             let template = finished
                 .template
