@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::compute::{ReadbackError, read_f32};
 use crate::model::{ClipConfig, ClipModel, l2_normalize};
 use crate::preprocess::{PixelTensor, PreprocessConfig, PreprocessError, preprocess_bytes};
-use crate::tokenizer::{ClipTokenizer, TokenizerError};
+use crate::tokenizer::{ClipTokenizer, TokenizerError, TokenizerMode};
 use crate::weights::{WeightsError, load_clip_with_config, load_text_tower, load_vision_tower};
 
 /// Largest batch sent to the device at once; longer inputs are split (bounds GPU memory).
@@ -18,7 +18,8 @@ pub const MAX_BATCH: usize = 32;
 pub struct CheckpointFiles {
     pub config_json: Vec<u8>,
     pub model_safetensors: Vec<u8>,
-    /// `vocab.json` + `merges.txt`, or else `tokenizer.json`.
+    /// `vocab.json` + `merges.txt` and/or `tokenizer.json`; the tokenizer mode picks which
+    /// (hub: tokenizer.json when present; original: the pair when present).
     pub vocab_json: Option<Vec<u8>>,
     pub merges_txt: Option<Vec<u8>>,
     pub tokenizer_json: Option<Vec<u8>>,
@@ -123,9 +124,20 @@ pub struct ClipEmbedder {
 }
 
 impl ClipEmbedder {
-    /// Parse, check and load every file; the weights buffer is consumed.
+    /// Parse, check and load every file, with the default tokenizer mode ([`TokenizerMode::Hub`]);
+    /// the weights buffer is consumed.
     pub async fn load(files: CheckpointFiles, device: &Device) -> Result<Self, EmbedError> {
-        let (config, tokenizer, preprocess) = parse_small_files(&files)?;
+        Self::load_with_tokenizer(files, device, TokenizerMode::default()).await
+    }
+
+    /// [`load`](Self::load) with the tokenizer following `mode`'s reference: hub reads
+    /// `tokenizer.json` when the checkpoint has one, original the pair when it has one.
+    pub async fn load_with_tokenizer(
+        files: CheckpointFiles,
+        device: &Device,
+        mode: TokenizerMode,
+    ) -> Result<Self, EmbedError> {
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
         let model = load_clip_with_config(&config, files.model_safetensors, device)?;
         Self::ready(model, config, tokenizer, preprocess, device, true).await
     }
@@ -137,8 +149,9 @@ impl ClipEmbedder {
     pub async fn load_text_tower(
         files: CheckpointFiles,
         device: &Device,
+        mode: TokenizerMode,
     ) -> Result<Self, EmbedError> {
-        let (config, tokenizer, preprocess) = parse_small_files(&files)?;
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
         let model = load_text_tower(&config, files.model_safetensors, device)?;
         Self::ready(model, config, tokenizer, preprocess, device, false).await
     }
@@ -339,15 +352,21 @@ impl ClipEmbedder {
     }
 }
 
-/// The config, the tokenizer and the preprocessing from a checkpoint's small files.
+/// The config, the tokenizer (following `mode`'s reference) and the preprocessing from a
+/// checkpoint's small files.
 fn parse_small_files(
     files: &CheckpointFiles,
+    mode: TokenizerMode,
 ) -> Result<(ClipConfig, ClipTokenizer, PreprocessConfig), EmbedError> {
     let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
-    let tokenizer = match (&files.vocab_json, &files.merges_txt, &files.tokenizer_json) {
-        (Some(vocab), Some(merges), _) => ClipTokenizer::from_bytes(vocab, merges)?,
-        (_, _, Some(json)) => ClipTokenizer::from_tokenizer_json(json)?,
-        _ => return Err(EmbedError::NoTokenizer),
+    let tokenizer = match ClipTokenizer::load(
+        mode,
+        files.vocab_json.as_deref(),
+        files.merges_txt.as_deref(),
+        files.tokenizer_json.as_deref(),
+    ) {
+        Err(TokenizerError::NoFiles(_)) => return Err(EmbedError::NoTokenizer),
+        other => other?,
     };
     if tokenizer.vocab_size() > config.text_config.vocab_size {
         return Err(EmbedError::VocabMismatch {

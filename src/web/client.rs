@@ -15,11 +15,14 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::worker::protocol::{
-    AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, ProgressReply, ReadyReply,
-    RelevanceReply, Request, Response, SampleScoresReply, ScoreReply, TextReadyReply,
+    AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, OverlayReply, ProgressReply,
+    ReadyReply, RelevanceReply, Request, Response, SampleScoresReply, ScoreReply, TextReadyReply,
 };
 use crate::compute::Precision;
 use crate::datasets::Sample;
+use crate::leakage::bake::ConceptSet;
+use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 type Listener = Box<dyn Fn(&ProgressReply)>;
 type TextListener = Box<dyn Fn(&TextReadyReply)>;
@@ -262,15 +265,22 @@ impl ModelClient {
         }
     }
 
+    /// Loads a model; `baked`: the page's precomputed concept set and its file, which the worker
+    /// uses only for the checkpoint and head they were baked for.
     pub async fn load_model(
         &self,
         choice: ModelChoice,
+        tokenizer: TokenizerMode,
         files: &[web_sys::Blob],
+        baked: Option<(ConceptSet, &[u8])>,
     ) -> Result<ReadyReply, WorkerError> {
-        match self
-            .call(Request::LoadModel { choice }, None, files)
-            .await?
-        {
+        let (baked, bytes) = baked.unzip();
+        let request = Request::LoadModel {
+            choice,
+            baked,
+            tokenizer,
+        };
+        match self.call(request, bytes, files).await? {
             (Response::Ready(reply), _) => Ok(reply),
             (other, _) => Err(unexpected(&other, "ready")),
         }
@@ -317,6 +327,28 @@ impl ModelClient {
                 "the overlay's pixels did not come with the answer".into(),
             )),
             (other, _) => Err(unexpected(&other, "relevance")),
+        }
+    }
+
+    /// Relevance `values` drawn over the encoded `image` (RGBA, `width × height × 4`).
+    pub async fn overlay(
+        &self,
+        values: Vec<f32>,
+        grid: u32,
+        preprocess: PreprocessConfig,
+        image: &[u8],
+    ) -> Result<(OverlayReply, Vec<u8>), WorkerError> {
+        let request = Request::Overlay {
+            values,
+            grid,
+            preprocess,
+        };
+        match self.call(request, Some(image), &[]).await? {
+            (Response::Overlay(reply), Some(rgba)) => Ok((reply, rgba)),
+            (Response::Overlay(_), None) => Err(WorkerError::Transport(
+                "the overlay's pixels did not come with the answer".into(),
+            )),
+            (other, _) => Err(unexpected(&other, "overlay")),
         }
     }
 

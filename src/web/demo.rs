@@ -7,21 +7,23 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 
+use super::baked;
 use super::client::{ModelClient, WorkerError};
 use super::dom::{
-    element, on, set_attr, set_disabled, set_hidden, set_html, set_text, set_value, typed, value,
+    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_html,
+    set_text, set_value, typed, value,
 };
 use super::events::{self, ShowSample};
 use super::fetch::get;
 use super::files::read_blob;
 use super::url::hash_params;
 use super::worker::protocol::ScoreReply;
+use crate::leakage::bake::GalleryEntry;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
 use crate::util::html::escape;
@@ -31,16 +33,8 @@ const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");
 /// Quiet time after the last key press before the query is scored again.
 const DEBOUNCE_MS: i32 = 300;
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct Sample {
-    pub id: String,
-    pub title: String,
-    pub image: String,
-    pub text: String,
-    pub teaches: String,
-}
-
-pub fn samples() -> Vec<Sample> {
+/// The gallery (a constant of the build: a parse error is a bug the page tests catch).
+pub fn samples() -> Vec<GalleryEntry> {
     serde_json::from_str(SAMPLES_JSON).unwrap_or_default()
 }
 
@@ -81,14 +75,54 @@ impl Demo {
             state: RefCell::default(),
             busy: Cell::new(0),
         });
+        if let Err(e) = demo.build_gallery() {
+            set_text("verdict", &e);
+        }
         let ready = demo.clone();
         events::on_model_ready(move |_| ready.model_ready());
         let text = demo.clone();
         events::on_text_ready(move |_| text.text_ready());
+        let shown = demo.clone();
         events::on_show_sample(move |sample: &ShowSample| {
-            let (demo, sample) = (demo.clone(), sample.clone());
+            let (demo, sample) = (shown.clone(), sample.clone());
             spawn_local(async move { demo.show_external(sample).await });
         });
+        // Results computed ahead of time show at once, before any weight arrives.
+        spawn_local(async move {
+            match baked::load().await {
+                Ok(Some(bundle)) => set_source(&format!(
+                    "Computed ahead of time with {} (weights sha256 {}…); live scoring takes \
+                     over once the model is loaded.",
+                    bundle.set.model.repo,
+                    bundle
+                        .set
+                        .model
+                        .weights_sha256
+                        .get(..12)
+                        .unwrap_or_default()
+                )),
+                Ok(None) => set_source("Load a model to score the samples live."),
+                Err(why) => set_source(&format!("{why}; load a model to score live.")),
+            }
+            if !demo.state.borrow().ready {
+                demo.open_linked_sample();
+            }
+        });
+    }
+
+    /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first.
+    fn open_linked_sample(self: &Rc<Self>) {
+        let params = hash_params();
+        let sample = params
+            .as_ref()
+            .and_then(|p| p.get("sample"))
+            .or_else(|| self.state.borrow().sample.clone())
+            .or_else(|| samples().first().map(|s| s.id.clone()));
+        let text = params.as_ref().and_then(|p| p.get("text"));
+        if let Some(id) = sample {
+            let demo = self.clone();
+            spawn_local(async move { demo.select_sample(&id, text).await });
+        }
     }
 
     /// A model's text tower is in: the demo works on text; the image waits for its tower.
@@ -133,34 +167,36 @@ impl Demo {
         }
         if first_time {
             self.wire();
-            self.build_gallery();
             super::vlsbench_samples::wire();
         }
-        let params = hash_params();
-        let sample = params
-            .as_ref()
-            .and_then(|p| p.get("sample"))
-            .or_else(|| self.state.borrow().sample.clone())
-            .or_else(|| samples().first().map(|s| s.id.clone()));
-        let text = params.as_ref().and_then(|p| p.get("text"));
-        if let Some(id) = sample {
-            let demo = self.clone();
-            spawn_local(async move { demo.select_sample(&id, text).await });
-        }
+        set_source("Scored live in this browser by the loaded model.");
+        self.open_linked_sample();
     }
 
-    fn build_gallery(self: &Rc<Self>) {
-        let mut html = String::new();
+    fn build_gallery(self: &Rc<Self>) -> Result<(), String> {
+        let mut buttons = Vec::new();
         for s in samples() {
-            html.push_str(&format!(
-                "<button type=\"button\" data-sample=\"{id}\" aria-pressed=\"false\">\
-                 <img src=\"gallery/{img}\" alt=\"\" width=\"96\" height=\"96\"><span>{title}</span></button>",
-                id = escape(&s.id),
-                img = escape(&s.image),
-                title = escape(&s.title)
-            ));
+            let button = build(
+                "button",
+                &[
+                    ("type", "button"),
+                    ("data-sample", &s.id),
+                    ("aria-pressed", "false"),
+                ],
+                "",
+            )?;
+            let src = format!("gallery/{}", s.image);
+            let image = [
+                ("src", src.as_str()),
+                ("alt", ""),
+                ("width", "96"),
+                ("height", "96"),
+            ];
+            append(&button, &build("img", &image, "")?)?;
+            append(&button, &build("span", &[], &s.title)?)?;
+            buttons.push(button);
         }
-        set_html("gallery", &html);
+        replace_children("gallery", &buttons)?;
         let demo = self.clone();
         on("gallery", "click", move |event| {
             let id = event
@@ -173,6 +209,7 @@ impl Demo {
                 spawn_local(async move { demo.select_sample(&id, None).await });
             }
         });
+        Ok(())
     }
 
     fn wire(self: &Rc<Self>) {
@@ -322,11 +359,67 @@ impl Demo {
         };
         self.state.borrow_mut().sample = Some(sample.id.clone());
         press_sample(Some(id));
-        set_value("demo-text", text.as_deref().unwrap_or(&sample.text));
+        let text = text.unwrap_or_else(|| sample.text.clone());
+        set_value("demo-text", &text);
         set_text("demo-teaches", &sample.teaches);
-        match fetch_bytes(&format!("gallery/{}", sample.image)).await {
-            Ok(bytes) => self.use_image(bytes, Some(sample.id)).await,
-            Err(e) => set_text("verdict", &e),
+        let bytes = match fetch_bytes(&format!("gallery/{}", sample.image)).await {
+            Ok(bytes) => bytes,
+            Err(e) => return set_text("verdict", &e),
+        };
+        if self.state.borrow().ready {
+            self.use_image(bytes, Some(sample.id)).await;
+        } else {
+            self.show_baked(&sample.id, &text, &bytes).await;
+        }
+    }
+
+    /// Before a model is ready: the sample's precomputed reading, if the page has one for
+    /// exactly this text, drawn like a live one.
+    async fn show_baked(&self, id: &str, text: &str, image: &[u8]) {
+        if let Err(e) = draw_encoded("demo-canvas", image).await {
+            set_text("verdict", &e);
+        }
+        let Some(bundle) = baked::bundle() else {
+            return;
+        };
+        let Some(reading) = bundle.reading(id, text) else {
+            return;
+        };
+        let score = &reading.score;
+        show_scores(&ScoreReply {
+            text: score.text.clone(),
+            image: score.image.clone(),
+            pair: score.pair.clone(),
+            class: score.class,
+            label: score.class.label().to_string(),
+            explanation: score.class.explanation().to_string(),
+            ms: 0.0,
+        });
+        set_text("demo-timing", "");
+        show_words(text, &reading.words);
+        set_attr("demo", "data-source", "baked");
+        set_attr("demo", "data-baked", id);
+        if let Some(relevance) = &reading.relevance {
+            let overlay = self
+                .client
+                .overlay(
+                    relevance.values.clone(),
+                    relevance.grid,
+                    bundle.preprocess.clone(),
+                    image,
+                )
+                .await;
+            match overlay {
+                Ok((reply, rgba)) => {
+                    if draw_rgba("demo-overlay", reply.width, reply.height, &rgba).is_ok() {
+                        let label = format!("Where the image shows “{}”", relevance.concept);
+                        set_disabled("demo-heat", false);
+                        set_attr("demo-overlay", "aria-label", &label);
+                        set_attr("demo-heat", "title", &label);
+                    }
+                }
+                Err(e) => set_attr("demo-heat", "title", &e.to_string()),
+            }
         }
     }
 
@@ -345,14 +438,25 @@ impl Demo {
         set_attr("demo-heat", "aria-pressed", "false");
         set_disabled("demo-heat", true);
         if self.state.borrow().text_only {
-            // The image tower is still downloading: the text is scored now, the image then.
+            // The image tower is still downloading: the image is scored when it is in. Until
+            // then a gallery sample shows its precomputed reading when the page has one for
+            // this text; anything else gets its text scored now.
+            let text = value("demo-text");
+            let baked = sample
+                .as_deref()
+                .is_some_and(|id| baked::bundle().is_some_and(|b| b.reading(id, &text).is_some()));
+            if baked && let Some(id) = sample.as_deref() {
+                self.show_baked(id, &text, &bytes).await;
+            }
             {
                 let mut state = self.state.borrow_mut();
                 state.pending_image = Some((bytes, sample));
                 state.has_image = false;
             }
             set_busy(self, -1);
-            self.rescore().await;
+            if !baked {
+                self.rescore().await;
+            }
             return;
         }
         let answer = self.client.set_image(&bytes).await;
@@ -441,6 +545,7 @@ impl Demo {
         }
         set_busy(self, -1);
         if current() {
+            set_attr("demo", "data-source", "live");
             set_attr("demo", "data-scored", &generation.to_string());
         }
     }
@@ -635,4 +740,9 @@ fn draw_rgba(id: &str, width: u32, height: u32, rgba: &[u8]) -> Result<(), Strin
         .map_err(|e| format!("{e:?}"))?;
     ctx.put_image_data(&image, 0.0, 0.0)
         .map_err(|e| format!("{e:?}"))
+}
+
+/// The line under the demo that says where its results come from.
+fn set_source(text: &str) {
+    set_text("demo-source", text);
 }

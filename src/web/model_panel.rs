@@ -6,6 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
+use super::baked;
 use super::client::ModelClient;
 use super::client::WorkerError;
 use super::dom::{
@@ -15,8 +16,11 @@ use super::dom::{
 use super::events::{self, ModelReady, TextReady};
 use super::hub;
 use super::url::{hub_base, page_relative, query_value};
-use super::worker::protocol::{ModelChoice, ProgressReply, TextReadyReply, TowersReply};
+use super::worker::protocol::{
+    ConceptSource, ModelChoice, ProgressReply, TextReadyReply, TowersReply,
+};
 use crate::model::{PRESETS, preset};
+use crate::tokenizer::TokenizerMode;
 use crate::util::format::{human_bytes, human_duration};
 
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
@@ -209,15 +213,15 @@ fn show_towers(t: &TowersReply) {
     }
 }
 
-/// "model, prepared in 1.2 s (concept embeddings from this browser's cache)".
-fn prepared(model: &str, ms: f64, concepts_cached: bool) -> String {
+/// "model (tokenizer: hub), prepared in 1.2 s (concept embeddings from this browser's cache)".
+fn prepared(model: &str, tokenizer: TokenizerMode, ms: f64, concepts: ConceptSource) -> String {
     format!(
-        "{model}, prepared in {:.1} s{}",
+        "{model} (tokenizer: {tokenizer}), prepared in {:.1} s{}",
         ms / 1000.0,
-        if concepts_cached {
-            " (concept embeddings from this browser's cache)"
-        } else {
-            ""
+        match concepts {
+            ConceptSource::Baked => " (concept embeddings precomputed for this checkpoint)",
+            ConceptSource::Cached => " (concept embeddings from this browser's cache)",
+            ConceptSource::Computed => "",
         }
     )
 }
@@ -230,7 +234,12 @@ fn text_ready(reply: &TextReadyReply) {
         &format!(
             "Text tower ready: {}. Text scores and word attribution work now; image scores \
              follow when the image tower is in.",
-            prepared(&reply.model, reply.prepare_ms, reply.concepts_cached)
+            prepared(
+                &reply.model,
+                reply.tokenizer,
+                reply.prepare_ms,
+                reply.concepts
+            )
         ),
     );
     set_hidden("model-warning", !reply.test_model);
@@ -319,11 +328,36 @@ async fn load_model(client: ModelClient) {
     }
 }
 
+/// The tokenizer mode from `?tokenizer=hub|original` (hub when absent; an unknown value is
+/// ignored with a note).
+fn tokenizer_mode() -> (TokenizerMode, Option<String>) {
+    match query_value("tokenizer") {
+        None => (TokenizerMode::default(), None),
+        Some(value) => match value.parse() {
+            Ok(mode) => (mode, None),
+            Err(e) => (
+                TokenizerMode::default(),
+                Some(format!("?tokenizer= ignored: {e}.")),
+            ),
+        },
+    }
+}
+
 async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys::Blob>) {
     set_disabled("model-load", true);
     set_body_data("model", "loading");
     set_text("model-status", "Starting…");
-    let answer = client.load_model(choice, &files).await;
+    // The page's precomputed concepts go along; the worker uses them only for their checkpoint.
+    let offer = baked::concept_offer().await;
+    let (tokenizer, tokenizer_note) = tokenizer_mode();
+    let answer = client
+        .load_model(
+            choice,
+            tokenizer,
+            &files,
+            offer.as_ref().map(|(set, b)| (set.clone(), &b[..])),
+        )
+        .await;
     if matches!(answer, Err(WorkerError::Superseded)) {
         // A newer load (files dropped on the card) replaced this one: it reports itself.
         return;
@@ -344,7 +378,12 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
         "model-status",
         &format!(
             "Ready: {}.",
-            prepared(&ready.model, ready.prepare_ms, ready.concepts_cached)
+            prepared(
+                &ready.model,
+                ready.tokenizer,
+                ready.prepare_ms,
+                ready.concepts
+            )
         ),
     );
     set_hidden("model-warning", !ready.test_model);
@@ -356,6 +395,8 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
         Vec::new()
     };
     storage.extend(ready.notes);
+    storage.extend(tokenizer_note);
+    set_attr("model-status", "data-tokenizer", ready.tokenizer.as_str());
     if let Some(estimate) = hub::storage_estimate().await {
         storage.push(format!("Browser storage: {estimate}."));
     }
@@ -370,6 +411,7 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
         "data-concepts-cached",
         flag(ready.concepts_cached),
     );
+    set_attr("model-status", "data-concepts", ready.concepts.label());
     set_body_data("model", "ready");
     events::model_ready(&ModelReady {
         identity: ready.identity,

@@ -1,6 +1,7 @@
 // Shared pieces of the page-level tests: a static server for trunk's dist/ on 127.0.0.1 and
 // Debian's Chromium driven by playwright-core (which never downloads a browser).
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { readFile, mkdtemp, mkdir } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -22,15 +23,26 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. */
-export async function serveStatic(dir = DIST) {
+/**
+ * Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. `gzip`: compress
+ * text, JSON and wasm for clients that accept it, as static hosts (GitHub Pages) do.
+ */
+export async function serveStatic(dir = DIST, { gzip = false } = {}) {
+  const compressed = new Map();
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(dir, path.endsWith('/') ? join(path, 'index.html') : path);
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      let body = await readFile(file);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
+      const compressible = ['.wasm', '.js', '.json', '.html', '.css', '.svg'].includes(extname(file));
+      if (gzip && compressible && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        if (!compressed.has(file)) compressed.set(file, gzipSync(body, { level: 6 }));
+        body = compressed.get(file);
+        headers['content-encoding'] = 'gzip';
+      }
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');

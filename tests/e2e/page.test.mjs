@@ -75,3 +75,25 @@ test('?precision=f32 asks for f32 (no f16 note); a bad value is named and ignore
     }
   }
 });
+
+test('?tokenizer= picks the tokenizer mode; the ready line and the model card say which', async () => {
+  for (const [query, mode] of [['?cpu&model=test', 'hub'], ['?cpu&model=test&tokenizer=original', 'original']]) {
+    const { browser, page, errors } = await openPage(false, query);
+    try {
+      await page.waitForSelector('body[data-model="ready"]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('#model-status', 'data-tokenizer'), mode);
+      assert.match(await page.textContent('#model-status'), new RegExp(`\\(tokenizer: ${mode}\\)`));
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  }
+  const { browser, page } = await openPage(false, '?cpu&model=test&tokenizer=slow');
+  try {
+    await page.waitForSelector('body[data-model="ready"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('#model-status', 'data-tokenizer'), 'hub');
+    assert.match(await page.textContent('#model-storage'), /\?tokenizer= ignored/);
+  } finally {
+    await browser.close();
+  }
+});

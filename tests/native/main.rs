@@ -9,6 +9,7 @@
 mod common;
 mod support;
 
+mod bake;
 mod cli;
 mod cli_bench;
 mod cli_eval;

@@ -121,7 +121,12 @@ fn check_text_part(part: TextPart, whole: Vec<u8>) {
         &device,
     ))
     .unwrap();
-    let text = pollster::block_on(ClipEmbedder::load_text_tower(part.files, &device)).unwrap();
+    let text = pollster::block_on(ClipEmbedder::load_text_tower(
+        part.files,
+        &device,
+        leakscope::tokenizer::TokenizerMode::default(),
+    ))
+    .unwrap();
     assert!(!text.has_vision_tower());
     let a = pollster::block_on(text.text_embeddings(&TEXTS)).unwrap();
     let b = pollster::block_on(full.text_embeddings(&TEXTS)).unwrap();

@@ -33,7 +33,8 @@ pub use measure::Measurement;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Model shape, with random weights: vit-b-32 (OpenAI's ViT-B/32), tiny (the 2-layer test
+    /// Model shape, with random weights: vit-b-32 (OpenAI's ViT-B/32), tinyclip-8m (the lite
+    /// preset's size), tiny (the 2-layer test
     /// shape) or the path of a config.json.
     #[arg(long, default_value = "vit-b-32", conflicts_with = "model")]
     pub config: String,
@@ -75,6 +76,10 @@ pub struct BenchArgs {
     /// The reference timing script.
     #[arg(long, default_value = "scripts/bench_reference.py")]
     pub reference_script: PathBuf,
+    /// Write the `--config` shape with random weights as a checkpoint folder here and stop (the
+    /// page's benchmark serves it from a local hub).
+    #[arg(long, value_name = "DIR")]
+    pub write_checkpoint: Option<PathBuf>,
     /// Internal: run one row (`ROW:BATCH:BACKEND`) and print its JSON line.
     #[arg(long, hide = true)]
     pub child: Option<String>,
@@ -159,6 +164,18 @@ fn checkpoint_files(args: &BenchArgs) -> Result<CheckpointFiles, String> {
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if let Some(dir) = &args.write_checkpoint {
+        let files =
+            checkpoint::random_checkpoint(checkpoint::config_json(&args.config)?, 0x5eed_1ea5)?;
+        checkpoint::write_folder(&files, dir)?;
+        println!(
+            "wrote {} ({} random weights, {:.1} MB)",
+            dir.display(),
+            args.config,
+            files.model_safetensors.len() as f64 / 1e6
+        );
+        return Ok(());
+    }
     if let Some(child) = &args.child {
         let (row, batch) = parse_child(child)?;
         configure_threads(args.threads());

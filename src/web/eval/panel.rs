@@ -14,6 +14,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::datasets::{DatasetFormat, Strictness, load};
 use crate::eval::dataset::rows_from_samples;
+use crate::eval::export::TemplateInfo;
 use crate::eval::image::ImageData;
 use crate::eval::plan::{EvalSetup, Plan, Work};
 use crate::eval::progress::Progress;
@@ -55,6 +56,8 @@ const SAVED_FIELDS: &[&str] = &[
     "judge-schema",
     "judge-price-in",
     "judge-price-out",
+    "target-params",
+    "judge-params",
     "template",
     "concurrency",
     "timeout",
@@ -79,6 +82,10 @@ struct Loaded {
 struct Finished {
     results: Vec<RowResult>,
     report: Report,
+    /// `None` without a judge.
+    template: Option<TemplateInfo>,
+    /// Which models answered and judged (never a key), for `report.json`.
+    setup: serde_json::Value,
 }
 
 #[derive(Default)]
@@ -198,6 +205,7 @@ pub fn init() {
     for (id, kind) in [
         ("eval-export-jsonl", "jsonl"),
         ("eval-export-csv", "csv"),
+        ("eval-export-report", "report"),
         ("eval-export-official", "official"),
     ] {
         let state = state.clone();
@@ -379,11 +387,11 @@ async fn show_estimate(state: &Shared) -> Result<(), String> {
     let rows = settings.select(&loaded.rows);
     let template = judge_template(&settings).await?;
     // Providers without keys: the plan only asks them their model and format.
-    let target = HttpProvider::new(settings.target.config("", true), Fetch::default());
+    let target = HttpProvider::new(settings.target.config("", true), Fetch::api());
     let judge = settings
         .judge
         .as_ref()
-        .map(|j| HttpProvider::new(j.config("", true), Fetch::default()));
+        .map(|j| HttpProvider::new(j.config("", true), Fetch::api()));
     let setup = EvalSetup::new(
         &settings,
         &target,
@@ -403,7 +411,7 @@ async fn show_estimate(state: &Shared) -> Result<(), String> {
         missing.push("the judge");
     }
     message("");
-    view::show_estimate(&plan, rows.len(), &missing);
+    view::show_estimate(&plan, rows.len(), &missing, &settings.departures());
     Ok(())
 }
 
@@ -555,12 +563,13 @@ async fn run(state: &Shared) -> Result<bool, String> {
     }
     let target = HttpProvider::new(
         settings.target.config(&value("target-key"), true),
-        Fetch::default(),
+        Fetch::api(),
     );
     let judge = settings
         .judge
         .as_ref()
-        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), Fetch::default()));
+        .map(|j| HttpProvider::new(j.config(&value("judge-key"), true), Fetch::api()));
+    let template_info = settings.judge.as_ref().map(|_| TemplateInfo::of(&template));
     let setup = EvalSetup::new(
         &settings,
         &target,
@@ -570,7 +579,9 @@ async fn run(state: &Shared) -> Result<bool, String> {
     let target_cost = setup.target.cost;
     let judge_cost = setup.judge.as_ref().map(|(j, _)| j.cost);
     let clock = BrowserClock::default();
-    let progress = RefCell::new(Progress::new(rows.len() as u64, clock.now()));
+    let mut started = Progress::new(rows.len() as u64, clock.now());
+    started.priced = settings.target.priced() && settings.judge.as_ref().is_none_or(|j| j.priced());
+    let progress = RefCell::new(started);
     let last_paint = std::cell::Cell::new(std::time::Duration::ZERO);
     let judged = judge.is_some();
     let observer = |event: &EngineEvent<'_>| {
@@ -614,17 +625,45 @@ async fn run(state: &Shared) -> Result<bool, String> {
     let results = collect(&rows, &records, &selection);
     let report = Report::build(&results);
     let done = summary.rows_complete == rows.len() as u64;
-    let title = format!(
-        "{} judged by {}",
-        settings.target.model,
-        settings
-            .judge
-            .as_ref()
-            .map(|j| j.model.as_str())
-            .unwrap_or("no judge")
-    );
-    view::show_report(&report, &title);
+    let title = match (&settings.judge, &template_info) {
+        (Some(j), Some(t)) => format!(
+            "{} judged by {} with {} instructions (SHA-256 {}…)",
+            settings.target.model,
+            j.model,
+            t.name,
+            &t.sha256[..12]
+        ),
+        _ => format!("{} (no judge)", settings.target.model),
+    };
+    view::show_report(&report, &title, &settings.departures());
     set_hidden("eval-results", false);
+    let halt = summary.halt.clone();
+    // The fields `leakscope eval` writes to report.json's setup that the leaderboard reads.
+    let model = |api: &crate::eval::settings::ApiSettings| serde_json::json!({ "model": api.model, "base_url": api.base_url });
+    let setup = serde_json::json!({
+        "dataset": loaded.dataset.file_name(),
+        "target": model(&settings.target),
+        "judge": settings.judge.as_ref().map(model),
+        "template": template_info,
+        "judge_template": template_info.as_ref().map(|t| t.name),
+        "rows": rows.len(),
+    });
+    state.borrow_mut().finished = Some(Rc::new(Finished {
+        results,
+        report,
+        template: template_info,
+        setup,
+    }));
+    if let Some(halt) = halt {
+        set_body_data(
+            "eval-halt",
+            &format!("{:?}", halt.cause).to_ascii_lowercase(),
+        );
+        return Err(format!(
+            "The run stopped at once: {halt} Every answer received before is kept in this \
+             browser."
+        ));
+    }
     if let Some(stopped) = summary.stopped {
         message(&format!(
             "Stopped ({stopped:?}): {} of {} rows finished. Press Start to continue.",
@@ -643,7 +682,6 @@ async fn run(state: &Shared) -> Result<bool, String> {
         }
         set_hidden("eval-resume-note", true);
     }
-    state.borrow_mut().finished = Some(Rc::new(Finished { results, report }));
     Ok(done)
 }
 
@@ -664,10 +702,26 @@ fn export_results(state: &Shared, kind: &str) -> Result<(), String> {
             "text/csv",
             &export::csv(&finished.results),
         ),
+        "report" => {
+            // As `leakscope eval` writes it: the leaderboard ("Compare runs") reads it.
+            let report = serde_json::json!({ "setup": finished.setup, "report": finished.report });
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            download("report.json", "application/json", &text)
+        }
         _ => {
-            let official = export::official_json(&finished.results, &finished.report.overall);
+            let template = finished
+                .template
+                .as_ref()
+                .ok_or("Without a judge there are no labels for the official format.")?;
+            let official =
+                export::official_json(&finished.results, &finished.report.overall, template)
+                    .ok_or("No row is labelled yet: there are no rates to export.")?;
             let text = serde_json::to_string_pretty(&official).map_err(|e| e.to_string())?;
-            download("vlsbench-official.json", "application/json", &text)
+            download(
+                &format!("vlsbench-{}", template.file_name()),
+                "application/json",
+                &text,
+            )
         }
     }
 }

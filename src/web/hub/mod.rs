@@ -57,7 +57,10 @@ async fn load(
     on_text: Option<&mut dyn FnMut(TextPart)>,
 ) -> Result<Loaded, HubError> {
     // The model is kept in the Cache API; the HTTP cache would hold a second copy.
-    let net = Fetch { no_store: true };
+    let net = Fetch {
+        no_store: true,
+        api: false,
+    };
     let clock = BrowserClock::default();
     let cache = CacheApi::open().await;
     let platform = Platform {

@@ -12,8 +12,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::model::{self, Loaded, Model};
 use super::protocol::{
-    AttributionReply, DeviceReply, ImageReply, ProgressReply, RelevanceReply, Request, Response,
-    SampleScoresReply, ScoreReply,
+    AttributionReply, DeviceReply, ImageReply, OverlayReply, ProgressReply, RelevanceReply,
+    Request, Response, SampleScoresReply, ScoreReply,
 };
 use super::{Job, post, post_progress};
 use crate::compute::{BackendKind, ComputeDevice, Precision, smoke_check};
@@ -24,7 +24,7 @@ use crate::gpu::preprocess::model_input;
 use crate::leakage::batch::{SampleImage, problem, score_batch};
 use crate::overlay::{GridRect, OverlayOptions, OverlayPlan};
 use crate::preprocess::{
-    DecodeOptions, Geometry, PreprocessError, decode_rgb, preprocess_rgba_with,
+    DecodeOptions, Geometry, PreprocessConfig, PreprocessError, decode_rgb, preprocess_rgba_with,
 };
 use crate::web::files::read_blob;
 use crate::web::gpu_probe::probe_webgpu;
@@ -82,13 +82,23 @@ pub(super) async fn handle(job: Job) -> Result<Option<Answer>, String> {
             prefer_gpu,
             precision,
         } => Response::Device(init(prefer_gpu, precision).await?),
-        Request::LoadModel { choice } => {
+        Request::LoadModel {
+            choice,
+            baked,
+            tokenizer,
+        } => {
             let files = job
                 .blobs
                 .into_iter()
                 .filter_map(|b| b.dyn_into().ok())
                 .collect();
-            return Box::pin(load_model(id, choice, files)).await;
+            let load = model::Load {
+                choice,
+                picked: files,
+                baked: baked.zip(job.bytes),
+                tokenizer,
+            };
+            return Box::pin(load_model(id, load)).await;
         }
         Request::ScoreSamples { samples, has_image } => {
             Response::SampleScores(score_samples(samples, has_image, job.blobs).await?)
@@ -118,6 +128,31 @@ pub(super) async fn handle(job: Job) -> Result<Option<Answer>, String> {
             let (reply, overlay) = relevance(&text).await?;
             return Ok(Some((Response::Relevance(reply), Some(overlay))));
         }
+        Request::Overlay {
+            values,
+            grid,
+            preprocess,
+        } => {
+            let bytes = job.bytes.ok_or("no image bytes came with the message")?;
+            let rgb = decode_rgb(&bytes, &DecodeOptions::default())
+                .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
+            let rgba = rgb.to_rgba();
+            let overlay = draw_overlay(
+                &device()?,
+                &preprocess,
+                rgb.width,
+                rgb.height,
+                &rgba,
+                &values,
+                grid,
+            )
+            .await?;
+            let reply = OverlayReply {
+                width: rgb.width,
+                height: rgb.height,
+            };
+            return Ok(Some((Response::Overlay(reply), Some(overlay))));
+        }
     };
     Ok(Some((reply, None)))
 }
@@ -125,12 +160,8 @@ pub(super) async fn handle(job: Job) -> Result<Option<Answer>, String> {
 /// Loads a model. Text first, the request gets `TextReady` as soon as text can be scored and
 /// its answer (`Ready`, or the error) from a task that adds the image tower while the queue
 /// goes on; a newer load stops that task (its request is answered `Superseded`).
-async fn load_model(
-    id: u32,
-    choice: super::protocol::ModelChoice,
-    files: Vec<web_sys::File>,
-) -> Result<Option<Answer>, String> {
-    let load = STATE.with_borrow_mut(|s| {
+async fn load_model(id: u32, load: model::Load) -> Result<Option<Answer>, String> {
+    let number = STATE.with_borrow_mut(|s| {
         if let Some((rest, _)) = s.rest.take() {
             rest.abort();
         }
@@ -138,8 +169,8 @@ async fn load_model(
         s.loads
     });
     let progress: Rc<dyn Fn(ProgressReply)> = Rc::new(move |p| post_progress(id, p));
-    let current = move |s: &State| s.loads == load;
-    match Box::pin(model::load(&device()?, choice, files, progress)).await? {
+    let current = move |s: &State| s.loads == number;
+    match Box::pin(model::load(&device()?, load, progress)).await? {
         Loaded::Ready(model, reply) => {
             STATE.with_borrow_mut(|s| {
                 s.model = Some(Rc::new(*model));
@@ -152,7 +183,7 @@ async fn load_model(
             STATE.with_borrow_mut(|s| {
                 s.model = Some(model);
                 s.image = None;
-                s.rest = Some((handle, load));
+                s.rest = Some((handle, number));
             });
             post(id, Response::TextReady(reply), None);
             spawn_local(async move {
@@ -322,7 +353,7 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
     let score = guard
         .score_embeddings(&texts, 0, Some((&image.embedding, 0)))
         .map_err(|e| e.to_string())?;
-    let hit = score.pair.as_ref().unwrap_or(&score.text).top_harm.concept;
+    let hit = score.top_concept();
     let cfg = &guard.embedder.preprocess;
     let pixels = preprocess_rgba_with(
         cfg,
@@ -343,20 +374,16 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
         .get(hit)
         .map(|c| c.phrase.clone())
         .unwrap_or_default();
-    let geometry = Geometry::new(cfg, image.width, image.height).map_err(|e| e.to_string())?;
-    let plan = OverlayPlan::new(
+    let overlay = draw_overlay(
+        &device,
+        cfg,
         image.width,
         image.height,
+        &image.rgba,
         &values,
         grid,
-        grid,
-        GridRect::from_geometry(&geometry, image.width, image.height),
-        &OverlayOptions::default(),
     )
-    .map_err(|e| e.to_string())?;
-    let overlay = render_overlay_on(&device.device, &plan, &image.rgba)
-        .await
-        .map_err(|e| e.to_string())?;
+    .await?;
     let reply = RelevanceReply {
         values,
         grid,
@@ -366,6 +393,34 @@ async fn relevance(text: &str) -> Result<(RelevanceReply, Vec<u8>), String> {
         ms: now_ms() - t0,
     };
     Ok((reply, overlay))
+}
+
+/// The heat map of `values` (`grid × grid` patch cosines) blended over the `width × height`
+/// RGBA image by the overlay shader (its CPU reference on flex), placed where `cfg`'s resize
+/// and crop put the patches.
+async fn draw_overlay(
+    device: &ComputeDevice,
+    cfg: &PreprocessConfig,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+    values: &[f32],
+    grid: u32,
+) -> Result<Vec<u8>, String> {
+    let geometry = Geometry::new(cfg, width, height).map_err(|e| e.to_string())?;
+    let plan = OverlayPlan::new(
+        width,
+        height,
+        values,
+        grid,
+        grid,
+        GridRect::from_geometry(&geometry, width, height),
+        &OverlayOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    render_overlay_on(&device.device, &plan, rgba)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// One batch of dataset samples through the core's batch scorer: images decoded by the Rust

@@ -1,11 +1,14 @@
 //! Loading a model in the worker: the checkpoint from the hub (through the downloader, with its
 //! cache, Range resume and checksums) or from picked files, the weights onto the device, and
-//! the guard's concept embeddings — from this browser's IndexedDB when this model, head and
-//! precision computed them before (on a CPU they take minutes), else computed and stored.
+//! the guard's concept embeddings — the page's precomputed ones when they were baked for this
+//! checkpoint and head, else from this browser's IndexedDB when this model, head and precision
+//! computed them before (on a CPU they take minutes), else computed and stored.
 //!
 //! From the hub the weights come text tower first ([`crate::hub::towers`]): as soon as the
 //! text tower is in, it goes onto the device and the concept embeddings (which need only the
-//! text tower) are read or computed while the image tower downloads ([`Loaded::TextFirst`]);
+//! text tower) are taken from the page's bundle or IndexedDB (when the weights' sha256 is known
+//! up front, from the hub's listing) or computed while the image tower downloads
+//! ([`Loaded::TextFirst`]);
 //! the image tower is added when the whole file is in and checked. Concept embeddings are
 //! stored only then, under the checked weights' sha256.
 
@@ -26,7 +29,11 @@ use crate::web::idb::Database;
 use crate::web::time::now_ms;
 use crate::web::url::HUB;
 
-use super::protocol::{ModelChoice, ProgressReply, ReadyReply, TextReadyReply, TowersReply};
+use super::protocol::{
+    ConceptSource, ModelChoice, ProgressReply, ReadyReply, TextReadyReply, TowersReply,
+};
+use crate::leakage::bake::ConceptSet;
+use crate::tokenizer::TokenizerMode;
 
 /// The loaded model with its guard head.
 pub(super) struct Model {
@@ -137,6 +144,7 @@ async fn from_hub(
     repo: &str,
     revision: &str,
     token: Option<String>,
+    concepts: Concepts,
     progress: Rc<dyn Fn(ProgressReply)>,
 ) -> Result<Loaded, String> {
     let input = if base.trim_end_matches('/') == HUB {
@@ -163,13 +171,20 @@ async fn from_hub(
         // Done without a text part (from the cache) or before it was taken: the whole model.
         Either::Left((loaded, _)) => {
             let fetched = fetched(loaded.map_err(|e| e.to_string())?, name);
-            let (model, reply) = Box::pin(prepare(device, fetched, &*progress)).await?;
+            let (model, reply) = Box::pin(prepare(device, fetched, concepts, &*progress)).await?;
             return Ok(Loaded::Ready(Box::new(model), reply));
         }
         Either::Right(pair) => pair,
     };
     // The text tower onto the device and the concept embeddings, while the download goes on.
-    let phase_one = Box::pin(prepare_text(device, part, &name, &*progress));
+    let tokenizer = concepts.tokenizer;
+    let phase_one = Box::pin(prepare_text(
+        device,
+        part,
+        &name,
+        concepts.clone(),
+        &*progress,
+    ));
     let (text, download): (_, Download) = match select(phase_one, download).await {
         Either::Left((text, download)) => (text, download),
         // The download failed while the text tower was being prepared: no text ready.
@@ -184,7 +199,7 @@ async fn from_hub(
         // The text tower alone did not load: loading the whole checkpoint says what is wrong.
         Err(_) => {
             let fetched = fetched(download.await.map_err(|e| e.to_string())?, name);
-            let (model, reply) = Box::pin(prepare(device, fetched, &*progress)).await?;
+            let (model, reply) = Box::pin(prepare(device, fetched, concepts, &*progress)).await?;
             return Ok(Loaded::Ready(Box::new(model), reply));
         }
     };
@@ -193,15 +208,23 @@ async fn from_hub(
         model: name.clone(),
         test_model: text.test_model,
         prepare_ms: text.prepare_ms,
-        concepts_cached: text.concepts_cached,
+        concepts: text.concepts,
+        tokenizer,
     };
     let rest = {
         let (model, device) = (model.clone(), device.clone());
         let phase_one = PhaseOne {
-            concepts_cached: text.concepts_cached,
+            concepts: text.concepts,
+            // Not checked yet (no sha256 up front): the whole file's sha256 decides.
+            offer: if text.baked_checked {
+                None
+            } else {
+                concepts.baked
+            },
             prepare_ms: text.prepare_ms,
             test_model: text.test_model,
             notes: text.notes,
+            tokenizer,
         };
         Box::pin(async move {
             let loaded = download.await.map_err(|e| e.to_string())?;
@@ -240,6 +263,7 @@ fn concepts_key(
     weights_sha256: Option<&str>,
     head: &GuardHead,
     precision: Precision,
+    tokenizer: TokenizerMode,
 ) -> String {
     let digest = weights_sha256
         .and_then(hash::from_hex)
@@ -251,17 +275,72 @@ fn concepts_key(
         // f32 keys stay as they were, so caches written before f16 existed still count.
         all.extend_from_slice(precision.label().as_bytes());
     }
+    if tokenizer != TokenizerMode::Hub {
+        // Hub keys stay as they were: the head's prompts are ASCII, where hub ids equal the
+        // earlier tokenizer's.
+        all.extend_from_slice(tokenizer.as_str().as_bytes());
+    }
     format!("concepts:{}", hash::short_hash(&all))
 }
 
-/// Loads `choice` onto `device` and prepares the guard; `picked`: the files that came with a
-/// [`ModelChoice::Files`] request. From the hub, the text tower first.
+/// The page's precomputed concept set and its file, when the page has one.
+type Offer = Option<(ConceptSet, Vec<u8>)>;
+
+/// The page's precomputed concept embeddings for `embedder` and `head`, if they were baked for
+/// this very checkpoint (`weights_sha256`) and head; else why not (the embedder comes back).
+fn baked_guard(
+    embedder: ClipEmbedder,
+    head: &GuardHead,
+    weights_sha256: &str,
+    offer: Offer,
+) -> Result<Guard, (Box<ClipEmbedder>, Option<String>)> {
+    let Some((set, bytes)) = offer else {
+        return Err((Box::new(embedder), None));
+    };
+    let mode = embedder.tokenizer.mode();
+    let concepts = set
+        .check_with(Some(weights_sha256), &head.to_json(), mode)
+        .and_then(|()| set.concepts_from(&bytes));
+    match concepts {
+        Ok(concepts) => Guard::with_concepts(embedder, head.clone(), concepts).map_err(|e| {
+            let why = "the precomputed concept embeddings do not fit this model".to_owned();
+            (e, Some(why))
+        }),
+        Err(why) => Err((Box::new(embedder), Some(why.to_string()))),
+    }
+}
+
+/// What a `LoadModel` request asks for.
+pub(super) struct Load {
+    pub choice: ModelChoice,
+    /// The files that came with a [`ModelChoice::Files`] request.
+    pub picked: Vec<web_sys::File>,
+    /// The page's precomputed concept set and its file.
+    pub baked: Offer,
+    pub tokenizer: TokenizerMode,
+}
+
+/// How the guard's concept embeddings are asked for: the page's precomputed set (if any) and
+/// the tokenizer mode the model scores with.
+#[derive(Clone)]
+struct Concepts {
+    baked: Offer,
+    tokenizer: TokenizerMode,
+}
+
+/// Loads a model onto `device` and prepares the guard. From the hub, the text tower first.
 pub(super) async fn load(
     device: &ComputeDevice,
-    choice: ModelChoice,
-    picked: Vec<web_sys::File>,
+    load: Load,
     progress: Rc<dyn Fn(ProgressReply)>,
 ) -> Result<Loaded, String> {
+    let Load {
+        choice,
+        picked,
+        baked,
+        tokenizer,
+    } = load;
+    let concepts = Concepts { baked, tokenizer };
     let fetched = match choice {
         ModelChoice::Hub {
             base,
@@ -269,7 +348,8 @@ pub(super) async fn load(
             revision,
             token,
         } => {
-            return Box::pin(from_hub(device, &base, &repo, &revision, token, progress)).await;
+            let hub = from_hub(device, &base, &repo, &revision, token, concepts, progress);
+            return Box::pin(hub).await;
         }
         ModelChoice::Files => Fetched {
             files: hub::checkpoint_from_files(picked)
@@ -282,15 +362,25 @@ pub(super) async fn load(
             stale_text: false,
         },
     };
-    let (model, reply) = Box::pin(prepare(device, fetched, &*progress)).await?;
+    let (model, reply) = Box::pin(prepare(device, fetched, concepts, &*progress)).await?;
     Ok(Loaded::Ready(Box::new(model), reply))
 }
 
-/// The concept embeddings' IndexedDB key ([`concepts_key`]) and what the scores of this model,
-/// head and precision are filed under.
-fn keys(fetched: &Fetched, head: &GuardHead, precision: Precision) -> (String, RunIdentity) {
+/// The weights' sha256 (the download's, or hashed here once for picked files), the concept
+/// embeddings' IndexedDB key ([`concepts_key`]) and what the scores of this model, head,
+/// precision and tokenizer are filed under.
+fn keys(
+    fetched: &Fetched,
+    head: &GuardHead,
+    precision: Precision,
+    tokenizer: TokenizerMode,
+) -> (String, String, RunIdentity) {
     let files = &fetched.files;
-    let key = concepts_key(files, fetched.weights_sha256.as_deref(), head, precision);
+    let weights_sha256 = fetched
+        .weights_sha256
+        .clone()
+        .unwrap_or_else(|| hash::sha256_hex(&files.model_safetensors));
+    let key = concepts_key(files, Some(&weights_sha256), head, precision, tokenizer);
     let identity = RunIdentity {
         dataset: String::new(),
         model: fetched.name.clone(),
@@ -299,47 +389,84 @@ fn keys(fetched: &Fetched, head: &GuardHead, precision: Precision) -> (String, R
         head_sha256: hash::sha256_hex(head.to_json().as_bytes()),
         text_only: false,
         precision,
+        tokenizer: Some(tokenizer),
     };
-    (key, identity)
+    (weights_sha256, key, identity)
+}
+
+/// The answer to a load whose preparation (not download) took `prepare_ms`.
+fn ready(
+    model: String,
+    test_model: bool,
+    prepare_ms: f64,
+    concepts: ConceptSource,
+    identity: RunIdentity,
+    from_cache: bool,
+    notes: Vec<String>,
+) -> ReadyReply {
+    ReadyReply {
+        model,
+        test_model,
+        prepare_ms,
+        concepts_cached: concepts == ConceptSource::Cached,
+        concepts,
+        tokenizer: identity.tokenizer.unwrap_or_default(),
+        identity,
+        from_cache,
+        notes,
+    }
 }
 
 /// The whole checkpoint onto the device and the guard ready.
 async fn prepare(
     device: &ComputeDevice,
     fetched: Fetched,
+    concepts: Concepts,
     progress: &dyn Fn(ProgressReply),
 ) -> Result<(Model, ReadyReply), String> {
     let test_model = is_test_model(&fetched.files);
     let t0 = now_ms();
     progress(preparing(format!("Preparing on {}…", device.kind)));
     let head = GuardHead::builtin();
-    let (key, identity) = keys(&fetched, &head, device.precision);
-    let embedder = Box::pin(ClipEmbedder::load(fetched.files, &device.device))
-        .await
-        .map_err(|e| e.to_string())?;
+    let tokenizer = concepts.tokenizer;
+    let (weights_sha256, key, identity) = keys(&fetched, &head, device.precision, tokenizer);
+    let embedder = Box::pin(ClipEmbedder::load_with_tokenizer(
+        fetched.files,
+        &device.device,
+        tokenizer,
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
     let mut notes = fetched.notes;
-    let db = open_db(&mut notes).await;
-    let cached = db.as_ref().map(|db| (db, key.as_str()));
-    let (guard, concepts_cached) = Box::pin(guard_for(embedder, head, cached, progress)).await?;
-    if !concepts_cached && let Some(db) = &db {
+    let sources = Sources {
+        baked: Some((weights_sha256.as_str(), concepts.baked)),
+        key: Some(&key),
+    };
+    let (guard, source, db) =
+        Box::pin(guard_for(embedder, head, sources, &mut notes, progress)).await?;
+    if source == ConceptSource::Computed
+        && let Some(db) = &db
+    {
         store_concepts(db, &key, &guard, &mut notes).await;
     }
-    let reply = ReadyReply {
-        model: fetched.name,
+    let reply = ready(
+        fetched.name,
         test_model,
-        prepare_ms: now_ms() - t0,
-        concepts_cached,
+        now_ms() - t0,
+        source,
         identity,
-        from_cache: fetched.from_cache,
+        fetched.from_cache,
         notes,
-    };
+    );
     Ok((Model { guard }, reply))
 }
 
 /// Phase one of a text-first load: the text tower and the guard.
 struct TextTower {
     guard: Guard,
-    concepts_cached: bool,
+    concepts: ConceptSource,
+    /// The weights' sha256 was known up front: the page's precomputed set was checked.
+    baked_checked: bool,
     prepare_ms: f64,
     test_model: bool,
     notes: Vec<String>,
@@ -347,19 +474,24 @@ struct TextTower {
 
 /// What phase two needs to know of phase one.
 struct PhaseOne {
-    concepts_cached: bool,
+    concepts: ConceptSource,
+    /// The page's precomputed set, when phase one could not check it.
+    offer: Offer,
     prepare_ms: f64,
     test_model: bool,
     notes: Vec<String>,
+    tokenizer: TokenizerMode,
 }
 
-/// The text part onto the device and the guard's concept embeddings: from IndexedDB when the
-/// weights' expected sha256 is known and they were computed before, else computed (and stored
-/// only once the whole file passed its check, [`add_vision`]).
+/// The text part onto the device and the guard's concept embeddings: when the weights'
+/// expected sha256 is known, the page's precomputed ones baked for them or the ones IndexedDB
+/// keeps for them; else computed (and stored only once the whole file passed its check,
+/// [`add_vision`]).
 async fn prepare_text(
     device: &ComputeDevice,
     part: TextPart,
     name: &str,
+    concepts: Concepts,
     progress: &dyn Fn(ProgressReply),
 ) -> Result<TextTower, String> {
     let t0 = now_ms();
@@ -369,23 +501,29 @@ async fn prepare_text(
     )));
     let test_model = is_test_model(&part.files);
     let head = GuardHead::builtin();
-    let key = part
-        .weights_sha256
+    let tokenizer = concepts.tokenizer;
+    let expected = part.weights_sha256.clone();
+    let key = expected
         .as_deref()
-        .map(|sha| concepts_key(&part.files, Some(sha), &head, device.precision));
-    let embedder = Box::pin(ClipEmbedder::load_text_tower(part.files, &device.device))
-        .await
-        .map_err(|e| e.to_string())?;
+        .map(|sha| concepts_key(&part.files, Some(sha), &head, device.precision, tokenizer));
+    let embedder = Box::pin(ClipEmbedder::load_text_tower(
+        part.files,
+        &device.device,
+        tokenizer,
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
-    let db = match key {
-        Some(_) => open_db(&mut notes).await,
-        None => None,
+    let sources = Sources {
+        baked: expected.as_deref().map(|sha| (sha, concepts.baked)),
+        key: key.as_deref(),
     };
-    let cached = db.as_ref().zip(key.as_deref());
-    let (guard, concepts_cached) = Box::pin(guard_for(embedder, head, cached, progress)).await?;
+    let (guard, concepts, _) =
+        Box::pin(guard_for(embedder, head, sources, &mut notes, progress)).await?;
     Ok(TextTower {
         guard,
-        concepts_cached,
+        concepts,
+        baked_checked: expected.is_some(),
         prepare_ms: now_ms() - t0,
         test_model,
         notes,
@@ -405,34 +543,59 @@ async fn add_vision(
 ) -> Result<(Model, ReadyReply), String> {
     let fetched = fetched(loaded, name);
     if fetched.stale_text {
-        return Box::pin(prepare(device, fetched, progress)).await;
+        let concepts = Concepts {
+            baked: None,
+            tokenizer: phase_one.tokenizer,
+        };
+        return Box::pin(prepare(device, fetched, concepts, progress)).await;
     }
     let t0 = now_ms();
     progress(preparing(format!(
         "Image tower in: preparing on {}…",
         device.kind
     )));
-    let (key, identity) = keys(&fetched, &text.guard.head, device.precision);
-    let guard = text
+    let (weights_sha256, key, identity) = keys(
+        &fetched,
+        &text.guard.head,
+        device.precision,
+        phase_one.tokenizer,
+    );
+    let mut guard = text
         .guard
         .with_vision_tower(fetched.files.model_safetensors)
         .map_err(|e| e.to_string())?;
     let mut notes = fetched.notes;
     notes.extend(phase_one.notes);
-    if !phase_one.concepts_cached
+    let mut concepts = phase_one.concepts;
+    if phase_one.offer.is_some() {
+        // The whole file's sha256 is known now: the page's precomputed set, if it is theirs.
+        let (head, computed) = (guard.head.clone(), guard.concept_embeddings().to_vec());
+        guard = match baked_guard(guard.embedder, &head, &weights_sha256, phase_one.offer) {
+            Ok(baked) => {
+                concepts = ConceptSource::Baked;
+                baked
+            }
+            Err((embedder, why)) => {
+                notes.extend(why.map(|why| format!("Precomputed results not used: {why}.")));
+                Guard::with_concepts(*embedder, head, computed)
+                    .map_err(|_| "the concept embeddings no longer fit the model".to_string())?
+            }
+        };
+    }
+    if concepts == ConceptSource::Computed
         && let Some(db) = open_db(&mut notes).await
     {
         store_concepts(&db, &key, &guard, &mut notes).await;
     }
-    let reply = ReadyReply {
-        model: fetched.name,
-        test_model: phase_one.test_model,
-        prepare_ms: phase_one.prepare_ms + now_ms() - t0,
-        concepts_cached: phase_one.concepts_cached,
+    let reply = ready(
+        fetched.name,
+        phase_one.test_model,
+        phase_one.prepare_ms + now_ms() - t0,
+        concepts,
         identity,
-        from_cache: fetched.from_cache,
+        fetched.from_cache,
         notes,
-    };
+    );
     Ok((Model { guard }, reply))
 }
 
@@ -449,17 +612,42 @@ async fn open_db(notes: &mut Vec<String>) -> Option<Database> {
     }
 }
 
-/// The guard with its concept embeddings: from IndexedDB under `cached`'s key when they are
-/// there, else computed. True when they came from the cache.
+/// Where a guard's concept embeddings may come from, best first.
+struct Sources<'a> {
+    /// The page's precomputed set, used only when baked for this sha256 of the weights.
+    baked: Option<(&'a str, Offer)>,
+    /// This browser's IndexedDB under this key.
+    key: Option<&'a str>,
+}
+
+/// The guard with its concept embeddings, from the first of `sources` that has them, else
+/// computed; where they came from, and IndexedDB when it was opened (to store computed ones).
 async fn guard_for(
     embedder: ClipEmbedder,
     head: GuardHead,
-    cached: Option<(&Database, &str)>,
+    sources: Sources<'_>,
+    notes: &mut Vec<String>,
     progress: &dyn Fn(ProgressReply),
-) -> Result<(Guard, bool), String> {
-    let concepts = match cached {
-        Some((db, key)) => db.get_bytes(key).await.ok().flatten(),
+) -> Result<(Guard, ConceptSource, Option<Database>), String> {
+    let embedder = match sources.baked {
+        Some((sha, offer)) => match baked_guard(embedder, &head, sha, offer) {
+            Ok(guard) => return Ok((guard, ConceptSource::Baked, None)),
+            Err((embedder, why)) => {
+                if let Some(why) = why {
+                    notes.push(format!("Precomputed results not used: {why}."));
+                }
+                *embedder
+            }
+        },
+        None => embedder,
+    };
+    let db = match sources.key {
+        Some(_) => open_db(notes).await,
         None => None,
+    };
+    let cached = match (&db, sources.key) {
+        (Some(db), Some(key)) => db.get_bytes(key).await.ok().flatten(),
+        _ => None,
     }
     .map(|bytes| {
         bytes
@@ -467,12 +655,12 @@ async fn guard_for(
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect::<Vec<f32>>()
     });
-    let reused = match concepts {
+    let reused = match cached {
         Some(concepts) => Guard::with_concepts(embedder, head.clone(), concepts),
         None => Err(Box::new(embedder)),
     };
     match reused {
-        Ok(guard) => Ok((guard, true)),
+        Ok(guard) => Ok((guard, ConceptSource::Cached, db)),
         Err(embedder) => {
             progress(preparing(format!(
                 "Embedding the guard's {} concept prompts (once per model)…",
@@ -481,7 +669,7 @@ async fn guard_for(
             let guard = Guard::new(*embedder, head)
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok((guard, false))
+            Ok((guard, ConceptSource::Computed, db))
         }
     }
 }

@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::compute::Precision;
 use crate::datasets::Sample;
+use crate::leakage::bake::ConceptSet;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
 use crate::leakage::run::RunIdentity;
 use crate::leakage::scores::ScoreLine;
+use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 /// Where the model comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,23 +43,32 @@ pub enum Request {
     },
     LoadModel {
         choice: ModelChoice,
+        /// The page's precomputed concept embeddings (their file comes along as `data.bytes`):
+        /// used only when the loaded checkpoint and head are the ones they were baked for.
+        #[serde(default)]
+        baked: Option<ConceptSet>,
+        /// Which tokenizer reference (the page's `?tokenizer=`; hub when absent).
+        #[serde(default)]
+        tokenizer: TokenizerMode,
+    },
+    /// Draw relevance `values` (`grid × grid`) over the image in `data.bytes`, as the demo's
+    /// overlay, cropped the way `preprocess` crops: for precomputed readings, before (or
+    /// without) a loaded model.
+    Overlay {
+        values: Vec<f32>,
+        grid: u32,
+        preprocess: PreprocessConfig,
     },
     /// Decode, preprocess and embed the image in `data.bytes`; it stays the current image.
     SetImage,
     /// Forget the current image.
     ClearImage,
     /// J(T), and with the current image the image alone and J(T, I).
-    Score {
-        text: String,
-    },
+    Score { text: String },
     /// Leave-one-word-out attribution of J(T).
-    Attribute {
-        text: String,
-    },
+    Attribute { text: String },
     /// Where in the current image the text's top harm concept shows (patch grid).
-    Relevance {
-        text: String,
-    },
+    Relevance { text: String },
     /// Score a batch of dataset samples; the images of those with `has_image` come along as
     /// blobs, in order.
     ScoreSamples {
@@ -101,12 +113,45 @@ pub struct ReadyReply {
     pub prepare_ms: f64,
     /// Concept embeddings came from this browser's cache.
     pub concepts_cached: bool,
+    /// Where the concept embeddings came from.
+    pub concepts: ConceptSource,
     /// What scores from this model, head and precision are filed under (dataset mode).
     pub identity: RunIdentity,
     /// Every file came from this browser's model cache (no download).
     pub from_cache: bool,
     /// Warnings worth showing (e.g. not cached: storage full).
     pub notes: Vec<String>,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
+}
+
+/// Where a loaded guard's concept embeddings came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConceptSource {
+    /// The page's precomputed bundle (`leakscope bake`) for this checkpoint and head.
+    Baked,
+    /// This browser's IndexedDB, from an earlier visit.
+    Cached,
+    /// The concept prompts ran through the text tower now.
+    Computed,
+}
+
+impl ConceptSource {
+    pub fn label(self) -> &'static str {
+        match self {
+            ConceptSource::Baked => "baked",
+            ConceptSource::Cached => "cached",
+            ConceptSource::Computed => "computed",
+        }
+    }
+}
+
+/// A drawn overlay (answers `Overlay`); its RGBA comes along as `data.bytes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverlayReply {
+    pub width: u32,
+    pub height: u32,
 }
 
 /// The text tower is in (text first): text scores and word attribution work; the final
@@ -119,8 +164,10 @@ pub struct TextReadyReply {
     pub test_model: bool,
     /// Text tower to device plus concept embeddings.
     pub prepare_ms: f64,
-    /// Concept embeddings came from this browser's cache.
-    pub concepts_cached: bool,
+    /// Where the concept embeddings came from.
+    pub concepts: ConceptSource,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
 }
 
 /// The current image, decoded and embedded (answers `SetImage`).
@@ -210,6 +257,7 @@ pub enum Response {
     Scores(Box<ScoreReply>),
     Attribution(AttributionReply),
     Relevance(RelevanceReply),
+    Overlay(OverlayReply),
     /// A queued request replaced by a newer one of the same kind before it started.
     Superseded,
     Done,
@@ -231,6 +279,7 @@ impl Response {
             Response::Scores(_) => "scores",
             Response::Attribution(_) => "attribution",
             Response::Relevance(_) => "relevance",
+            Response::Overlay(_) => "overlay",
             Response::Superseded => "superseded",
             Response::Done => "done",
             Response::Error { .. } => "error",
