@@ -2,7 +2,7 @@
 // Debian's Chromium driven by playwright-core (which never downloads a browser).
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { readFile, mkdtemp, mkdir } from 'node:fs/promises';
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -58,6 +58,8 @@ export async function serveStatic(dir = DIST, { gzip = false } = {}) {
  * adds --enable-unsafe-webgpu.
  */
 export async function launchChromium({ webgpu, userDataDir = null }) {
+  // A profile made here is removed on close (each holds ~100 MB of caches).
+  const own = userDataDir === null;
   userDataDir ??= await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
   const args = [
     '--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
@@ -65,11 +67,19 @@ export async function launchChromium({ webgpu, userDataDir = null }) {
     '--no-first-run', '--disable-quic',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
-  return chromium.launchPersistentContext(userDataDir, {
+  const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args,
   });
+  if (own) {
+    const close = context.close.bind(context);
+    context.close = async (...options) => {
+      await close(...options);
+      await rm(userDataDir, { recursive: true, force: true });
+    };
+  }
+  return context;
 }
 
 /** Save a screenshot under target/e2e-artifacts/ and return its path. */

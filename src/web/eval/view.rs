@@ -243,3 +243,8 @@ fn tables(report: &Report) -> Result<(), String> {
     }
     replace_children("eval-tables", &parts)
 }
+
+/// The panel's one line of news: what went wrong, or what happens next.
+pub fn message(text: &str) {
+    set_text("eval-message", text);
+}
