@@ -1,7 +1,8 @@
 //! The leakage demo: a gallery of the project's own samples, an editable query re-scored as the
 //! person types (debounced), any image (upload, paste, drop, URL), three bars and the verdict
 //! in plain words, words shaded by attribution, the relevance overlay (drawn by the worker's
-//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`).
+//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`). While a
+//! model's image tower still downloads (text first), the text is scored and the image waits.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -40,6 +41,11 @@ pub fn samples() -> Vec<GalleryEntry> {
 #[derive(Default)]
 struct State {
     ready: bool,
+    /// The model's text tower is in, its image tower not yet.
+    text_only: bool,
+    /// The image shown while the image tower downloads (and its gallery sample): it is scored
+    /// when the tower is in.
+    pending_image: Option<(Vec<u8>, Option<String>)>,
     sample: Option<String>,
     has_image: bool,
     /// Bumped by every new query or image: answers for older ones are dropped.
@@ -74,6 +80,8 @@ impl Demo {
         }
         let ready = demo.clone();
         events::on_model_ready(move |_| ready.model_ready());
+        let text = demo.clone();
+        events::on_text_ready(move |_| text.text_ready());
         let shown = demo.clone();
         events::on_show_sample(move |sample: &ShowSample| {
             let (demo, sample) = (shown.clone(), sample.clone());
@@ -117,8 +125,35 @@ impl Demo {
         }
     }
 
-    /// Called once a model is ready: enables the controls, opens the deep-linked (or first) sample.
+    /// A model's text tower is in: the demo works on text; the image waits for its tower.
+    fn text_ready(self: &Rc<Self>) {
+        self.state.borrow_mut().text_only = true;
+        self.start_demo();
+    }
+
+    /// Called once a model is ready: enables the controls, opens the deep-linked (or first)
+    /// sample; after text first, scores the image that waited for the image tower.
     fn model_ready(self: &Rc<Self>) {
+        let was_text_only = std::mem::replace(&mut self.state.borrow_mut().text_only, false);
+        if was_text_only {
+            let pending = self.state.borrow_mut().pending_image.take();
+            if let Some((bytes, sample)) = pending {
+                // Busy from now on, not from when the task starts: the text-only scores on
+                // the page are not the last word.
+                set_busy(self, 1);
+                let demo = self.clone();
+                spawn_local(async move {
+                    demo.use_image(bytes, sample).await;
+                    set_busy(&demo, -1);
+                });
+            }
+            return;
+        }
+        self.start_demo();
+    }
+
+    /// Enables the controls and opens the deep-linked (or first) sample.
+    fn start_demo(self: &Rc<Self>) {
         let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
         for id in [
             "demo-text",
@@ -212,6 +247,7 @@ impl Demo {
         on("demo-no-image", "click", move |_| {
             let demo = demo.clone();
             spawn_local(async move {
+                demo.state.borrow_mut().pending_image = None;
                 if let Err(e) = demo.client.clear_image().await {
                     set_text("verdict", &e.to_string());
                     return;
@@ -401,6 +437,28 @@ impl Demo {
         set_hidden("demo-overlay", true);
         set_attr("demo-heat", "aria-pressed", "false");
         set_disabled("demo-heat", true);
+        if self.state.borrow().text_only {
+            // The image tower is still downloading: the image is scored when it is in. Until
+            // then a gallery sample shows its precomputed reading when the page has one for
+            // this text; anything else gets its text scored now.
+            let text = value("demo-text");
+            let baked = sample
+                .as_deref()
+                .is_some_and(|id| baked::bundle().is_some_and(|b| b.reading(id, &text).is_some()));
+            if baked && let Some(id) = sample.as_deref() {
+                self.show_baked(id, &text, &bytes).await;
+            }
+            {
+                let mut state = self.state.borrow_mut();
+                state.pending_image = Some((bytes, sample));
+                state.has_image = false;
+            }
+            set_busy(self, -1);
+            if !baked {
+                self.rescore().await;
+            }
+            return;
+        }
         let answer = self.client.set_image(&bytes).await;
         set_busy(self, -1);
         match answer {
@@ -448,7 +506,12 @@ impl Demo {
         update_link(self.state.borrow().sample.as_deref(), &text);
         set_busy(self, 1);
         match self.client.score(&text).await {
-            Ok(reply) if current() => show_scores(&reply),
+            Ok(reply) if current() => {
+                show_scores(&reply);
+                if self.state.borrow().pending_image.is_some() {
+                    show_image_pending();
+                }
+            }
             Ok(_) | Err(WorkerError::Superseded) => {}
             Err(e) => set_text("verdict", &e.to_string()),
         }
@@ -575,6 +638,24 @@ fn show_scores(reply: &ScoreReply) {
     );
     set_text("demo-timing", &format!("Scored in {:.0} ms.", reply.ms));
     set_attr("demo-timing", "data-ms", &format!("{:.1}", reply.ms));
+}
+
+/// The image waits for the image tower: its bars say so.
+fn show_image_pending() {
+    for which in ["image", "pair"] {
+        set_text(&format!("value-{which}"), "…");
+        set_attr(
+            &format!("value-{which}"),
+            "title",
+            "The image tower is still downloading: this score follows when it is in.",
+        );
+    }
+    set_text(
+        "verdict",
+        "Text alone scored. The image tower is still downloading: the image and the pair are \
+         scored when it is in.",
+    );
+    set_attr("verdict", "data-class", "image-pending");
 }
 
 /// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.

@@ -19,17 +19,17 @@ use leakscope::hub::{
 use leakscope::platform::native::{ThreadClock, UreqClient};
 use leakscope::util::hash::sha256_hex;
 
-const WEIGHTS: &str = "model.safetensors";
+pub(crate) const WEIGHTS: &str = "model.safetensors";
 
-fn tiny() -> PathBuf {
+pub(crate) fn tiny() -> PathBuf {
     crate::common::fixture("tiny-clip")
 }
 
-fn weights() -> Vec<u8> {
+pub(crate) fn weights() -> Vec<u8> {
     crate::common::read(tiny().join(WEIGHTS))
 }
 
-fn options() -> LoadOptions {
+pub(crate) fn options() -> LoadOptions {
     LoadOptions {
         retry: RetryPolicy {
             tries: 3,
@@ -42,7 +42,7 @@ fn options() -> LoadOptions {
     }
 }
 
-fn source(server: &HfServer) -> ModelSource {
+pub(crate) fn source(server: &HfServer) -> ModelSource {
     ModelSource::mirror(&server.endpoint(), REPO, REVISION)
 }
 
@@ -66,7 +66,7 @@ fn load(
     (result, events)
 }
 
-fn assert_fixture(files: &CheckpointFiles) {
+pub(crate) fn assert_fixture(files: &CheckpointFiles) {
     let expected = crate::common::checkpoint_files(&tiny());
     assert_eq!(files.config_json, expected.config_json);
     assert!(

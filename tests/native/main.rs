@@ -24,5 +24,6 @@ mod page_ids;
 mod precision;
 mod preprocess;
 mod shaders;
+mod text_first;
 mod tokenizer;
 mod weights;
