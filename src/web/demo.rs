@@ -505,8 +505,12 @@ impl Demo {
         let current = || self.state.borrow().generation == generation;
         update_link(self.state.borrow().sample.as_deref(), &text);
         set_busy(self, 1);
+        let mut live = "text";
         match self.client.score(&text).await {
             Ok(reply) if current() => {
+                if reply.pair.is_some() {
+                    live = "pair";
+                }
                 show_scores(&reply);
                 if self.state.borrow().pending_image.is_some() {
                     show_image_pending();
@@ -546,6 +550,9 @@ impl Demo {
         set_busy(self, -1);
         if current() {
             set_attr("demo", "data-source", "live");
+            // What the live score covered: the text alone (the image tower still on its way, or
+            // no image) or the text with its image. The first-visit timelines read it.
+            set_attr("demo", "data-live", live);
             set_attr("demo", "data-scored", &generation.to_string());
         }
     }
