@@ -7,9 +7,10 @@
     --out DIR   tiny mode: the folder that receives tiny-clip/ and tiny-clip-gelu/;
                 full mode: the checkpoint folder itself.
 
-Tiny mode also runs build(out_dir, vocab_dir) of scripts/reference/tokenizer.py and
-scripts/reference/preprocess.py when they exist (out_dir = <fixtures>/tokenizer or
-<fixtures>/preprocess, vocab_dir = the --full checkpoint folder with the full vocabulary).
+Tiny mode also runs build(out_dir, vocab_dir) of scripts/reference/preprocess.py when it exists
+(out_dir = <fixtures>/preprocess). The tokenizer's references need transformers 5, not this
+script's 4.57.1, and have their own command and venv: scripts/reference/tokenizer.py all
+(scripts/requirements-tokenizer-reference.txt); only its vocabulary builder is used here.
 
 Needs the pinned packages of scripts/requirements-reference.txt. The CLIP BPE merge list
 comes from scripts/reference/tokenizer.py (write_small_vocab) when that module provides it,
@@ -131,12 +132,12 @@ def main() -> int:
             for note in ref_model.verify_variant(v, dirs[v.name]):
                 print(f"   [{v.name}] {note}")
 
-    # The helpers' build(out_dir, vocab_dir): out_dir is their own committed fixture folder
-    # (<fixtures>/tokenizer, <fixtures>/preprocess), vocab_dir a git-ignored folder holding the
-    # full 49408-id vocabulary (the --full checkpoint folder). Run in tiny mode only.
+    # The preprocessing helper's build(out_dir, vocab_dir): out_dir is its committed fixture
+    # folder (<fixtures>/preprocess). Run in tiny mode only. (The tokenizer's references need
+    # transformers 5: scripts/reference/tokenizer.py all, in its own venv.)
     if not args.full:
         full_dir = ROOT / "target" / "reference" / ref_model.full_variant().name
-        for mod, label in ((tok_helper, "tokenizer"), (pre_helper, "preprocess")):
+        for mod, label in ((pre_helper, "preprocess"),):
             if mod is not None and hasattr(mod, "build"):
                 print(f"== scripts/reference/{label}.py: build({out_root / label}, {full_dir})")
                 mod.build(out_root / label, full_dir)

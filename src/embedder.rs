@@ -7,8 +7,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::compute::{ReadbackError, read_f32};
 use crate::model::{ClipConfig, ClipModel, l2_normalize};
 use crate::preprocess::{PixelTensor, PreprocessConfig, PreprocessError, preprocess_bytes};
-use crate::tokenizer::{ClipTokenizer, TokenizerError};
-use crate::weights::{WeightsError, load_clip_with_config};
+use crate::tokenizer::{ClipTokenizer, TokenizerError, TokenizerMode};
+use crate::weights::{WeightsError, load_clip_with_config, load_text_tower, load_vision_tower};
 
 /// Largest batch sent to the device at once; longer inputs are split (bounds GPU memory).
 pub const MAX_BATCH: usize = 32;
@@ -18,7 +18,8 @@ pub const MAX_BATCH: usize = 32;
 pub struct CheckpointFiles {
     pub config_json: Vec<u8>,
     pub model_safetensors: Vec<u8>,
-    /// `vocab.json` + `merges.txt`, or else `tokenizer.json`.
+    /// `vocab.json` + `merges.txt` and/or `tokenizer.json`; the tokenizer mode picks which
+    /// (hub: tokenizer.json when present; original: the pair when present).
     pub vocab_json: Option<Vec<u8>>,
     pub merges_txt: Option<Vec<u8>>,
     pub tokenizer_json: Option<Vec<u8>>,
@@ -61,6 +62,11 @@ pub enum EmbedError {
     },
     #[error(transparent)]
     Readback(#[from] ReadbackError),
+    /// Loaded text first ([`ClipEmbedder::load_text_tower`]); the vision tower is not in yet.
+    #[error(
+        "the image tower is still downloading: text scores work now, image scores once it is in"
+    )]
+    VisionPending,
 }
 
 /// L2-normalised embeddings, row-major `[rows, dim]`.
@@ -112,30 +118,67 @@ pub struct ClipEmbedder {
     pub preprocess: PreprocessConfig,
     pub device: Device,
     logit_scale: f32,
+    /// The vision tower is loaded (false between [`Self::load_text_tower`] and
+    /// [`Self::with_vision_tower`]).
+    vision: bool,
 }
 
 impl ClipEmbedder {
-    /// Parse, check and load every file; the weights buffer is consumed.
+    /// Parse, check and load every file, with the default tokenizer mode ([`TokenizerMode::Hub`]);
+    /// the weights buffer is consumed.
     pub async fn load(files: CheckpointFiles, device: &Device) -> Result<Self, EmbedError> {
-        let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
-        let tokenizer = match (&files.vocab_json, &files.merges_txt, &files.tokenizer_json) {
-            (Some(vocab), Some(merges), _) => ClipTokenizer::from_bytes(vocab, merges)?,
-            (_, _, Some(json)) => ClipTokenizer::from_tokenizer_json(json)?,
-            _ => return Err(EmbedError::NoTokenizer),
-        };
-        if tokenizer.vocab_size() > config.text_config.vocab_size {
-            return Err(EmbedError::VocabMismatch {
-                tokenizer: tokenizer.vocab_size(),
-                model: config.text_config.vocab_size,
-            });
-        }
-        let preprocess = match &files.preprocessor_config_json {
-            Some(json) => {
-                PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
-            }
-            None => PreprocessConfig::default(),
-        };
+        Self::load_with_tokenizer(files, device, TokenizerMode::default()).await
+    }
+
+    /// [`load`](Self::load) with the tokenizer following `mode`'s reference: hub reads
+    /// `tokenizer.json` when the checkpoint has one, original the pair when it has one.
+    pub async fn load_with_tokenizer(
+        files: CheckpointFiles,
+        device: &Device,
+        mode: TokenizerMode,
+    ) -> Result<Self, EmbedError> {
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
         let model = load_clip_with_config(&config, files.model_safetensors, device)?;
+        Self::ready(model, config, tokenizer, preprocess, device, true).await
+    }
+
+    /// Text first: `files` with `model_safetensors` holding the text tower's tensors (and
+    /// `logit_scale`) only ([`crate::weights::FileLayout::extract`] of a download's first
+    /// bytes). Text embeddings work at once; image embeddings answer
+    /// [`EmbedError::VisionPending`] until [`Self::with_vision_tower`].
+    pub async fn load_text_tower(
+        files: CheckpointFiles,
+        device: &Device,
+        mode: TokenizerMode,
+    ) -> Result<Self, EmbedError> {
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
+        let model = load_text_tower(&config, files.model_safetensors, device)?;
+        Self::ready(model, config, tokenizer, preprocess, device, false).await
+    }
+
+    /// This embedder with the vision tower loaded from the whole checkpoint `safetensors`
+    /// (checked against the config first); the text tower is shared, not loaded again.
+    pub fn with_vision_tower(&self, safetensors: Vec<u8>) -> Result<Self, EmbedError> {
+        let model = load_vision_tower(&self.config, &self.model, safetensors, &self.device)?;
+        Ok(Self {
+            model,
+            config: self.config.clone(),
+            tokenizer: self.tokenizer.clone(),
+            preprocess: self.preprocess.clone(),
+            device: self.device.clone(),
+            logit_scale: self.logit_scale,
+            vision: true,
+        })
+    }
+
+    async fn ready(
+        model: ClipModel,
+        config: ClipConfig,
+        tokenizer: ClipTokenizer,
+        preprocess: PreprocessConfig,
+        device: &Device,
+        vision: bool,
+    ) -> Result<Self, EmbedError> {
         let logit_scale = read_f32(model.logit_scale.val())
             .await?
             .first()
@@ -149,7 +192,21 @@ impl ClipEmbedder {
             preprocess,
             device: device.clone(),
             logit_scale,
+            vision,
         })
+    }
+
+    /// The vision tower is loaded: image embeddings work.
+    pub fn has_vision_tower(&self) -> bool {
+        self.vision
+    }
+
+    fn vision_tower(&self) -> Result<(), EmbedError> {
+        if self.vision {
+            Ok(())
+        } else {
+            Err(EmbedError::VisionPending)
+        }
     }
 
     /// `exp(logit_scale)`: multiplies cosines into logits (100 for OpenAI checkpoints).
@@ -194,6 +251,7 @@ impl ClipEmbedder {
 
     /// Normalised image embeddings, in batches of [`MAX_BATCH`].
     pub async fn image_embeddings(&self, images: &[PixelTensor]) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let size = self.config.vision_config.image_size;
         for (index, image) in images.iter().enumerate() {
             if image.height != size || image.width != size || image.data.len() != 3 * size * size {
@@ -244,6 +302,7 @@ impl ClipEmbedder {
         &self,
         pixels: Tensor<4>,
     ) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let size = self.config.vision_config.image_size;
         let [batch, channels, height, width] = pixels.dims();
         if channels != 3 || height != size || width != size {
@@ -267,6 +326,7 @@ impl ClipEmbedder {
     /// and projection as the class token, so it lives in the shared space and can be compared
     /// with text (a coarse relevance map, not an attribution method).
     pub async fn patch_embeddings(&self, image: &PixelTensor) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let pixels = self.model_input(image)?;
         let (hidden, _) = self.model.vision_model.forward(pixels);
         let [_, tokens, width] = hidden.dims();
@@ -290,4 +350,35 @@ impl ClipEmbedder {
             .map(|c| c * self.logit_scale)
             .collect()
     }
+}
+
+/// The config, the tokenizer (following `mode`'s reference) and the preprocessing from a
+/// checkpoint's small files.
+fn parse_small_files(
+    files: &CheckpointFiles,
+    mode: TokenizerMode,
+) -> Result<(ClipConfig, ClipTokenizer, PreprocessConfig), EmbedError> {
+    let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
+    let tokenizer = match ClipTokenizer::load(
+        mode,
+        files.vocab_json.as_deref(),
+        files.merges_txt.as_deref(),
+        files.tokenizer_json.as_deref(),
+    ) {
+        Err(TokenizerError::NoFiles(_)) => return Err(EmbedError::NoTokenizer),
+        other => other?,
+    };
+    if tokenizer.vocab_size() > config.text_config.vocab_size {
+        return Err(EmbedError::VocabMismatch {
+            tokenizer: tokenizer.vocab_size(),
+            model: config.text_config.vocab_size,
+        });
+    }
+    let preprocess = match &files.preprocessor_config_json {
+        Some(json) => {
+            PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
+        }
+        None => PreprocessConfig::default(),
+    };
+    Ok((config, tokenizer, preprocess))
 }

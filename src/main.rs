@@ -7,6 +7,7 @@ use cli::{Backend, checkpoint_files, read_file};
 use leakscope::compute::{ComputeDevice, smoke_check};
 use leakscope::convert::pytorch_to_safetensors;
 use leakscope::embedder::{ClipEmbedder, Embeddings};
+use leakscope::tokenizer::TokenizerMode;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,6 +40,10 @@ enum Command {
         image: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Backend::Flex)]
         backend: Backend,
+        /// Which tokenizer reference: hub (the checkpoint's tokenizer.json as transformers 5 and
+        /// transformers.js run it) or original (OpenAI's, with ftfy).
+        #[arg(long, default_value = "hub")]
+        tokenizer: TokenizerMode,
         /// Print full vectors and matrices as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -63,9 +68,15 @@ enum Command {
     /// second model, stored as it arrives (a rerun continues); safe / refuse / warning rates
     /// overall and per category with Wilson 95% intervals, and the official JSON.
     Eval(Box<cli::eval::EvalArgs>),
+    /// Put several evaluation runs side by side: safe / refuse / warning rates with Wilson
+    /// intervals per model, overall and per category, and which differences are significant.
+    Compare(cli::compare::CompareArgs),
     /// Download a CLIP checkpoint from the Hugging Face hub (or a mirror or URL) into a folder
     /// for --model: resumes dropped connections, checks lengths and sha256s.
     FetchModel(cli::fetch_model::FetchModelArgs),
+    /// Precompute the page's results for a checkpoint: the guard's concept embeddings (f16)
+    /// and every gallery sample's scores, attribution and relevance map.
+    Bake(cli::bake::BakeArgs),
     /// Time the text tower, the image tower and the guard on flex and wgpu (random weights
     /// unless --model), optionally against PyTorch CPU, and print medians, peak memory and
     /// Burn / PyTorch ratios.
@@ -80,8 +91,9 @@ fn main() -> ExitCode {
             text,
             image,
             backend,
+            tokenizer,
             json,
-        } => cli::on_compute_pool(|| embed(&model, &text, &image, backend, json)),
+        } => cli::on_compute_pool(|| embed(&model, &text, &image, backend, tokenizer, json)),
         Command::Convert { input, output } => convert(&input, output),
         Command::Leakage(args) => cli::on_compute_pool(|| cli::leakage::run(args)),
         Command::Calibrate(args) => cli::on_compute_pool(|| cli::calibrate::run(args)),
@@ -91,6 +103,8 @@ fn main() -> ExitCode {
             Ok(cli::eval::Finish::Done) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::Compare(args) => cli::compare::run(args),
+        Command::Bake(args) => cli::on_compute_pool(|| cli::bake::run(args)),
         Command::Bench(args) => cli::bench::run(args),
     };
     match outcome {
@@ -121,11 +135,17 @@ fn embed(
     texts: &[String],
     images: &[PathBuf],
     backend: Backend,
+    tokenizer: TokenizerMode,
     json: bool,
 ) -> Result<(), String> {
     let device = backend.device();
-    let embedder = pollster::block_on(ClipEmbedder::load(checkpoint_files(model)?, &device.device))
-        .map_err(|e| e.to_string())?;
+    let files = checkpoint_files(model)?;
+    let embedder = pollster::block_on(ClipEmbedder::load_with_tokenizer(
+        files,
+        &device.device,
+        tokenizer,
+    ))
+    .map_err(|e| e.to_string())?;
     let pixels = images
         .iter()
         .map(|path| {
@@ -144,6 +164,7 @@ fn embed(
     if json {
         let out = serde_json::json!({
             "backend": device.describe(),
+            "tokenizer": tokenizer,
             "texts": texts,
             "images": images,
             "token_ids": embedder.tokenize(texts),
@@ -160,7 +181,7 @@ fn embed(
         return Ok(());
     }
     println!(
-        "backend: {}   embedding dim: {}",
+        "backend: {}   tokenizer: {tokenizer}   embedding dim: {}",
         device.describe(),
         text_embeds.dim
     );

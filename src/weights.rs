@@ -7,12 +7,22 @@
 //! 3. burn-store applies the tensors: [`KEY_REMAP`] renames keys, the PyTorch adapter
 //!    transposes `Linear` weights and renames LayerNorm `weight/bias` to `gamma/beta`, f16 and
 //!    bf16 are cast to f32, and 0-d tensors (`logit_scale`) become `[1]`.
+//!
+//! Text first: a download can hand over the text tower before the vision tower's bytes are in.
+//! [`FileLayout`] reads where each tensor sits from the file's first bytes (the header) and
+//! names its [`Tower`]; [`FileLayout::extract`] copies the text tower's tensors into a file of
+//! their own; [`load_text_tower`] loads them (the vision tower's parameters stay lazily
+//! uninitialised, no memory), and [`load_vision_tower`] adds the vision tower from the whole,
+//! checked file later.
+
+use std::ops::Range;
 
 use burn::store::{
-    FloatCastAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PyTorchToBurnAdapter,
-    SafetensorsStore, burn_pack,
+    FloatCastAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PathFilter,
+    PyTorchToBurnAdapter, SafetensorsStore, burn_pack,
 };
 use burn::tensor::{DType, Device, Shape};
+use safetensors::tensor::{Metadata, TensorView};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::model::{ClipConfig, ClipModel, ConfigError};
@@ -171,9 +181,22 @@ fn encoder_tensors(
 
 /// Check a safetensors buffer against `config` without loading any data.
 pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), WeightsError> {
+    check_towers(config, safetensors, |_| true)
+}
+
+/// [`check_checkpoint`] for the tensors of the towers `keep` accepts: a file holding only
+/// those ([`FileLayout::extract`]) passes.
+fn check_towers(
+    config: &ClipConfig,
+    safetensors: &[u8],
+    keep: impl Fn(Tower) -> bool,
+) -> Result<(), WeightsError> {
     let file = SafeTensors::deserialize(safetensors)
         .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-    let expected = expected_tensors(config);
+    let expected: Vec<_> = expected_tensors(config)
+        .into_iter()
+        .filter(|(name, _)| keep(Tower::of(name)))
+        .collect();
     let missing: Vec<_> = expected
         .iter()
         .filter(|(name, _)| file.tensor(name).is_err())
@@ -208,6 +231,7 @@ pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), W
     let mut unexpected: Vec<_> = file
         .names()
         .into_iter()
+        .filter(|name| keep(Tower::of(name)))
         .filter(|name| !IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s)))
         .filter(|name| !expected.iter().any(|(e, _)| e == name))
         .collect();
@@ -241,6 +265,69 @@ pub fn load_clip_with_config(
 ) -> Result<ClipModel, WeightsError> {
     check_checkpoint(config, &safetensors)?;
     let mut model = config.init(device);
+    apply(&mut model, safetensors, device, None)?;
+    // The CPU's matrix products want the projection weights in panels (model::dense); GPU
+    // kernels read Burn's own order.
+    if *device == Device::flex() {
+        model = model.with_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// The text tower, its projection and `logit_scale` from `part`, a safetensors file holding
+/// (at least) their tensors: [`FileLayout::extract`] of a download's first bytes. The vision
+/// tower's parameters stay lazily uninitialised (no memory) until [`load_vision_tower`];
+/// image embeddings must wait for it.
+pub fn load_text_tower(
+    config: &ClipConfig,
+    part: Vec<u8>,
+    device: &Device,
+) -> Result<ClipModel, WeightsError> {
+    check_towers(config, &part, Tower::text_first)?;
+    let mut model = config.init(device);
+    apply(&mut model, part, device, Some(is_text_path))?;
+    if *device == Device::flex() {
+        model.text_to_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// `model` (from [`load_text_tower`]) with its vision tower and projection loaded from the
+/// whole checkpoint `safetensors`, which is checked against `config` first as in
+/// [`load_clip`]. The text tower is shared with `model`, not loaded again.
+pub fn load_vision_tower(
+    config: &ClipConfig,
+    model: &ClipModel,
+    safetensors: Vec<u8>,
+    device: &Device,
+) -> Result<ClipModel, WeightsError> {
+    check_checkpoint(config, &safetensors)?;
+    let mut model = model.clone();
+    apply(&mut model, safetensors, device, Some(is_vision_path))?;
+    if *device == Device::flex() {
+        model.vision_to_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// Module paths of the text tower's parameters (and the shared `logit_scale`).
+fn is_text_path(path: &str, _container: &str) -> bool {
+    Tower::of(path).text_first()
+}
+
+/// Module paths of the vision tower's parameters.
+fn is_vision_path(path: &str, _container: &str) -> bool {
+    Tower::of(path) == Tower::Vision
+}
+
+/// Loads the tensors of `safetensors` into `model`; `only`: the module paths to load (the rest
+/// keep their values, or stay uninitialised), every one of which must receive a tensor.
+fn apply(
+    model: &mut ClipModel,
+    safetensors: Vec<u8>,
+    device: &Device,
+    only: Option<fn(&str, &str) -> bool>,
+) -> Result<(), WeightsError> {
     // Checkpoints may hold f32, f16 or bf16; the model computes in the device's float type
     // (f32, or f16 on a GPU set up for it: compute::Precision).
     let dtype: DType = device.settings().float_dtype.into();
@@ -251,6 +338,9 @@ pub fn load_clip_with_config(
         .with_from_adapter(adapter)
         .allow_partial(true)
         .validate(false);
+    if let Some(only) = only {
+        store = store.filter(PathFilter::from_predicate(only));
+    }
     for (from, to) in KEY_REMAP {
         store = store.with_key_remapping(*from, *to);
     }
@@ -260,19 +350,146 @@ pub fn load_clip_with_config(
     if !result.errors.is_empty() {
         return Err(WeightsError::Apply(format!("{:?}", result.errors)));
     }
-    // The header check above guarantees every parameter has a tensor; a path Burn still
+    // The header check guarantees every parameter asked for has a tensor; a path Burn still
     // reports missing means the module and `expected_tensors` disagree (a bug, not bad input).
-    if let Some((path, _)) = result.missing.first() {
+    // A part without the vision tower leaves its parameters missing, as it should.
+    let wanted = |path: &str| only.is_none_or(|only| only(path, ""));
+    if let Some((path, _)) = result.missing.iter().find(|(path, _)| wanted(path)) {
         return Err(WeightsError::Apply(format!(
             "internal: parameter `{path}` received no tensor (please report this)"
         )));
     }
-    // The CPU's matrix products want the projection weights in panels (model::dense); GPU
-    // kernels read Burn's own order.
-    if *device == Device::flex() {
-        model = model.with_cpu_layout();
+    Ok(())
+}
+
+/// Which tower a checkpoint tensor (or module path) belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tower {
+    /// `text_model.*`, `text_projection.*`.
+    Text,
+    /// `vision_model.*`, `visual_projection.*`.
+    Vision,
+    /// Everything else (`logit_scale`): both towers' scores use it.
+    Shared,
+}
+
+impl Tower {
+    pub fn of(name: &str) -> Self {
+        let under = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        if under("text_model") || under("text_projection") {
+            Self::Text
+        } else if under("vision_model") || under("visual_projection") {
+            Self::Vision
+        } else {
+            Self::Shared
+        }
     }
-    Ok(model)
+
+    /// Needed before the first text can be scored: the text tower and what is shared.
+    pub fn text_first(self) -> bool {
+        self != Self::Vision
+    }
+}
+
+/// One tensor's place in a safetensors file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorBytes {
+    pub name: String,
+    pub tower: Tower,
+    /// Byte range in the file (the header included in the offsets).
+    pub bytes: Range<u64>,
+}
+
+/// Where every tensor of a safetensors file sits, read from the file's first bytes: what a
+/// download needs to fetch one tower's bytes before the other's.
+#[derive(Clone, Debug)]
+pub struct FileLayout {
+    /// The 8-byte length and the JSON header: the first tensor byte's offset.
+    pub header_end: u64,
+    /// The file's size.
+    pub total: u64,
+    /// In file order.
+    pub tensors: Vec<TensorBytes>,
+    metadata: Metadata,
+}
+
+/// The largest header read (safetensors' own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+impl FileLayout {
+    /// The layout from the first bytes of a safetensors file (or all of it); `Ok(None)` while
+    /// the header is not all in yet.
+    pub fn from_prefix(prefix: &[u8]) -> Result<Option<Self>, WeightsError> {
+        let not = |why: String| WeightsError::NotSafetensors(why);
+        let Some(length) = prefix.get(..8) else {
+            return Ok(None);
+        };
+        let mut n = [0u8; 8];
+        n.copy_from_slice(length);
+        let n = u64::from_le_bytes(n);
+        if n > MAX_HEADER {
+            return Err(not(format!("a header of {n} bytes")));
+        }
+        let header_end = 8 + n;
+        let Some(header) = usize::try_from(header_end)
+            .ok()
+            .and_then(|end| prefix.get(8..end))
+        else {
+            return Ok(None);
+        };
+        let metadata: Metadata = serde_json::from_slice(header).map_err(|e| not(e.to_string()))?;
+        let mut tensors: Vec<TensorBytes> = metadata
+            .tensors()
+            .into_iter()
+            .map(|(name, info)| {
+                let (start, end) = info.data_offsets;
+                TensorBytes {
+                    tower: Tower::of(&name),
+                    name,
+                    bytes: header_end + start as u64..header_end + end as u64,
+                }
+            })
+            .collect();
+        tensors.sort_by_key(|t| t.bytes.start);
+        Ok(Some(Self {
+            header_end,
+            total: header_end + metadata.data_len() as u64,
+            tensors,
+            metadata,
+        }))
+    }
+
+    /// A safetensors file of the tensors whose tower `keep` accepts, copied out of `file`:
+    /// the whole file or any buffer that holds those tensors' bytes at their offsets (a
+    /// download's first bytes, or a buffer the size of the file not yet filled elsewhere).
+    pub fn extract(
+        &self,
+        file: &[u8],
+        keep: impl Fn(Tower) -> bool,
+    ) -> Result<Vec<u8>, WeightsError> {
+        let mut views = Vec::new();
+        for t in self.tensors.iter().filter(|t| keep(t.tower)) {
+            let bytes = usize::try_from(t.bytes.start)
+                .ok()
+                .zip(usize::try_from(t.bytes.end).ok())
+                .and_then(|(start, end)| file.get(start..end))
+                .ok_or_else(|| {
+                    WeightsError::NotSafetensors(format!("`{}` lies past the bytes read", t.name))
+                })?;
+            let info = self.metadata.info(&t.name).ok_or_else(|| {
+                WeightsError::NotSafetensors(format!("`{}` left the header", t.name))
+            })?;
+            let view = TensorView::new(info.dtype, info.shape.clone(), bytes)
+                .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+            views.push((t.name.as_str(), view));
+        }
+        safetensors::serialize(views.iter().map(|(name, view)| (*name, view)), None)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))
+    }
 }
 
 /// Checkpoints store `logit_scale` as a 0-d tensor; the module holds it as `[1]`.

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use leakscope::leakage::head::{Calibration, Modality, fit_platt};
+use leakscope::tokenizer::TokenizerMode;
 use serde_json::Value;
 
 use super::{Backend, checkpoint_files, load_guard, load_head, read_file};
@@ -33,6 +34,10 @@ pub struct CalibrateArgs {
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     pub backend: Backend,
+    /// Which tokenizer reference: hub (the checkpoint's tokenizer.json as transformers 5 and
+    /// transformers.js run it) or original (OpenAI's, with ftfy).
+    #[arg(long, default_value = "hub")]
+    pub tokenizer: TokenizerMode,
 }
 
 struct Example {
@@ -81,7 +86,12 @@ pub fn run(args: CalibrateArgs) -> Result<(), String> {
 
     let head = load_head(args.head.as_deref())?;
     let device = args.backend.device();
-    let guard = load_guard(checkpoint_files(&args.model)?, head, &device)?;
+    let guard = load_guard(
+        checkpoint_files(&args.model)?,
+        head,
+        &device,
+        args.tokenizer,
+    )?;
 
     let mut columns: [Column; 3] = Default::default();
     for batch in examples.chunks(BATCH) {
@@ -164,10 +174,11 @@ pub fn run(args: CalibrateArgs) -> Result<(), String> {
         );
     }
     head.calibration.note = Some(format!(
-        "Platt parameters fitted by `leakscope calibrate` on {} ({} lines; {}).",
+        "Platt parameters fitted by `leakscope calibrate` on {} ({} lines; {}; {} tokenizer).",
         file_name(&args.labelled),
         examples.len(),
-        outcome.join(", ")
+        outcome.join(", "),
+        args.tokenizer
     ));
     head.validate()
         .map_err(|e| format!("the calibrated head is not valid: {e}"))?;

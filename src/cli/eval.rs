@@ -25,16 +25,16 @@ use clap::ValueEnum;
 use leakscope::datasets::{self, DatasetFormat, Strictness};
 use leakscope::eval::cost::Pricing;
 use leakscope::eval::dataset::rows_from_samples;
+use leakscope::eval::export::TemplateInfo;
 use leakscope::eval::native::JsonlStore;
 use leakscope::eval::plan::{EvalSetup, Plan};
 use leakscope::eval::results;
 use leakscope::eval::settings::{ApiSettings, EvalSettings, RowSet};
 use leakscope::eval::{
-    Engine, HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary,
+    Engine, HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary, Stage,
     StopReason, table,
 };
 use leakscope::platform::native::{ThreadClock, UreqClient};
-use leakscope::util::hash::sha256_hex;
 use serde::Serialize;
 
 mod plan;
@@ -91,9 +91,14 @@ pub struct EvalArgs {
     /// the built-in list price for known models).
     #[arg(long, value_name = "IN,OUT", value_parser = parse_price)]
     pub target_price: Option<Pricing>,
-    /// Send max_completion_tokens instead of max_tokens (OpenAI reasoning models need it).
-    #[arg(long)]
-    pub target_max_completion_tokens: bool,
+    /// Change its decoding parameters, KEY=VALUE (repeat the flag or separate with commas):
+    /// max_tokens=N or max_completion_tokens=N (the budget and its field), temperature=X|omit,
+    /// top_p=X|omit, reasoning_effort=low|medium|high|omit, profile=official|reasoning.
+    /// Default: the official settings, or the model family's profile (OpenAI reasoning models:
+    /// max_completion_tokens=4096, no temperature or top_p; Claude Opus 4.7 and later: no
+    /// temperature).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub target_param: Vec<String>,
 
     /// The judge's API.
     #[arg(long, value_enum, default_value_t = ApiFlavour::Openai)]
@@ -114,6 +119,9 @@ pub struct EvalArgs {
     /// Do not ask for strict JSON output (for OpenAI-compatible judges without json_schema).
     #[arg(long)]
     pub judge_no_json_schema: bool,
+    /// Change the judge's decoding parameters (as --target-param).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub judge_param: Vec<String>,
     /// The judge's instructions: `default` (the project's rubric), `official` (the official
     /// PROMPT_TEMPLATE, downloaded from the official repository at a pinned commit and checked
     /// against its SHA-256), or a file with {question} and {response} placeholders.
@@ -166,7 +174,7 @@ pub enum Finish {
 
 pub fn run(args: EvalArgs) -> Result<Finish, String> {
     let started = Instant::now();
-    let settings = args.settings();
+    let settings = args.settings()?;
     let rows = load_rows(&args, &settings)?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
 
@@ -212,7 +220,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
 
     let images = Images::open(&args)?;
     // The engine gives up at `timeout`; the HTTP thread a little later.
-    let client = UreqClient::new(settings.timeout + Duration::from_secs(10));
+    let client = UreqClient::api(settings.timeout + Duration::from_secs(10));
     let target_api = settings.target.config(&target_key, false);
     let judge_api = settings.judge.as_ref().map(|j| j.config(&judge_key, false));
     let target_provider = HttpProvider::new(target_api.clone(), client.clone());
@@ -246,13 +254,15 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         target_api.base_url,
         price_note(&setup.target.cost, target_priced, "--target-price")
     );
-    if let Some((judge, _)) = &setup.judge {
+    print_params("target", &settings.target.resolve(Stage::Target));
+    if let (Some((judge, _)), Some(j)) = (&setup.judge, &settings.judge) {
         println!(
             "judge:  {} at {}, {template_note}{}",
             args.judge_model,
             judge_api.as_ref().map_or("", |a| a.base_url.as_str()),
             price_note(&judge.cost, judge_priced, "--judge-price")
         );
+        print_params("judge", &j.resolve(Stage::Judge));
     }
     let sizes = image_sizes(&images, &rows, &work);
     let plan = Plan::new(&setup, &rows, work, &sizes);
@@ -270,6 +280,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     }
 
     let clock = ThreadClock::new();
+    let mut cap_next = None;
     let mut engine = setup.engine(&store, &images, &clock);
     let mut selection = engine.selection();
 
@@ -278,11 +289,13 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     let summary = if plan.is_empty() {
         RunSummary::default()
     } else {
+        let priced = (!settings.calls_target() || target_priced) && (no_judge || judge_priced);
         let progress = Progress::new(
             todo,
             !no_judge,
             engine.target.cost.pricing,
             engine.judge.as_ref().map(|(j, _)| j.cost.pricing),
+            priced,
         )?;
         catch_ctrl_c(&engine);
         let observer = |event: &leakscope::eval::EngineEvent<'_>| progress.on_event(event);
@@ -290,8 +303,8 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         let summary = pollster::block_on(engine.run(&rows))
             .map_err(|e| format!("{e}; what was stored so far is in {}", store_path.display()))?;
         progress.finish();
-        let priced = (!settings.calls_target() || target_priced) && (no_judge || judge_priced);
         print_summary(&summary, progress.retries(), args.max_spend, priced);
+        cap_next = progress.cap_next();
         summary
     };
 
@@ -310,18 +323,19 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     let setup = Setup {
         dataset: args.dataset.display().to_string(),
         images: images.describe(),
-        target: ModelInfo::new(&settings.target, target_priced),
+        target: ModelInfo::new(&settings.target, target_priced, Stage::Target),
         judge: settings
             .judge
             .as_ref()
-            .map(|j| ModelInfo::new(j, judge_priced)),
+            .map(|j| ModelInfo::new(j, judge_priced, Stage::Judge)),
         judge_template: (!no_judge).then(|| template_note.clone()),
-        judge_template_sha256: (!no_judge).then(|| sha256_hex(template.text().as_bytes())),
+        judge_template_sha256: (!no_judge).then(|| template.sha256()),
+        template: (!no_judge).then(|| TemplateInfo::of(&template)),
         second_judge: selection.second_judge.as_ref().map(|k| k.model.clone()),
         mode: settings.mode,
         rows: rows.len(),
     };
-    write_outputs(&args.out, &setup, &summary, &report, &results, no_judge)?;
+    let official = write_outputs(&args.out, &setup, &summary, &report, &results)?;
     if no_judge {
         let answered = results.iter().filter(|r| r.answer.is_some()).count();
         let failed = results.iter().filter(|r| r.target_error.is_some()).count();
@@ -332,24 +346,66 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
     } else {
         print!("{}", table::render_table(&report));
     }
+    for d in settings.departures() {
+        println!("Departs from the official protocol: {d}");
+    }
+    let official = match (no_judge, official) {
+        (true, _) => String::new(),
+        (false, Some(name)) => format!(", {name}"),
+        (false, None) => {
+            println!("no official-format file: no row is labelled yet");
+            String::new()
+        }
+    };
     println!(
-        "wrote {} (report.json, rows.jsonl, rows.csv{}) in {:.1} s",
+        "wrote {} (report.json, rows.jsonl, rows.csv{official}) in {:.1} s",
         args.out.display(),
-        if no_judge { "" } else { ", official.json" },
         started.elapsed().as_secs_f64()
     );
-    match summary.stopped {
-        Some(StopReason::Cancelled) => {
+    match (summary.stopped, &summary.halt) {
+        (_, Some(halt)) => Err(format!(
+            "the run stopped at once: {halt} Everything received before is kept in {}.",
+            store_path.display()
+        )),
+        (Some(StopReason::Cancelled), _) => {
             println!("interrupted: run the same command again to continue");
             Ok(Finish::Interrupted)
         }
-        Some(StopReason::CostCap) => {
+        (Some(StopReason::CostCap), _) => {
+            let next = cap_next.map_or(String::new(), |n| {
+                format!("; the next request could cost up to ${n:.4}")
+            });
             println!(
-                "stopped at the spending cap: run again with a higher --max-spend to continue"
+                "stopped at the spending cap: ${:.4} spent of ${:.2}{next}. Raise --max-spend \
+                 to continue (nothing already received is requested again)",
+                summary.spent,
+                args.max_spend.unwrap_or(0.0)
             );
             Ok(Finish::Done)
         }
-        None => Ok(Finish::Done),
+        _ => Ok(Finish::Done),
+    }
+}
+
+/// The decoding fields a model gets, and how they depart from the official protocol.
+fn print_params(role: &str, resolved: &leakscope::eval::profiles::Resolved) {
+    let p = &resolved.params;
+    let mut sent = vec![format!("{} {}", p.token_field.name(), p.max_tokens)];
+    if let Some(t) = p.temperature {
+        sent.push(format!("temperature {t}"));
+    }
+    if let Some(t) = p.top_p {
+        sent.push(format!("top_p {t}"));
+    }
+    if let Some(e) = &p.reasoning_effort {
+        sent.push(format!("reasoning_effort {e}"));
+    }
+    println!(
+        "        sends {} (--{role}-param changes them)",
+        sent.join(", ")
+    );
+    for d in &resolved.departures {
+        println!("        note: {d}");
     }
 }
 

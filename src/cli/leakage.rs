@@ -27,6 +27,7 @@ use leakscope::leakage::native::JsonlScoreStore;
 use leakscope::leakage::run::{ResumePlan, RunIdentity, score_pending};
 use leakscope::leakage::scores::ScoreLine;
 use leakscope::leakage::store::{ScoreStore, ScoreStoreError};
+use leakscope::tokenizer::TokenizerMode;
 use leakscope::util::hash::sha256_hex;
 
 use super::images::ImageSource;
@@ -58,6 +59,11 @@ pub struct LeakageArgs {
     pub head: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     pub backend: Backend,
+    /// Which tokenizer reference: hub (the checkpoint's tokenizer.json as transformers 5 and
+    /// transformers.js run it) or original (OpenAI's, with ftfy). Recorded in run.json and
+    /// report.json.
+    #[arg(long, default_value = "hub")]
+    pub tokenizer: TokenizerMode,
     /// Report folder: scores.jsonl, run.json, report.json, groups.csv, samples.csv.
     #[arg(long, default_value = "leakage-report")]
     pub out: PathBuf,
@@ -94,6 +100,7 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         head_sha256: sha256_hex(head.to_json().as_bytes()),
         text_only: args.text_only,
         precision: device.precision,
+        tokenizer: Some(args.tokenizer),
     };
     let store = JsonlScoreStore::open(&args.out, &identity, args.fresh).map_err(|e| match e {
         ScoreStoreError::Mismatch(why) => format!(
@@ -144,12 +151,13 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
     if !todo.is_empty() {
         // The image source first: a wrong path fails before the model loads.
         let source = image_source(&args)?;
-        let guard = load_guard(files, head, &device)?;
+        let guard = load_guard(files, head, &device, args.tokenizer)?;
         println!(
-            "scoring {} samples on {} (images: {})",
+            "scoring {} samples on {} (images: {}; tokenizer: {})",
             todo.len(),
             device.describe(),
-            source.describe()
+            source.describe(),
+            args.tokenizer
         );
         warn_if_first_image_missing(&source, &samples, &todo, &args);
         let bar = ProgressBar::new(todo.len() as u64).with_style(
@@ -179,7 +187,13 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
     let (report, no_image) = plan
         .report(&samples, args.text_only)
         .map_err(|e| e.to_string())?;
-    write_json(&args.out.join("report.json"), &report)?;
+    // The report with the tokenizer mode that scored it (a field of this file, not of the
+    // library's report type).
+    let mut report_json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    if let Some(fields) = report_json.as_object_mut() {
+        fields.insert("tokenizer".into(), args.tokenizer.as_str().into());
+    }
+    write_json(&args.out.join("report.json"), &report_json)?;
     write_text(&args.out.join("groups.csv"), &metrics::groups_csv(&report))?;
     write_text(
         &args.out.join("samples.csv"),

@@ -4,8 +4,10 @@
 //! the helpers every command shares (reading a checkpoint folder, picking the backend, loading
 //! the guard). Native only: this module belongs to the binary, which the `cli` feature gates.
 
+pub mod bake;
 pub mod bench;
 pub mod calibrate;
+pub mod compare;
 pub mod eval;
 pub mod fetch_model;
 mod images;
@@ -18,6 +20,7 @@ use leakscope::compute::{ComputeDevice, Precision};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
+use leakscope::tokenizer::TokenizerMode;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Backend {
@@ -111,9 +114,14 @@ pub fn load_guard(
     files: CheckpointFiles,
     head: GuardHead,
     device: &ComputeDevice,
+    tokenizer: TokenizerMode,
 ) -> Result<Guard, String> {
-    let embedder = pollster::block_on(ClipEmbedder::load(files, &device.device))
-        .map_err(|e| format!("loading the model: {e}"))?;
+    let embedder = pollster::block_on(ClipEmbedder::load_with_tokenizer(
+        files,
+        &device.device,
+        tokenizer,
+    ))
+    .map_err(|e| format!("loading the model: {e}"))?;
     pollster::block_on(Guard::new(embedder, head))
         .map_err(|e| format!("embedding the guard head's concepts: {e}"))
 }

@@ -27,6 +27,13 @@ pub struct ChatResponse {
     /// As the provider named it (`stop`, `length`, `content_filter`, `end_turn`, ...).
     pub finish_reason: Option<String>,
     pub usage: Option<Usage>,
+    /// The model snapshot that answered, as the response names it (e.g. `gpt-4o-2024-08-06`
+    /// for a request to `gpt-4o`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// OpenAI's `system_fingerprint`: the backend configuration that served the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
 }
 
 impl ChatResponse {
@@ -34,12 +41,20 @@ impl ChatResponse {
         self.finish_reason.as_deref() == Some("content_filter")
     }
 
-    /// What the judge is shown: the text, else the refusal message, else nothing.
+    /// Whether the answer stopped at the token limit (OpenAI `length`, Anthropic `max_tokens`).
+    pub fn is_cut_off(&self) -> bool {
+        matches!(self.finish_reason.as_deref(), Some("length" | "max_tokens"))
+    }
+
+    /// What the judge is shown, as the official client takes it (`models/load_openai.py`:
+    /// `output = message.content; if not output: output = message.refusal`): the text, else
+    /// (no text, or an empty one) the refusal message, else nothing.
     pub fn answer_text(&self) -> &str {
-        self.text
-            .as_deref()
-            .or(self.refusal.as_deref())
-            .unwrap_or("")
+        match (self.text.as_deref(), self.refusal.as_deref()) {
+            (Some(t), _) if !t.is_empty() => t,
+            (_, Some(r)) => r,
+            (t, None) => t.unwrap_or(""),
+        }
     }
 }
 
@@ -57,6 +72,11 @@ pub enum ErrorKind {
     Decode,
     /// The request could not be built or sent (bad URL, bad header).
     Request,
+    /// A 2xx answer with nothing usable in it: the token limit ran out before any text (a
+    /// reasoning model's hidden reasoning counts against it).
+    Empty,
+    /// The row's image cannot go to this provider (nothing was sent).
+    Image,
 }
 
 /// A failed call, with what the retry logic needs.
@@ -71,6 +91,17 @@ pub struct ProviderError {
     /// 408, 409, 429, 5xx, network errors, timeouts and unreadable 2xx bodies.
     pub retryable: bool,
     pub message: String,
+    /// The API's own error `code` (OpenAI: `insufficient_quota`, `invalid_api_key`,
+    /// `model_not_found`, `unsupported_parameter`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The API's error `type` (OpenAI: `invalid_request_error`, `insufficient_quota`, ...;
+    /// Anthropic: `authentication_error`, `not_found_error`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The request field the API names as the cause (OpenAI's `param`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
 }
 
 impl ProviderError {
@@ -85,17 +116,19 @@ impl ProviderError {
             retry_after: None,
             retryable,
             message: message.into(),
+            code: None,
+            error_type: None,
+            param: None,
         }
     }
 
     /// An HTTP error status with its headers (for the retry hint).
     pub fn http(status: u16, headers: &[(String, String)], message: impl Into<String>) -> Self {
         Self {
-            kind: ErrorKind::Http,
             status: Some(status),
             retry_after: retry_after(headers),
             retryable: is_retryable_status(status),
-            message: message.into(),
+            ..Self::new(ErrorKind::Http, message)
         }
     }
 
@@ -114,8 +147,9 @@ impl ProviderError {
         Self::new(kind, message)
     }
 
+    /// A 429 that waiting can fix (not an exhausted quota, see [`super::failure`]).
     pub fn is_rate_limit(&self) -> bool {
-        self.status == Some(429)
+        self.status == Some(429) && self.retryable
     }
 }
 
@@ -175,8 +209,6 @@ pub struct ApiConfig {
     pub model: String,
     /// Send `response_format: json_schema` (OpenAI and compatible servers that support it).
     pub json_schema: bool,
-    /// OpenAI: send `max_completion_tokens` instead of `max_tokens` (reasoning models need it).
-    pub max_completion_tokens: bool,
     /// Anthropic: add `anthropic-dangerous-direct-browser-access: true` (calls from a page).
     pub browser_direct: bool,
 }
@@ -198,7 +230,6 @@ impl ApiConfig {
             api_key: api_key.to_string(),
             model: model.to_string(),
             json_schema,
-            max_completion_tokens: false,
             browser_direct: false,
         }
     }
@@ -210,7 +241,6 @@ impl ApiConfig {
             api_key: api_key.to_string(),
             model: model.to_string(),
             json_schema: false,
-            max_completion_tokens: false,
             browser_direct,
         }
     }
@@ -220,6 +250,20 @@ impl ApiConfig {
 mod tests {
     use super::*;
     use crate::platform::http::header_list as h;
+
+    #[test]
+    fn the_judge_sees_the_refusal_when_the_text_is_empty_as_the_official_client_does() {
+        let r = |text: Option<&str>, refusal: Option<&str>| ChatResponse {
+            text: text.map(str::to_string),
+            refusal: refusal.map(str::to_string),
+            ..ChatResponse::default()
+        };
+        assert_eq!(r(Some(""), Some("I can't")).answer_text(), "I can't");
+        assert_eq!(r(None, Some("I can't")).answer_text(), "I can't");
+        assert_eq!(r(Some("yes"), Some("I can't")).answer_text(), "yes");
+        assert_eq!(r(Some(""), None).answer_text(), "");
+        assert_eq!(r(None, None).answer_text(), "");
+    }
 
     #[test]
     fn retry_after_prefers_milliseconds_then_seconds() {

@@ -100,10 +100,68 @@ impl Future for Wait<'_> {
     }
 }
 
+/// A wake-up for tasks of one single-threaded run: [`Notify::wait`] completes at the next
+/// [`Notify::notify`] after it was created (the engine's "a request settled", "the first
+/// request of a stage is answered").
+#[derive(Default)]
+pub struct Notify {
+    generation: std::cell::Cell<u64>,
+    wakers: std::cell::RefCell<Vec<Waker>>,
+}
+
+impl Notify {
+    pub fn notify(&self) {
+        self.generation.set(self.generation.get() + 1);
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    pub fn wait(&self) -> NotifyWait<'_> {
+        NotifyWait {
+            notify: self,
+            generation: self.generation.get(),
+        }
+    }
+}
+
+/// Future returned by [`Notify::wait`].
+pub struct NotifyWait<'a> {
+    notify: &'a Notify,
+    generation: u64,
+}
+
+impl Future for NotifyWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.notify.generation.get() != self.generation {
+            return Poll::Ready(());
+        }
+        let mut wakers = self.notify.wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures_util::FutureExt;
+
+    #[test]
+    fn a_wait_completes_at_the_next_notify_only() {
+        let n = Notify::default();
+        let mut w = n.wait();
+        assert_eq!((&mut w).now_or_never(), None);
+        n.notify();
+        assert_eq!(w.now_or_never(), Some(()));
+        assert_eq!(
+            n.wait().now_or_never(),
+            None,
+            "an earlier notify does not count"
+        );
+    }
 
     #[test]
     fn proceed_waits_while_paused_and_ends_on_cancel() {

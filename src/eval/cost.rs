@@ -11,6 +11,7 @@ use std::cell::Cell;
 use serde::{Deserialize, Serialize};
 
 use super::api::Usage;
+use super::control::{Notify, NotifyWait};
 use super::protocol::{ChatRequest, GenParams, Part};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -213,9 +214,12 @@ pub fn estimate(
     e
 }
 
-/// Spend so far, and the cap. Each request reserves its maximum before it starts; a request
-/// that would take spent + reserved past the cap is not started. The reservation is replaced
-/// by the real cost from `usage` (or kept, when the provider reports none).
+/// Spend so far, and the cap. Each request reserves its maximum before it starts and the
+/// reservation is replaced by the real cost from `usage` when it settles (or kept, when the
+/// provider reports none). A request whose worst case fits under the cap beside what was spent
+/// but not beside what requests in flight have reserved waits for them to settle
+/// ([`Budget::Wait`]): the unused part of their reservations comes back, so reservations alone
+/// never stop a run. Only a request that could not fit even with nothing in flight ends it.
 #[derive(Default)]
 pub struct CostMeter {
     cap: Option<f64>,
@@ -223,11 +227,22 @@ pub struct CostMeter {
     reserved: Cell<f64>,
     prompt_tokens: Cell<u64>,
     completion_tokens: Cell<u64>,
+    settled: Notify,
 }
 
 /// A claim on the budget; hand it back with [`CostMeter::settle`].
 #[must_use]
 pub struct Reservation(f64);
+
+/// What the cap says to a request.
+#[must_use]
+pub enum Budget {
+    Granted(Reservation),
+    /// Requests in flight hold the room: wait for one to settle ([`CostMeter::settled`]).
+    Wait,
+    /// Even alone it could take the spend past the cap.
+    Exhausted,
+}
 
 impl CostMeter {
     pub fn new(cap: Option<f64>) -> Self {
@@ -248,15 +263,23 @@ impl CostMeter {
         }
     }
 
-    /// `None` when the cap does not allow `max_cost` more.
-    pub fn reserve(&self, max_cost: f64) -> Option<Reservation> {
-        if let Some(cap) = self.cap
-            && self.spent.get() + self.reserved.get() + max_cost > cap
-        {
-            return None;
+    /// Reserves `max_cost` when the cap allows it now.
+    pub fn reserve(&self, max_cost: f64) -> Budget {
+        if let Some(cap) = self.cap {
+            if self.spent.get() + max_cost > cap {
+                return Budget::Exhausted;
+            }
+            if self.spent.get() + self.reserved.get() + max_cost > cap {
+                return Budget::Wait;
+            }
         }
         self.reserved.set(self.reserved.get() + max_cost);
-        Some(Reservation(max_cost))
+        Budget::Granted(Reservation(max_cost))
+    }
+
+    /// Completes at the next settlement.
+    pub fn settled(&self) -> NotifyWait<'_> {
+        self.settled.wait()
     }
 
     /// Releases the reservation; adds the cost of `usage` (or the whole reservation when the
@@ -282,6 +305,7 @@ impl CostMeter {
             None => 0.0,
         };
         self.spent.set(self.spent.get() + cost);
+        self.settled.notify();
     }
 }
 
@@ -346,11 +370,21 @@ mod tests {
     }
 
     #[test]
-    fn the_cap_refuses_what_could_overshoot_and_usage_replaces_reservations() {
+    fn the_cap_waits_for_reservations_and_stops_only_when_a_request_cannot_fit_alone() {
         let p = Pricing::per_million(1_000_000.0, 0.0); // $1 per input token
         let m = CostMeter::new(Some(10.0));
-        let a = m.reserve(6.0).unwrap();
-        assert!(m.reserve(5.0).is_none(), "6 reserved + 5 > 10");
+        let granted = |b: Budget| match b {
+            Budget::Granted(r) => r,
+            _ => panic!("not granted"),
+        };
+        let a = granted(m.reserve(6.0));
+        assert!(
+            matches!(m.reserve(5.0), Budget::Wait),
+            "6 reserved + 5 > 10: wait"
+        );
+        assert!(matches!(m.reserve(11.0), Budget::Exhausted));
+        let mut waiting = m.settled();
+        assert!(futures_util::FutureExt::now_or_never(&mut waiting).is_none());
         m.settle(
             a,
             &p,
@@ -360,14 +394,18 @@ mod tests {
             }),
             true,
         );
+        assert!(futures_util::FutureExt::now_or_never(waiting).is_some());
         assert_eq!(m.spent(), 2.0);
-        let b = m.reserve(8.0).unwrap();
+        let b = granted(m.reserve(8.0));
         m.settle(b, &p, None, false);
         assert_eq!(m.spent(), 2.0, "a failed request costs nothing");
-        let c = m.reserve(8.0).unwrap();
+        let c = granted(m.reserve(8.0));
         m.settle(c, &p, None, true);
         assert_eq!(m.spent(), 10.0, "no usage: the reservation is charged");
-        assert!(m.reserve(0.01).is_none());
-        assert!(CostMeter::new(None).reserve(1e9).is_some());
+        assert!(matches!(m.reserve(0.01), Budget::Exhausted));
+        assert!(matches!(
+            CostMeter::new(None).reserve(1e9),
+            Budget::Granted(_)
+        ));
     }
 }

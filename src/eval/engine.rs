@@ -1,6 +1,13 @@
 //! The run: rows in parallel up to an adaptive limit, each row a target call then a judge call,
 //! every result stored as it arrives, stored results never requested again.
 //!
+//! Spending right: each stage's first request goes alone (the others wait for its answer), and
+//! a failure that no retry and no other row can fix ([`super::failure`]: quota, key, parameter,
+//! model, address), or the first request failing for good, stops the run at once
+//! ([`RunSummary::halt`]) after the requests in flight are stored. Images are fitted to each
+//! provider's limits before sending; a target answer with no text because the token limit ran
+//! out is an error that says which budget to raise.
+//!
 //! No runtime: [`Engine::run`] is one future that drives its rows with `FuturesUnordered` (from
 //! futures-util, already in the build through Burn's runtime). Whoever awaits it drives it:
 //! `pollster::block_on` natively, `wasm_bindgen_futures::spawn_local` in the browser,
@@ -16,10 +23,11 @@ use futures_util::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 
 use super::api::{ChatResponse, ErrorKind, ProviderError, Usage};
-use super::control::RunControl;
-use super::cost::{CostMeter, CostModel};
+use super::control::{Notify, RunControl};
+use super::cost::{Budget, CostMeter, CostModel};
 use super::dataset::Row;
-use super::image::{ImageData, ImageError, ImageSource};
+use super::failure::{Cause, Halt, setup_cause};
+use super::image::{self, ImageData, ImageError, ImageSource};
 use super::limiter::Limiter;
 use super::protocol::{self, ChatRequest, GenParams, JudgeTemplate};
 use super::provider::Provider;
@@ -83,6 +91,8 @@ impl ModelSetup<'_> {
         SetupKey {
             model: self.provider.model().to_string(),
             params: protocol::params_key(&self.params, schema.as_ref()),
+            endpoint: self.provider.endpoint().map(str::to_owned),
+            template: None,
         }
     }
 }
@@ -103,14 +113,19 @@ pub enum EngineEvent<'r> {
         delay: Duration,
         error: &'r ProviderError,
     },
-    /// The concurrency limit was cut after a 429.
+    /// Rate limited (429): once per burst (until the next success), with the rows now
+    /// allowed in flight.
     Slowed {
         limit: usize,
     },
     ImageFailed(&'r ImageError),
     CostCapReached {
         spent: f64,
+        /// The worst case of the request that could not start.
+        next: f64,
     },
+    /// The run stops: nothing more will be sent.
+    Halted(&'r Halt),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +133,8 @@ pub enum EngineEvent<'r> {
 pub enum StopReason {
     Cancelled,
     CostCap,
+    /// A failure no retry can fix ([`RunSummary::halt`] says which and what to do).
+    Halted,
 }
 
 /// Counts for one stage.
@@ -144,6 +161,9 @@ pub struct RunSummary {
     pub spent: f64,
     pub usage: Usage,
     pub stopped: Option<StopReason>,
+    /// Why the run stopped at once, and what to change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt: Option<Halt>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,14 +203,18 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The (model, parameters) keys of this setup, to read its results back from the store.
+    /// The keys of this setup (model, parameters, endpoint; the judge's template), to read
+    /// its results back from the store.
     pub fn selection(&self) -> Selection {
+        let judge = self.judge.as_ref().map(|(j, template)| {
+            let mut key = j.setup_key(j.provider.supports_json_schema());
+            key.template = Some(template.id());
+            key
+        });
         Selection {
             target: self.target.setup_key(false),
-            judge: self
-                .judge
-                .as_ref()
-                .map(|(j, _)| j.setup_key(j.provider.supports_json_schema())),
+            judge,
+            template: self.judge.as_ref().map(|(_, t)| t.clone()),
             second_judge: None,
         }
     }
@@ -211,6 +235,8 @@ impl<'a> Engine<'a> {
             }),
             stopped: Cell::new(None),
             fatal: RefCell::new(None),
+            halt: RefCell::new(None),
+            probes: Default::default(),
         };
         let mut pending = rows.iter();
         let mut running = FuturesUnordered::new();
@@ -237,6 +263,7 @@ impl<'a> Engine<'a> {
             .stopped
             .get()
             .or(self.control.is_cancelled().then_some(StopReason::Cancelled));
+        summary.halt = run.halt.take();
         Ok(summary)
     }
 }
@@ -251,6 +278,30 @@ struct Run<'e, 'a> {
     summary: RefCell<RunSummary>,
     stopped: Cell<Option<StopReason>>,
     fatal: RefCell<Option<StoreError>>,
+    halt: RefCell<Option<Halt>>,
+    /// Target, judge.
+    probes: [Probe; 2],
+}
+
+/// A stage's first request goes alone: until one succeeds, the others wait for it.
+#[derive(Default)]
+struct Probe {
+    proven: Cell<bool>,
+    /// A request of this stage is out while none has succeeded.
+    out: Cell<bool>,
+    settled: Notify,
+}
+
+/// Marks the probe as back when its request ends, however it ends.
+struct ProbeOut<'p>(Option<&'p Probe>);
+
+impl Drop for ProbeOut<'_> {
+    fn drop(&mut self) {
+        if let Some(probe) = self.0 {
+            probe.out.set(false);
+            probe.settled.notify();
+        }
+    }
 }
 
 /// One request of one row, with its store key.
@@ -260,18 +311,27 @@ struct Job<'j> {
     /// Judge jobs: the answer being judged.
     answer_key: Option<RecordKey>,
     model: &'j ModelSetup<'j>,
+    /// Holds the image as sent (fitted to the provider's limits).
     request: ChatRequest,
-    image: &'j ImageData,
+    /// The size of the image as sent, for the cost estimate.
+    size: (u32, u32),
+    template: Option<String>,
+    notes: Vec<String>,
 }
 
 impl<'j> Job<'j> {
+    /// `image`: the row's image as loaded (its hash keys the record); `sent`: as it goes out,
+    /// with the note saying how it was changed.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         stage: Stage,
         row: &Row,
         model: &'j ModelSetup<'j>,
         request: ChatRequest,
-        image: &'j ImageData,
+        image: &ImageData,
+        sent: &(ImageData, Option<String>),
         answer_key: Option<RecordKey>,
+        template: Option<String>,
     ) -> Self {
         let key = RecordKey {
             row: row.id,
@@ -279,6 +339,7 @@ impl<'j> Job<'j> {
             params: request.params_hash(),
             prompt: request.prompt_hash(),
             image: image.hash.clone(),
+            endpoint: model.provider.endpoint().map(str::to_owned),
         };
         Self {
             stage,
@@ -286,9 +347,47 @@ impl<'j> Job<'j> {
             answer_key,
             model,
             request,
-            image,
+            size: (sent.0.width, sent.0.height),
+            template,
+            notes: sent.1.iter().cloned().collect(),
         }
     }
+}
+
+/// The image as `provider` takes it, with a note when it was changed.
+fn fitted(
+    provider: &dyn Provider,
+    image: &ImageData,
+) -> Result<(ImageData, Option<String>), String> {
+    match provider
+        .image_limits()
+        .map(|limits| image::fit(image, limits))
+    {
+        None | Some(Ok(None)) => Ok((image.clone(), None)),
+        Some(Ok(Some((copy, note)))) => Ok((copy, Some(note))),
+        Some(Err(e)) => Err(e),
+    }
+}
+
+/// A target answer without text because the token limit ran out (a reasoning model's hidden
+/// reasoning counts against it): an error naming the budget to raise, never an answer to judge.
+fn empty_answer(response: &ChatResponse, params: &GenParams) -> Option<ProviderError> {
+    let empty = response.answer_text().trim().is_empty() && response.is_cut_off();
+    empty.then(|| {
+        let field = params.token_field.name();
+        let mut e = ProviderError::new(
+            ErrorKind::Empty,
+            format!(
+                "no answer text: the completion budget ({field} {}) ran out first (reasoning \
+                 tokens count against it); raise it, e.g. --target-param {field}={} (the form: \
+                 Model under test → Parameters)",
+                params.max_tokens,
+                (params.max_tokens.saturating_mul(4)).max(super::profiles::REASONING_BUDGET)
+            ),
+        );
+        e.retryable = false;
+        e
+    })
 }
 
 /// What to do about one stage of one row.
@@ -309,6 +408,20 @@ impl Run<'_, '_> {
         self.stopped.get().is_some()
             || self.fatal.borrow().is_some()
             || self.engine.control.is_cancelled()
+    }
+
+    fn probe(&self, stage: Stage) -> &Probe {
+        &self.probes[usize::from(stage == Stage::Judge)]
+    }
+
+    /// Stops the run for `halt` (the first one wins) and wakes every waiting row.
+    fn halt(&self, halt: Halt) {
+        if self.halt.borrow().is_none() {
+            self.emit(EngineEvent::Halted(&halt));
+            *self.halt.borrow_mut() = Some(halt);
+        }
+        self.stopped.set(Some(StopReason::Halted));
+        self.probes.iter().for_each(|p| p.settled.notify());
     }
 
     fn counts(&self, stage: Stage, f: impl FnOnce(&mut StageCounts)) {
@@ -332,9 +445,21 @@ impl Run<'_, '_> {
             }
         };
         let target = &self.engine.target;
-        let request = protocol::target_request(&row.instruction, &image, &target.params);
-        let job = Job::new(Stage::Target, row, target, request, &image, None);
-        let Some((answer, fresh)) = self.stage(&job, false).await else {
+        let sent = fitted(target.provider, &image);
+        let shown = sent.as_ref().map_or(&image, |s| &s.0);
+        let request = protocol::target_request(&row.instruction, shown, &target.params);
+        let ok = (image.clone(), None);
+        let job = Job::new(
+            Stage::Target,
+            row,
+            target,
+            request,
+            &image,
+            sent.as_ref().unwrap_or(&ok),
+            None,
+            None,
+        );
+        let Some((answer, fresh)) = self.stage(&job, false, sent.as_ref().err()).await else {
             return;
         };
         let Some((judge, template)) = &self.engine.judge else {
@@ -342,16 +467,31 @@ impl Run<'_, '_> {
             return;
         };
         let schema = judge.provider.supports_json_schema();
+        let sent = fitted(judge.provider, &image);
+        let shown = sent.as_ref().map_or(&image, |s| &s.0);
         let request = protocol::judge_request(
             template,
             &row.instruction,
             answer.answer_text(),
-            &image,
+            shown,
             &judge.params,
             schema,
         );
-        let judge_job = Job::new(Stage::Judge, row, judge, request, &image, Some(job.key));
-        if self.stage(&judge_job, fresh).await.is_some() {
+        let judge_job = Job::new(
+            Stage::Judge,
+            row,
+            judge,
+            request,
+            &image,
+            sent.as_ref().unwrap_or(&ok),
+            Some(job.key),
+            Some(template.id()),
+        );
+        if self
+            .stage(&judge_job, fresh, sent.as_ref().err())
+            .await
+            .is_some()
+        {
             self.summary.borrow_mut().rows_complete += 1;
         }
     }
@@ -359,6 +499,7 @@ impl Run<'_, '_> {
     fn plan<'r>(&self, stage: Stage, lookup: &Lookup<'r>, upstream_fresh: bool) -> Plan<'r> {
         let mode = self.engine.settings.mode;
         match (lookup, mode, stage) {
+            (Lookup::Done(r), RunMode::RetryErrors, _) if r.needs_retry() => Plan::Call,
             (Lookup::Done(r), ..) => r.response().map_or(Plan::Skip, Plan::Use),
             (_, RunMode::JudgeOnly, Stage::Target) => Plan::Skip,
             (Lookup::Missing, RunMode::Resume | RunMode::JudgeOnly, _) => Plan::Call,
@@ -370,7 +511,13 @@ impl Run<'_, '_> {
 
     /// One stage: reuse the stored success, or call, store and return the response. `None` when
     /// the row stops here (error, skipped, halted). The flag says whether the response is new.
-    async fn stage(&self, job: &Job<'_>, upstream_fresh: bool) -> Option<(ChatResponse, bool)> {
+    /// `unsendable`: why the image cannot go to this provider (stored as the stage's error).
+    async fn stage(
+        &self,
+        job: &Job<'_>,
+        upstream_fresh: bool,
+        unsendable: Option<&String>,
+    ) -> Option<(ChatResponse, bool)> {
         let (stage, key) = (job.stage, &job.key);
         {
             let index = self.index.borrow();
@@ -390,7 +537,21 @@ impl Run<'_, '_> {
             }
         }
         let started = self.engine.clock.now();
-        let (result, attempts) = self.call(job).await?;
+        let (result, attempts) = match unsendable {
+            Some(why) => {
+                let mut e = ProviderError::new(
+                    ErrorKind::Image,
+                    format!(
+                        "the image cannot be sent to {}: {why}; nothing was sent for this row \
+                         (replace its image file, then --retry-errors calls it again)",
+                        job.model.provider.model()
+                    ),
+                );
+                e.retryable = false;
+                (Err(e), 0)
+            }
+            None => self.call(job).await?,
+        };
         let outcome = match result {
             Ok(response) if stage == Stage::Judge => {
                 let verdict = parse_judge(&response);
@@ -406,6 +567,9 @@ impl Run<'_, '_> {
             outcome,
             attempts,
             elapsed_ms: (self.engine.clock.now().saturating_sub(started)).as_millis() as u64,
+            sent: job.model.provider.sent(&job.request),
+            template: job.template.clone(),
+            notes: job.notes.clone(),
         };
         if let Err(e) = self.engine.store.append(&record).await {
             self.fatal.borrow_mut().get_or_insert(e);
@@ -424,25 +588,66 @@ impl Run<'_, '_> {
         response.map(|r| (r, true))
     }
 
-    /// Sends the job's request with timeout, retries and budget. `None` when halted first.
+    /// Waits until this job may send: the stage's first request goes alone. Returns whether
+    /// this job is that first request, or `None` when the run stops meanwhile.
+    async fn gate(&self, stage: Stage) -> Option<bool> {
+        let probe = self.probe(stage);
+        loop {
+            if self.halted() || !self.engine.control.proceed().await {
+                return None;
+            }
+            if probe.proven.get() {
+                return Some(false);
+            }
+            if !probe.out.replace(true) {
+                return Some(true);
+            }
+            let wait = probe.settled.wait();
+            select(wait, self.engine.control.cancelled()).await;
+        }
+    }
+
+    /// A reservation for `max_cost`, waiting for requests in flight to settle when they hold
+    /// the room; `None` when the cap is reached or the run stops.
+    async fn reserve(&self, max_cost: f64) -> Option<super::cost::Reservation> {
+        loop {
+            if self.halted() {
+                return None;
+            }
+            match self.meter.reserve(max_cost) {
+                Budget::Granted(r) => return Some(r),
+                Budget::Exhausted => {
+                    if self.stopped.replace(Some(StopReason::CostCap)).is_none() {
+                        self.emit(EngineEvent::CostCapReached {
+                            spent: self.meter.spent(),
+                            next: max_cost,
+                        });
+                    }
+                    return None;
+                }
+                Budget::Wait => {
+                    let settled = self.meter.settled();
+                    select(settled, self.engine.control.cancelled()).await;
+                }
+            }
+        }
+    }
+
+    /// Sends the job's request with timeout, retries and budget. `None` when halted first, or
+    /// when the error stops the run and is not the row's to keep.
     async fn call(&self, job: &Job<'_>) -> Option<(Result<ChatResponse, ProviderError>, u32)> {
         let (stage, row, model, request) = (job.stage, job.key.row, job.model, &job.request);
-        let image = job.image;
         let engine = self.engine;
-        let max_cost = model.cost.max_cost(request, image.width, image.height);
+        let first = self.gate(stage).await?;
+        let probe = self.probe(stage);
+        let _out = ProbeOut(first.then_some(probe));
+        let max_cost = model.cost.max_cost(request, job.size.0, job.size.1);
         let mut attempts = 0;
         loop {
             if self.halted() || !engine.control.proceed().await {
                 return None;
             }
-            let Some(reservation) = self.meter.reserve(max_cost) else {
-                if self.stopped.replace(Some(StopReason::CostCap)).is_none() {
-                    self.emit(EngineEvent::CostCapReached {
-                        spent: self.meter.spent(),
-                    });
-                }
-                return None;
-            };
+            let reservation = self.reserve(max_cost).await?;
             let epoch = self.limiter.epoch();
             attempts += 1;
             self.counts(stage, |c| c.requests += 1);
@@ -457,20 +662,44 @@ impl Run<'_, '_> {
             let usage = result.as_ref().ok().and_then(|r| r.usage);
             self.meter
                 .settle(reservation, &model.cost.pricing, usage, result.is_ok());
+            let result = result.and_then(|r| match empty_answer(&r, &request.params) {
+                Some(e) if stage == Stage::Target => Err(e),
+                _ => Ok(r),
+            });
             let error = match result {
                 Ok(response) => {
                     self.limiter.succeeded();
+                    probe.proven.set(true);
                     return Some((Ok(response), attempts));
                 }
                 Err(error) => error,
             };
+            let endpoint = model.provider.endpoint().unwrap_or("the API");
+            let name = model.provider.model();
+            if let Some(cause) = setup_cause(&error) {
+                self.halt(Halt::new(stage, row, name, endpoint, cause, error));
+                return None;
+            }
             if error.is_rate_limit()
                 && let Some(limit) = self.limiter.rate_limited(epoch)
             {
                 self.emit(EngineEvent::Slowed { limit });
             }
             let Some(delay) = engine.settings.retry.delay(&error, attempts, &self.jitter) else {
-                return Some((Err(error), attempts));
+                if probe.proven.get() {
+                    return Some((Err(error), attempts));
+                }
+                // The stage's first request failed for good: the rest would fail alike. No
+                // answer at all says nothing about the row and is not stored; an answer (a
+                // 4xx, a 5xx after every retry) may be about it and is.
+                let unreachable = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
+                let cause = if unreachable {
+                    Cause::Unreachable
+                } else {
+                    Cause::FirstRequest
+                };
+                self.halt(Halt::new(stage, row, name, endpoint, cause, error.clone()));
+                return (!unreachable).then_some((Err(error), attempts));
             };
             self.emit(EngineEvent::Retrying {
                 row,

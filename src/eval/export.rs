@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::protocol::JudgeTemplate;
 use super::report::Rates;
 use super::results::{Judged, RowResult};
 use super::verdict::JudgeOutcome;
@@ -20,6 +21,9 @@ pub struct ExportRow<'a> {
     pub answer: Option<&'a str>,
     pub target_refusal: Option<&'a str>,
     pub finish_reason: Option<&'a str>,
+    /// The model snapshot that answered, as the API named it.
+    pub target_snapshot: Option<&'a str>,
+    pub target_fingerprint: Option<&'a str>,
     pub target_error: Option<String>,
     pub label: Option<u8>,
     pub label_str: Option<&'a str>,
@@ -54,7 +58,11 @@ impl<'a> ExportRow<'a> {
         };
         let judge_detail = match &r.judged {
             Some(Judged::Verdict(JudgeOutcome::Refusal { message })) => Some(message.clone()),
-            Some(Judged::Verdict(JudgeOutcome::Unparsable { raw })) => Some(raw.clone()),
+            Some(Judged::Verdict(JudgeOutcome::Unparsable { raw, cut_off })) => Some(if *cut_off {
+                format!("cut off by the token limit: {raw}")
+            } else {
+                raw.clone()
+            }),
             Some(Judged::Error(e)) => Some(e.to_string()),
             _ => None,
         };
@@ -67,6 +75,11 @@ impl<'a> ExportRow<'a> {
             answer: r.answer.as_ref().and_then(|a| a.text.as_deref()),
             target_refusal: r.answer.as_ref().and_then(|a| a.refusal.as_deref()),
             finish_reason: r.answer.as_ref().and_then(|a| a.finish_reason.as_deref()),
+            target_snapshot: r.answer.as_ref().and_then(|a| a.model.as_deref()),
+            target_fingerprint: r
+                .answer
+                .as_ref()
+                .and_then(|a| a.system_fingerprint.as_deref()),
             target_error: r.target_error.as_ref().map(ToString::to_string),
             label,
             label_str,
@@ -93,7 +106,7 @@ pub fn jsonl(results: &[RowResult]) -> String {
 
 /// The same columns as CSV, written by the project's RFC 4180 writer.
 pub fn csv(results: &[RowResult]) -> String {
-    const COLUMNS: [&str; 15] = [
+    const COLUMNS: [&str; 17] = [
         "id",
         "category",
         "sub_category",
@@ -102,6 +115,8 @@ pub fn csv(results: &[RowResult]) -> String {
         "answer",
         "target_refusal",
         "finish_reason",
+        "target_snapshot",
+        "target_fingerprint",
         "target_error",
         "label",
         "label_str",
@@ -133,11 +148,58 @@ pub fn percent_2dp(rate: f64) -> f64 {
     (rate * 100.0 * 100.0).round_ties_even() / 100.0
 }
 
+/// Which judge instructions produced the labels, as exports name them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateInfo {
+    /// `official`, `leakscope-rubric` or `custom`.
+    pub name: &'static str,
+    pub sha256: String,
+    /// Whether the labels are comparable with the official script's.
+    pub official: bool,
+}
+
+impl TemplateInfo {
+    pub fn of(template: &JudgeTemplate) -> Self {
+        let name = if template.is_official() {
+            "official"
+        } else if template.text() == JudgeTemplate::default().text() {
+            "leakscope-rubric"
+        } else {
+            "custom"
+        };
+        Self {
+            name,
+            sha256: template.sha256(),
+            official: name == "official",
+        }
+    }
+
+    /// The official output's file name for this template: `official.json` only for the
+    /// official template, `official-format.json` (the same shape, marked) otherwise.
+    pub fn file_name(&self) -> &'static str {
+        if self.official {
+            "official.json"
+        } else {
+            "official-format.json"
+        }
+    }
+}
+
 /// The official output: `{"stats": {"safe_rate", "safe_refuse_rate", "safe_warning_rate"},
-/// "logs": [{"id", "question", "image_path", "pred_answer", "safe_label", "label_str"}]}`.
-/// Only labelled rows appear in `logs` (the official script has no other kind), and the stats
-/// are over those rows; `id` is the row's `instruction_id` and `pred_answer` the stripped answer.
-pub fn official_json(results: &[RowResult], overall: &Rates) -> Value {
+/// "logs": [{"id", "question", "image_path", "pred_answer", "safe_label", "label_str"}]}`,
+/// plus `judge_template` (name, SHA-256, whether it is the official one) and, for any other
+/// template, a `note` that the labels are not comparable with published figures. Only
+/// labelled rows appear in `logs` (the official script has no other kind), and the stats are
+/// over those rows; `id` is the row's `instruction_id` and `pred_answer` the stripped answer.
+/// `None` when no row is labelled: rates of nothing are not written.
+pub fn official_json(
+    results: &[RowResult],
+    overall: &Rates,
+    template: &TemplateInfo,
+) -> Option<Value> {
+    if overall.n == 0 {
+        return None;
+    }
     let logs: Vec<Value> = results
         .iter()
         .filter_map(|r| {
@@ -158,14 +220,22 @@ pub fn official_json(results: &[RowResult], overall: &Rates) -> Value {
             }))
         })
         .collect();
-    json!({
+    let mut out = json!({
         "stats": {
             "safe_rate": percent_2dp(overall.safe.rate),
             "safe_refuse_rate": percent_2dp(overall.refuse.rate),
             "safe_warning_rate": percent_2dp(overall.warning.rate),
         },
         "logs": logs,
-    })
+        "judge_template": template,
+    });
+    if !template.official {
+        out["note"] = json!(
+            "Labelled with judge instructions other than the official PROMPT_TEMPLATE: the same \
+             shape as the official output, not comparable with published figures."
+        );
+    }
+    Some(out)
 }
 
 #[cfg(test)]

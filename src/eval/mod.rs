@@ -7,24 +7,28 @@
 //! browser's are in `crate::web::eval` (IndexedDB, the picked files).
 //!
 //! Flow: [`dataset`] turns loaded VLSBench samples into rows, [`protocol`] builds provider-neutral
-//! requests, [`wire`] turns them into HTTP for one API and back (both speak [`api`]'s types),
-//! [`provider`] sends them through the platform's client, [`engine`] runs rows with
-//! bounded, adaptive concurrency and retries and hands every answer and verdict to the store as
-//! it arrives, [`verdict`] reads the judge, [`cost`] estimates and meters spend, [`results`]
-//! reads one setup back from the store, [`report`] computes rates with Wilson intervals,
-//! [`table`] prints them and [`export`] writes JSONL, CSV and the official JSON. [`official`]
-//! reads the official judge prompt out of the official repository's source.
+//! requests with the decoding settings each model's [`profiles`] entry allows, [`wire`] turns
+//! them into HTTP for one API and back (both speak [`api`]'s types), [`provider`] sends them
+//! through the platform's client, [`engine`] runs rows with bounded, adaptive concurrency and
+//! retries, hands every answer and verdict to the store as it arrives and stops at once on
+//! what [`failure`] calls unfixable, [`verdict`] reads the judge, [`cost`] estimates and meters
+//! spend, [`results`] reads one setup back from the store, [`report`] computes rates with
+//! Wilson intervals, [`table`] prints them and [`export`] writes JSONL, CSV and the official
+//! JSON. [`official`] reads the official judge prompt out of the official repository's source.
 
 pub mod api;
+pub mod compare;
 pub mod control;
 pub mod cost;
 pub mod dataset;
 pub mod engine;
 pub mod export;
+pub mod failure;
 pub mod image;
 pub mod limiter;
 pub mod official;
 pub mod plan;
+pub mod profiles;
 pub mod progress;
 pub mod protocol;
 pub mod provider;

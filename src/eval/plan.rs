@@ -17,7 +17,7 @@ use super::cost::{self, Estimate, EstimateRow};
 use super::dataset::Row;
 use super::engine::{Engine, EngineSettings, ModelSetup, RunMode};
 use super::image::{ImageData, ImageSource};
-use super::protocol::{ChatRequest, GenParams, JudgeTemplate, judge_request, target_request};
+use super::protocol::{ChatRequest, JudgeTemplate, judge_request, target_request};
 use super::provider::Provider;
 use super::settings::EvalSettings;
 use super::store::{Record, ResultStore, Stage};
@@ -54,7 +54,7 @@ impl<'a> EvalSetup<'a> {
         let judge = settings.judge.as_ref().zip(judge).map(|(s, provider)| {
             let setup = ModelSetup {
                 provider,
-                params: GenParams::judge_default(),
+                params: s.resolve(Stage::Judge).params,
                 cost: s.cost_model(),
             };
             (setup, template)
@@ -62,7 +62,7 @@ impl<'a> EvalSetup<'a> {
         Self {
             target: ModelSetup {
                 provider: target,
-                params: GenParams::target_default(),
+                params: settings.target.resolve(Stage::Target).params,
                 cost: settings.target.cost_model(),
             },
             judge,
@@ -90,10 +90,12 @@ impl<'a> EvalSetup<'a> {
     }
 }
 
-/// A record key without the image hash: (stage, row, model, parameters hash, prompt hash).
-type Slot<'r> = (Stage, u64, &'r str, &'r str, &'r str);
+/// A record key without the image hash: (stage, row, model, parameters hash, prompt hash,
+/// endpoint).
+type Slot<'r> = (Stage, u64, &'r str, &'r str, &'r str, Option<&'r str>);
 
-/// The latest success per slot, else the latest error (the engine's [`StoreIndex`] rule).
+/// The latest success per slot, else the latest error (the engine's [`StoreIndex`] rule,
+/// records without an endpoint included).
 ///
 /// [`StoreIndex`]: super::store::StoreIndex
 struct Index<'r>(HashMap<Slot<'r>, &'r Record>);
@@ -103,7 +105,8 @@ impl<'r> Index<'r> {
         let mut map: HashMap<Slot<'r>, &'r Record> = HashMap::new();
         for r in records {
             let k = &r.key;
-            let slot = (r.stage, k.row, &*k.model, &*k.params, &*k.prompt);
+            let endpoint = k.endpoint.as_deref();
+            let slot = (r.stage, k.row, &*k.model, &*k.params, &*k.prompt, endpoint);
             match map.get(&slot) {
                 Some(old) if !old.is_error() && r.is_error() => {}
                 _ => {
@@ -114,22 +117,29 @@ impl<'r> Index<'r> {
         Self(map)
     }
 
-    fn get(&self, stage: Stage, row: u64, model: &str, request: &ChatRequest) -> Option<&Record> {
+    fn get(
+        &self,
+        stage: Stage,
+        row: u64,
+        model: &dyn Provider,
+        request: &ChatRequest,
+    ) -> Option<&Record> {
         let (params, prompt) = (request.params_hash(), request.prompt_hash());
+        let slot = |endpoint| {
+            (
+                stage,
+                row,
+                model.model(),
+                params.as_str(),
+                prompt.as_str(),
+                endpoint,
+            )
+        };
+        let endpoint = model.endpoint();
         self.0
-            .get(&(stage, row, model, params.as_str(), prompt.as_str()))
+            .get(&slot(endpoint))
+            .or_else(|| endpoint.and_then(|_| self.0.get(&slot(None))))
             .copied()
-    }
-}
-
-/// The prompt hash ignores the image's bytes, so a stand-in image gives the real key.
-fn no_image() -> ImageData {
-    ImageData {
-        mime: String::new(),
-        width: 0,
-        height: 0,
-        hash: String::new(),
-        base64: "".into(),
     }
 }
 
@@ -142,12 +152,11 @@ pub fn work(
     mode: RunMode,
 ) -> Vec<Work> {
     let index = Index::new(records);
-    let image = no_image();
-    let target_model = target.provider.model();
+    let image = ImageData::stand_in();
     rows.iter()
         .map(|row| {
             let request = target_request(&row.instruction, &image, &target.params);
-            let answer = index.get(Stage::Target, row.id, target_model, &request);
+            let answer = index.get(Stage::Target, row.id, target.provider, &request);
             let answer = match (answer, mode) {
                 (Some(r), _) if !r.is_error() => r.response(),
                 (Some(_), RunMode::RetryErrors) | (None, RunMode::Resume) => return Work::Full,
@@ -165,9 +174,10 @@ pub fn work(
                 judge.provider.supports_json_schema(),
             );
             match (
-                index.get(Stage::Judge, row.id, judge.provider.model(), &request),
+                index.get(Stage::Judge, row.id, judge.provider, &request),
                 mode,
             ) {
+                (Some(r), RunMode::RetryErrors) if r.needs_retry() => Work::Judge,
                 (Some(r), _) if !r.is_error() => Work::Nothing,
                 (Some(_), RunMode::RetryErrors) => Work::Judge,
                 (None, RunMode::Resume | RunMode::JudgeOnly) => Work::Judge,

@@ -25,9 +25,13 @@ pub struct Progress {
     pub labels: [u64; 3],
     /// US dollars, from `usage` of the answers received in this run.
     pub spent: f64,
+    /// Whether every model called has a price (else `spent` means nothing).
+    pub priced: bool,
     /// The concurrency limit after the last slow-down, if any.
     pub limit: Option<usize>,
     pub cost_cap_reached: bool,
+    /// Why the run stopped at once, and what to change.
+    pub halted: Option<String>,
     started: Duration,
     /// Rows finished by requests of this run (for the rate).
     fresh_rows: u64,
@@ -96,6 +100,7 @@ impl Progress {
                 self.rows_finished += 1;
             }
             EngineEvent::CostCapReached { .. } => self.cost_cap_reached = true,
+            EngineEvent::Halted(halt) => self.halted = Some(halt.to_string()),
         }
     }
 
@@ -140,11 +145,15 @@ mod tests {
                 params: "p".into(),
                 prompt: "q".into(),
                 image: "i".into(),
+                endpoint: None,
             },
             answer_key: None,
             outcome,
             attempts: 1,
             elapsed_ms: 1,
+            sent: None,
+            template: None,
+            notes: Vec::new(),
         }
     }
 

@@ -4,8 +4,10 @@
 //! Futures are `LocalBoxFuture` (no `Send` bound): in the browser every future is `!Send`.
 
 use futures_util::future::LocalBoxFuture;
+use serde_json::Value;
 
 use super::api::{ApiConfig, ApiKind, ChatResponse, ProviderError};
+use super::image::{ANTHROPIC_IMAGES, ImageLimits, OPENAI_IMAGES};
 use super::protocol::ChatRequest;
 use super::wire;
 use crate::platform::http::HttpClient;
@@ -19,6 +21,20 @@ pub trait Provider {
     fn model(&self) -> &str;
     /// Whether the API honours a strict `json_schema` response format.
     fn supports_json_schema(&self) -> bool;
+    /// The API's base URL, part of each record's key (`None`: not an HTTP API, e.g. a test
+    /// double).
+    fn endpoint(&self) -> Option<&str> {
+        None
+    }
+    /// What the API accepts as an image (`None`: anything).
+    fn image_limits(&self) -> Option<&'static ImageLimits> {
+        None
+    }
+    /// The decoding fields `request` goes out with, as stored with its record.
+    fn sent(&self, request: &ChatRequest) -> Option<Value> {
+        let _ = request;
+        None
+    }
     fn send<'a>(
         &'a self,
         request: &'a ChatRequest,
@@ -53,6 +69,24 @@ impl<C: HttpClient> Provider for HttpProvider<C> {
 
     fn supports_json_schema(&self) -> bool {
         self.config.kind == ApiKind::OpenAiChat && self.config.json_schema
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.config.base_url)
+    }
+
+    fn image_limits(&self) -> Option<&'static ImageLimits> {
+        Some(match self.config.kind {
+            ApiKind::OpenAiChat => &OPENAI_IMAGES,
+            ApiKind::AnthropicMessages => &ANTHROPIC_IMAGES,
+        })
+    }
+
+    fn sent(&self, request: &ChatRequest) -> Option<Value> {
+        let fields = wire::sampling(&self.config, request)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v));
+        Some(Value::Object(fields.collect()))
     }
 
     fn send<'a>(

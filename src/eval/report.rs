@@ -58,7 +58,47 @@ pub struct Failures {
     pub judge_errors: u64,
     pub judge_refusals: u64,
     pub judge_content_filter: u64,
+    /// Unreadable verdicts, those cut off by the token limit included (`--retry-errors`
+    /// judges them again).
     pub judge_unparsable: u64,
+    /// Of those, answers cut off by the judge's token limit.
+    #[serde(default)]
+    pub judge_cut_off: u64,
+}
+
+/// Records of the same models left out of the report, so it never mixes setups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// Rows with answers to another wording of their instruction (the dataset changed).
+    pub answers_to_other_wording: u64,
+    /// Rows with verdicts made with other judge instructions (another template).
+    pub verdicts_with_other_template: u64,
+}
+
+impl Excluded {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// One sentence per kind, for the CLI and the page.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.answers_to_other_wording > 0 {
+            out.push(format!(
+                "{} row(s) also have answers to an earlier wording of their instruction: left out \
+                 (only answers to the text as it is now count)",
+                self.answers_to_other_wording
+            ));
+        }
+        if self.verdicts_with_other_template > 0 {
+            out.push(format!(
+                "{} row(s) also have verdicts of this judge made with other instructions \
+                 (another template): left out (only this template's verdicts count)",
+                self.verdicts_with_other_template
+            ));
+        }
+        out
+    }
 }
 
 /// How the labels were read (strict JSON vs. the lenient fallbacks).
@@ -101,6 +141,8 @@ pub struct Report {
     pub failures: Failures,
     pub parsing: ParseCounts,
     pub agreement: Option<Agreement>,
+    #[serde(default)]
+    pub excluded: Excluded,
 }
 
 impl Report {
@@ -111,7 +153,10 @@ impl Report {
         let mut pairs: BTreeMap<(&str, &str), [u64; 3]> = BTreeMap::new();
         let mut failures = Failures::default();
         let mut parsing = ParseCounts::default();
+        let mut excluded = Excluded::default();
         for r in results {
+            excluded.answers_to_other_wording += u64::from(r.other_wording);
+            excluded.verdicts_with_other_template += u64::from(r.other_template);
             let (cat, sub) = (r.row.category.as_str(), r.row.sub_category.as_str());
             // Every group appears, even with no labelled row.
             cats.entry(cat).or_default();
@@ -152,8 +197,9 @@ impl Report {
                         failures.judge_content_filter += 1;
                         continue;
                     }
-                    JudgeOutcome::Unparsable { .. } => {
+                    JudgeOutcome::Unparsable { cut_off, .. } => {
                         failures.judge_unparsable += 1;
+                        failures.judge_cut_off += u64::from(*cut_off);
                         continue;
                     }
                 },
@@ -185,6 +231,7 @@ impl Report {
             failures,
             parsing,
             agreement: agreement(results),
+            excluded,
         }
     }
 }

@@ -16,7 +16,9 @@ use super::api::{ApiConfig, ApiKind};
 use super::cost::{CostModel, ImageTokens, Pricing};
 use super::dataset::Row;
 use super::engine::{EngineSettings, RunMode};
+use super::profiles::{ParamOverrides, Resolved, resolve};
 use super::retry::RetryPolicy;
+use super::store::Stage;
 use crate::util::url::origin;
 
 /// One API as the form describes it.
@@ -31,15 +33,15 @@ pub struct ApiSettings {
     /// US dollars per million tokens; `None` when left empty and the model has no preset.
     pub price_input: Option<f64>,
     pub price_output: Option<f64>,
-    /// OpenAI: send `max_completion_tokens` instead of `max_tokens` (reasoning models).
+    /// Changes to the model's parameter profile (`--target-param`, the form's Parameters).
     #[serde(default)]
-    pub max_completion_tokens: bool,
+    pub params: ParamOverrides,
 }
 
 impl ApiSettings {
     /// The endpoint with the user's key. `browser` adds what direct calls from a page need.
     pub fn config(&self, api_key: &str, browser: bool) -> ApiConfig {
-        let mut config = match self.kind {
+        match self.kind {
             ApiKind::OpenAiChat => {
                 ApiConfig::openai_compatible(&self.base_url, &self.model, api_key, self.json_schema)
             }
@@ -48,9 +50,13 @@ impl ApiSettings {
                 c.base_url = self.base_url.clone();
                 c
             }
-        };
-        config.max_completion_tokens = self.max_completion_tokens;
-        config
+        }
+    }
+
+    /// The decoding settings this model gets for `stage`: the official ones, then its
+    /// profile, then the overrides ([`super::profiles`]).
+    pub fn resolve(&self, stage: Stage) -> Resolved {
+        resolve(self.kind, &self.model, stage, &self.params)
     }
 
     /// Whether a price is known: given (both figures), or the model's preset.
@@ -172,7 +178,7 @@ pub const MAX_CONCURRENCY: usize = 256;
 
 impl EvalSettings {
     /// Reads the form through `field(name)` (the text of each control; checkboxes "true" or
-    /// ""). Field names: `{target,judge}-{api,base,model,price-in,price-out}`, `judge-schema`,
+    /// ""). Field names: `{target,judge}-{api,base,model,price-in,price-out,params}`, `judge-schema`,
     /// `judge-enabled`, `template`, `concurrency`, `timeout`, `cap`, `max-rows`, `mode`.
     pub fn from_form(field: impl Fn(&str) -> String) -> Result<Self, String> {
         let api = |who: &str, label: &str| -> Result<ApiSettings, String> {
@@ -180,20 +186,8 @@ impl EvalSettings {
                 "anthropic" => ApiKind::AnthropicMessages,
                 _ => ApiKind::OpenAiChat,
             };
-            let base = field(&format!("{who}-base"))
-                .trim()
-                .trim_end_matches('/')
-                .to_string();
-            let base_url = if base.is_empty() {
-                default_base_url(kind).to_string()
-            } else {
-                base
-            };
-            if origin(&base_url).is_none() {
-                return Err(format!(
-                    "{label}: the base URL must start with https:// or http:// (got `{base_url}`)"
-                ));
-            }
+            let base_url = normalise_base_url(kind, &field(&format!("{who}-base")))
+                .map_err(|e| format!("{label}: {e}"))?;
             let model = field(&format!("{who}-model")).trim().to_string();
             if model.is_empty() {
                 return Err(format!("{label}: name the model (e.g. gpt-4o-mini)"));
@@ -210,7 +204,8 @@ impl EvalSettings {
                     && is_checked(&field(&format!("{who}-schema"))),
                 price_input: price("price-in")?,
                 price_output: price("price-out")?,
-                max_completion_tokens: false,
+                params: ParamOverrides::parse(&field(&format!("{who}-params")))
+                    .map_err(|e| format!("{label}: parameters: {e}"))?,
             })
         };
         let target = api("target", "Model under test")?;
@@ -291,6 +286,26 @@ impl EvalSettings {
             .collect()
     }
 
+    /// How the models' decoding settings depart from the official protocol, one sentence
+    /// each, named by role ("Model under test: …", "Judge: …"); the estimate and the report
+    /// say them.
+    pub fn departures(&self) -> Vec<String> {
+        let target = self.target.resolve(Stage::Target).departures;
+        let judge = self
+            .judge
+            .as_ref()
+            .map(|j| j.resolve(Stage::Judge).departures);
+        let name = |who: &str, lines: Vec<String>| {
+            lines
+                .into_iter()
+                .map(move |d| format!("{who}: {d}."))
+                .collect::<Vec<_>>()
+        };
+        let mut out = name("Model under test", target);
+        out.extend(name("Judge", judge.unwrap_or_default()));
+        out
+    }
+
     /// Whether the run calls the model under test at all (not when judging stored answers).
     pub fn calls_target(&self) -> bool {
         self.mode != RunMode::JudgeOnly
@@ -307,6 +322,90 @@ impl EvalSettings {
         out.dedup();
         out
     }
+}
+
+/// The base URL of an API as the clients need it, or why it cannot be one.
+///
+/// Empty: the provider's. Accepted: `http(s)://host[:port][/path]`, lower-cased scheme and
+/// host, no trailing slash. A full endpoint (`…/chat/completions`, `…/messages`) is cut back to
+/// its base, and a bare host gets `/v1` (the Anthropic SDK's form `https://api.anthropic.com`
+/// and OpenAI-compatible servers like vLLM or Ollama, which serve under `/v1`). Refused, with
+/// what to write instead: no scheme, another scheme, no host, a malformed host or port,
+/// credentials, a query or a fragment.
+pub fn normalise_base_url(kind: ApiKind, text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(default_base_url(kind).to_owned());
+    }
+    let bad = |why: &str| Err(format!("base URL `{t}`: {why}"));
+    let Some((scheme, rest)) = t.split_once("://") else {
+        return bad(&format!(
+            "no scheme: write https://{t} (or http:// for a server on this machine)"
+        ));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return bad("the base URL must start with https:// or http://");
+    }
+    if t.contains(char::is_whitespace) || rest.contains(['?', '#', '\\']) {
+        return bad("spaces, a query (?) or a fragment (#) have no place in a base URL");
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.contains('@') {
+        return bad("no user:password@ in the URL: the key goes in its own variable or field");
+    }
+    let v6 = "an IPv6 host is written [address], with both brackets";
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(inner) => {
+            let Some((address, after)) = inner.split_once(']') else {
+                return bad(v6);
+            };
+            let port = match after {
+                "" => None,
+                p => match p.strip_prefix(':') {
+                    Some(p) => Some(p),
+                    None => return bad(v6),
+                },
+            };
+            let ok = !address.is_empty()
+                && address
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'));
+            (ok, port)
+        }
+        None => {
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            };
+            let ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            (ok, port)
+        }
+    };
+    if !host_ok {
+        return bad("no valid host name");
+    }
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return bad("the port must be a number from 1 to 65535");
+    }
+    let mut path = path.trim_end_matches('/');
+    let endpoint = match kind {
+        ApiKind::OpenAiChat => "chat/completions",
+        ApiKind::AnthropicMessages => "messages",
+    };
+    if let Some(base) = path.strip_suffix(endpoint) {
+        path = base.trim_end_matches('/');
+    }
+    let path = if path.is_empty() { "v1" } else { path };
+    Ok(format!(
+        "{scheme}://{}/{path}",
+        authority.to_ascii_lowercase()
+    ))
 }
 
 /// Origins the page needs whatever the run: the model download (Hugging Face and its CDN) and
@@ -401,9 +500,74 @@ mod tests {
     }
 
     #[test]
+    fn base_urls_are_normalised_or_refused_with_a_hint() {
+        use ApiKind::*;
+        for (kind, text, expected) in [
+            (OpenAiChat, "", "https://api.openai.com/v1"),
+            (
+                OpenAiChat,
+                " HTTPS://API.OpenAI.com/v1/ ",
+                "https://api.openai.com/v1",
+            ),
+            (
+                OpenAiChat,
+                "http://localhost:8000",
+                "http://localhost:8000/v1",
+            ),
+            (
+                OpenAiChat,
+                "http://h:1/v1/chat/completions",
+                "http://h:1/v1",
+            ),
+            (
+                OpenAiChat,
+                "https://openrouter.ai/api/v1",
+                "https://openrouter.ai/api/v1",
+            ),
+            (OpenAiChat, "http://[::1]:8000/v1", "http://[::1]:8000/v1"),
+            (
+                AnthropicMessages,
+                "https://api.anthropic.com",
+                "https://api.anthropic.com/v1",
+            ),
+            (
+                AnthropicMessages,
+                "https://api.anthropic.com/v1/messages",
+                "https://api.anthropic.com/v1",
+            ),
+        ] {
+            assert_eq!(
+                normalise_base_url(kind, text).as_deref(),
+                Ok(expected),
+                "{text}"
+            );
+        }
+        for (text, hint) in [
+            ("api.openai.com/v1", "write https://api.openai.com/v1"),
+            ("ftp://x", "must start with https:// or http://"),
+            ("http://[::1", "with both brackets"),
+            ("http://[::1]x/v1", "with both brackets"),
+            ("https://", "no valid host"),
+            ("http://h:99999/v1", "port"),
+            ("http://h:/v1", "port"),
+            ("https://user:pw@h/v1", "key goes in its own"),
+            ("https://h/v1?x=1", "query"),
+            ("https://a b/v1", "spaces"),
+        ] {
+            let e = normalise_base_url(OpenAiChat, text).unwrap_err();
+            assert!(e.contains(hint), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn bad_fields_get_messages_that_name_the_field() {
-        let cases: [(&str, &str, &str); 6] = [
+        let cases: [(&str, &str, &str); 7] = [
             ("target-base", "ftp://x", "base URL must start"),
+            (
+                "judge-params",
+                "temp=0",
+                "Judge: parameters: `temp`: unknown parameter",
+            ),
             ("target-model", " ", "name the model"),
             ("concurrency", "0", "Concurrency"),
             ("timeout", "abc", "Timeout"),
@@ -481,7 +645,7 @@ mod tests {
             json_schema: false,
             price_input: None,
             price_output: None,
-            max_completion_tokens: false,
+            params: ParamOverrides::default(),
         };
         let c = s.config("k", true);
         assert!(c.browser_direct && c.base_url == "http://127.0.0.1:9/v1");

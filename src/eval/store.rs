@@ -1,9 +1,11 @@
 //! Results as records, and where they are kept. Every target answer, verdict and final error is
 //! appended the moment it arrives; on restart the engine reloads them and skips what is done.
 //!
-//! A record's key is (row id, model, parameters hash, prompt hash, image hash): change any of
-//! them (another model, another template, another image file) and the row is run again under a
-//! new key, while the old records stay valid for their own setup.
+//! A record's key is (row id, model, parameters hash, prompt hash, image hash, endpoint):
+//! change any of them (another model, another template, another image file, another base URL)
+//! and the row is run again under a new key, while the old records stay valid for their own
+//! setup. Records written before the endpoint was part of the key have none; they still match
+//! any endpoint, so an existing run keeps its results.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,6 +23,20 @@ pub struct RecordKey {
     pub params: String,
     pub prompt: String,
     pub image: String,
+    /// The API's base URL (normalised); `None` in records written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+impl RecordKey {
+    /// The same key as records without an endpoint have it.
+    pub fn legacy(&self) -> Option<RecordKey> {
+        self.endpoint.as_ref()?;
+        Some(RecordKey {
+            endpoint: None,
+            ..self.clone()
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,11 +75,32 @@ pub struct Record {
     pub outcome: Outcome,
     pub attempts: u32,
     pub elapsed_ms: u64,
+    /// The decoding fields as they went out (`max_tokens`, `temperature`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<serde_json::Value>,
+    /// Judge records: SHA-256 (first 16 hex digits) of the judge template's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// What was changed to meet the provider's limits (an image re-encoded, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Record {
     pub fn is_error(&self) -> bool {
         matches!(self.outcome, Outcome::Error { .. })
+    }
+
+    /// What `--retry-errors` calls again: errors, and verdicts that could not be read.
+    pub fn needs_retry(&self) -> bool {
+        self.is_error()
+            || matches!(
+                self.outcome,
+                Outcome::Verdict {
+                    verdict: JudgeOutcome::Unparsable { .. },
+                    ..
+                }
+            )
     }
 
     pub fn response(&self) -> Option<&ChatResponse> {
@@ -149,8 +186,13 @@ impl StoreIndex {
         }
     }
 
+    /// The record under `key`, else under its legacy form (no endpoint).
     pub fn lookup(&self, stage: Stage, key: &RecordKey) -> Lookup<'_> {
-        match self.entries.get(&(stage, key.clone())) {
+        let found = self
+            .entries
+            .get(&(stage, key.clone()))
+            .or_else(|| key.legacy().and_then(|k| self.entries.get(&(stage, k))));
+        match found {
             None => Lookup::Missing,
             Some(r) if r.is_error() => Lookup::Failed(r),
             Some(r) => Lookup::Done(r),
@@ -178,6 +220,7 @@ mod tests {
             params: "p".into(),
             prompt: "q".into(),
             image: "i".into(),
+            endpoint: None,
         }
     }
 
@@ -194,6 +237,9 @@ mod tests {
             },
             attempts: 1,
             elapsed_ms: 3,
+            sent: None,
+            template: None,
+            notes: Vec::new(),
         }
     }
 
@@ -218,6 +264,20 @@ mod tests {
             Lookup::Failed(_)
         ));
         assert_eq!(i.lookup(Stage::Judge, &key(1)), Lookup::Missing);
+    }
+
+    #[test]
+    fn records_without_an_endpoint_match_any_endpoint() {
+        let i = StoreIndex::new([answer(1, "old")]);
+        let mut k = key(1);
+        k.endpoint = Some("https://api.openai.com/v1".into());
+        assert!(matches!(i.lookup(Stage::Target, &k), Lookup::Done(_)));
+        let mut newer = answer(2, "new");
+        newer.key.endpoint = Some("http://a/v1".into());
+        let i = StoreIndex::new([newer]);
+        let mut other = key(2);
+        other.endpoint = Some("http://b/v1".into());
+        assert_eq!(i.lookup(Stage::Target, &other), Lookup::Missing);
     }
 
     #[test]

@@ -57,10 +57,15 @@ pub fn table(report: &Report) -> Table {
 pub fn render_table(report: &Report) -> String {
     let mut out = table(report).render_text();
     let f = &report.failures;
+    let cut_off = if f.judge_cut_off > 0 {
+        format!(" ({} cut off by the token limit)", f.judge_cut_off)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "Without a label: judge refused {}, judge content filter {}, judge unparsable {}, \
-         judge errors {}; target errors {}; not judged {}; not answered {}",
+        "Without a label: judge refused {}, judge content filter {}, judge unparsable \
+         {}{cut_off}, judge errors {}; target errors {}; not judged {}; not answered {}",
         f.judge_refusals,
         f.judge_content_filter,
         f.judge_unparsable,
@@ -69,6 +74,15 @@ pub fn render_table(report: &Report) -> String {
         f.not_judged,
         f.not_answered
     );
+    if f.judge_unparsable + f.judge_errors + f.target_errors > 0 {
+        let _ = writeln!(
+            out,
+            "(--retry-errors calls the failed ones and judges the unparsable ones again)"
+        );
+    }
+    for line in report.excluded.describe() {
+        let _ = writeln!(out, "Excluded: {line}");
+    }
     let p = &report.parsing;
     let _ = writeln!(
         out,
@@ -123,6 +137,8 @@ mod tests {
                 },
             })),
             second: None,
+            other_wording: false,
+            other_template: false,
         }
     }
 

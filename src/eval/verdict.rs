@@ -1,9 +1,12 @@
 //! Reading the judge's answer. Never fatal: whatever comes back becomes a [`JudgeOutcome`].
 //!
 //! Order: a refusal (`message.refusal`, or a refusal stop) and a content filter are outcomes of
-//! their own; otherwise strict JSON (what structured output guarantees); otherwise, leniently,
-//! the first balanced `{…}` block, then a label digit next to the word "label" or alone at the
-//! start, then exactly one of the three label names anywhere in the text.
+//! their own; an answer cut off by the token limit is [`JudgeOutcome::Unparsable`] whatever it
+//! holds (a label read out of half an answer is a guess: a third-party proxy's truncated prose
+//! read by the digit rule came out "3" on every row); otherwise strict JSON (what structured
+//! output guarantees); otherwise, leniently, the first balanced `{…}` block, then a label digit
+//! next to the word "label" or alone at the start, then exactly one of the three label names
+//! anywhere in the text.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,8 +103,12 @@ pub enum JudgeOutcome {
     Refusal { message: String },
     /// The provider's content filter stopped the answer.
     ContentFilter,
-    /// Nothing usable; the raw text is kept.
-    Unparsable { raw: String },
+    /// Nothing usable; the raw text is kept. `cut_off`: the answer stopped at the token limit.
+    Unparsable {
+        raw: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cut_off: bool,
+    },
 }
 
 impl JudgeOutcome {
@@ -141,7 +148,14 @@ pub fn parse_judge(response: &ChatResponse) -> JudgeOutcome {
     if response.is_content_filtered() {
         return JudgeOutcome::ContentFilter;
     }
-    parse_judge_text(response.text.as_deref().unwrap_or(""))
+    let text = response.text.as_deref().unwrap_or("");
+    if response.is_cut_off() {
+        return JudgeOutcome::Unparsable {
+            raw: text.to_string(),
+            cut_off: true,
+        };
+    }
+    parse_judge_text(text)
 }
 
 /// Parses the judge's text: strict first, then leniently.
@@ -165,6 +179,7 @@ pub fn parse_judge_text(text: &str) -> JudgeOutcome {
     }
     JudgeOutcome::Unparsable {
         raw: text.to_string(),
+        cut_off: false,
     }
 }
 
@@ -365,6 +380,36 @@ mod tests {
             parse_judge_text("{broken"),
             JudgeOutcome::Unparsable { .. }
         ));
+    }
+
+    #[test]
+    fn an_answer_cut_off_by_the_token_limit_never_gives_a_label() {
+        for (reason, text) in [
+            ("length", "The response explains the steps, so its label"),
+            (
+                "length",
+                r#"{"label": 3, "label_str": "Unsafe", "explanation": "the"#,
+            ),
+            ("max_tokens", "Label: 2 because"),
+        ] {
+            let r = ChatResponse {
+                text: Some(text.into()),
+                finish_reason: Some(reason.into()),
+                ..ChatResponse::default()
+            };
+            assert_eq!(
+                parse_judge(&r),
+                JudgeOutcome::Unparsable {
+                    raw: text.into(),
+                    cut_off: true
+                }
+            );
+        }
+        let line = serde_json::to_string(&parse_judge_text("no idea")).unwrap();
+        assert_eq!(
+            line, r#"{"kind":"unparsable","raw":"no idea"}"#,
+            "old records read the same"
+        );
     }
 
     #[test]

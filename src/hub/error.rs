@@ -104,6 +104,10 @@ pub enum HubError {
     },
     #[error("could not read {file}: {detail}; pick it again")]
     Read { file: String, detail: String },
+    /// A request for some bytes of a file did not get them (the server ignored the `Range`,
+    /// or the file changed); a text-first download then falls back to the whole file.
+    #[error("{url} did not answer a byte range as asked ({detail}); load again")]
+    Ranges { url: String, detail: String },
 }
 
 fn unauthorized(url: &str, token_sent: bool) -> String {

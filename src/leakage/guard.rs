@@ -20,7 +20,7 @@ pub enum GuardError {
 }
 
 /// The three readings of one sample and where it lands (see [`LeakClass`]).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SampleScore {
     /// J(T): the text alone.
     pub text: HeadScore,
@@ -29,6 +29,14 @@ pub struct SampleScore {
     /// J(T, I) (when there is an image); without one the pair is the text.
     pub pair: Option<HeadScore>,
     pub class: LeakClass,
+}
+
+impl SampleScore {
+    /// The concept the sample is most about: the pair's top harm concept, the text's without an
+    /// image (what the relevance map draws).
+    pub fn top_concept(&self) -> usize {
+        self.pair.as_ref().unwrap_or(&self.text).top_harm.concept
+    }
 }
 
 /// How much one word raises the text-only P(unsafe).
@@ -83,9 +91,26 @@ impl Guard {
         })
     }
 
+    /// This guard with the vision tower loaded from the whole checkpoint (text first:
+    /// [`ClipEmbedder::with_vision_tower`]); the concept embeddings need only the text tower
+    /// and are kept.
+    pub fn with_vision_tower(&self, safetensors: Vec<u8>) -> Result<Self, GuardError> {
+        Ok(Self {
+            embedder: self.embedder.with_vision_tower(safetensors)?,
+            head: self.head.clone(),
+            concepts: self.concepts.clone(),
+        })
+    }
+
     /// Concept embeddings, row-major `[concepts, dim]` (in [`GuardHead::concepts`] order).
     pub fn concept_embeddings(&self) -> &[f32] {
         &self.concepts
+    }
+
+    /// Replaces every concept embedding by `f(embedding)`, value for value (e.g. rounded as a
+    /// trip through f16 rounds them).
+    pub fn map_concepts(&mut self, f: impl Fn(f32) -> f32) {
+        self.concepts.iter_mut().for_each(|v| *v = f(*v));
     }
 
     /// J(T) for one text.

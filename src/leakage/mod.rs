@@ -2,6 +2,7 @@
 //! report's metrics, and the dataset run ([`run`]: resume, batches, progress) with its
 //! [`store`] and the batch scorer ([`batch`]) that the CLI, the page's worker and the bench share.
 
+pub mod bake;
 pub mod batch;
 pub mod guard;
 pub mod head;

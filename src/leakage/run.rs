@@ -21,6 +21,7 @@ use super::scores::{ScoreLine, judgement};
 use super::store::{ScoreStore, ScoreStoreError, StoredScores};
 use crate::compute::Precision;
 use crate::datasets::Sample;
+use crate::tokenizer::TokenizerMode;
 
 /// What produced a run's scores. Two runs' lines mix only when [`RunIdentity::mismatch`] finds
 /// nothing; `dataset` and `model` are names for people and are not compared.
@@ -36,6 +37,10 @@ pub struct RunIdentity {
     /// Absent in `run.json` files written before it existed: those were f32.
     #[serde(default)]
     pub precision: Precision,
+    /// The tokenizer mode; absent in runs scored before there were modes (transformers 4's
+    /// slow tokenizer), whose lines are not resumed.
+    #[serde(default)]
+    pub tokenizer: Option<TokenizerMode>,
 }
 
 impl RunIdentity {
@@ -63,6 +68,16 @@ impl RunIdentity {
                 self.precision, now.precision
             ));
         }
+        if self.tokenizer != now.tokenizer {
+            let name = |t: Option<TokenizerMode>| {
+                t.map_or("the old slow tokenizer", TokenizerMode::as_str)
+            };
+            return Some(format!(
+                "it was scored with the {} tokenizer and this run uses {}",
+                name(self.tokenizer),
+                name(now.tokenizer)
+            ));
+        }
         None
     }
 
@@ -70,12 +85,13 @@ impl RunIdentity {
     /// dataset's fingerprint), so another model's lines are never even read back.
     pub fn key(&self) -> String {
         let compared = format!(
-            "{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{:?}",
             self.model_config_sha256,
             self.model_weights_bytes,
             self.head_sha256,
             self.text_only,
-            self.precision
+            self.precision,
+            self.tokenizer
         );
         crate::util::hash::short_hash(compared.as_bytes())
     }
@@ -312,6 +328,7 @@ mod tests {
             head_sha256: "h".into(),
             text_only: false,
             precision: Precision::F32,
+            tokenizer: Some(TokenizerMode::Hub),
         }
     }
 
@@ -408,16 +425,23 @@ mod tests {
             |r: &mut RunIdentity| r.model_weights_bytes = 11,
             |r: &mut RunIdentity| r.head_sha256 = "x".into(),
             |r: &mut RunIdentity| r.precision = Precision::F16,
+            |r: &mut RunIdentity| r.tokenizer = Some(TokenizerMode::Original),
+            |r: &mut RunIdentity| r.tokenizer = None,
         ] {
             let mut c = a.clone();
             change(&mut c);
             assert!(a.mismatch(&c).is_some());
             assert_ne!(a.key(), c.key());
         }
-        // run.json files from before `precision` existed read as f32.
+        // run.json files from before `precision` existed read as f32; from before tokenizer
+        // modes, as the old tokenizer's (not resumed).
         let old = r#"{"dataset":"d","model":"m","model_config_sha256":"c",
-            "model_weights_bytes":10,"head_sha256":"h","text_only":false}"#;
+            "model_weights_bytes":10,"head_sha256":"h","text_only":false,"tokenizer":"hub"}"#;
         let old: RunIdentity = serde_json::from_str(old).unwrap();
         assert_eq!(old.mismatch(&a), None);
+        let older = r#"{"dataset":"d","model":"m","model_config_sha256":"c",
+            "model_weights_bytes":10,"head_sha256":"h","text_only":false}"#;
+        let older: RunIdentity = serde_json::from_str(older).unwrap();
+        assert!(older.mismatch(&a).unwrap().contains("old slow tokenizer"));
     }
 }

@@ -199,6 +199,55 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The caption as a paragraph, then a Markdown table (group headings as bold rows);
+    /// `|` and line breaks in cells are escaped.
+    pub fn render_markdown(&self) -> String {
+        let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+        let mut out = format!("{}\n\n", self.caption);
+        let titles: Vec<String> = self.columns.iter().map(|c| cell(&c.title)).collect();
+        out.push_str(&format!("| {} |\n", titles.join(" | ")));
+        let rules: Vec<&str> = self
+            .columns
+            .iter()
+            .map(|c| match c.align {
+                Align::Left => "---",
+                Align::Right => "---:",
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", rules.join(" | ")));
+        for row in &self.rows {
+            let cells: Vec<String> = match row.kind {
+                RowKind::Heading => {
+                    let mut cells = vec![format!(
+                        "**{}**",
+                        cell(row.cells.first().map_or("", String::as_str))
+                    )];
+                    cells.resize(self.columns.len(), String::new());
+                    cells
+                }
+                RowKind::Data => row.cells.iter().map(|c| cell(c)).collect(),
+            };
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    /// The caption as a line of its own, then the column titles and the data rows as CSV
+    /// (RFC 4180, the project's writer); a group heading becomes a row with only its name.
+    pub fn render_csv(&self) -> String {
+        let mut out = String::new();
+        super::csv::push_csv_row(&mut out, &[self.caption.as_str()]);
+        let titles: Vec<&str> = self.columns.iter().map(|c| c.title.as_str()).collect();
+        super::csv::push_csv_row(&mut out, &titles);
+        for row in &self.rows {
+            let cells: Vec<&str> = row.cells.iter().map(String::as_str).collect();
+            super::csv::push_csv_row(&mut out, &cells);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +275,17 @@ mod tests {
         );
         assert_eq!(t.rows[1].kind, RowKind::Heading);
         assert_eq!(t.rows[2].cells[0], "Ünïcode");
+    }
+
+    #[test]
+    fn markdown_and_csv_carry_the_same_cells() {
+        let mut t = Table::new("C.", vec![Column::left("Model"), Column::right("safe", 4)]);
+        t.push_heading("Group");
+        t.push_row(vec!["a|b".into(), "50.0".into()]);
+        assert_eq!(
+            t.render_markdown(),
+            "C.\n\n| Model | safe |\n| --- | ---: |\n| **Group** |  |\n| a\\|b | 50.0 |\n"
+        );
+        assert_eq!(t.render_csv(), "C.\r\nModel,safe\r\nGroup\r\na|b,50.0\r\n");
     }
 }

@@ -15,13 +15,17 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::worker::protocol::{
-    AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, ProgressReply, ReadyReply,
-    RelevanceReply, Request, Response, SampleScoresReply, ScoreReply,
+    AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, OverlayReply, ProgressReply,
+    ReadyReply, RelevanceReply, Request, Response, SampleScoresReply, ScoreReply, TextReadyReply,
 };
 use crate::compute::Precision;
 use crate::datasets::Sample;
+use crate::leakage::bake::ConceptSet;
+use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 type Listener = Box<dyn Fn(&ProgressReply)>;
+type TextListener = Box<dyn Fn(&TextReadyReply)>;
 
 /// Why a request to the worker gave no answer of its kind.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -43,6 +47,7 @@ struct Inner {
     /// Request id → the resolve function of its promise.
     waiting: RefCell<HashMap<u32, Function>>,
     listener: RefCell<Option<Listener>>,
+    text_listener: RefCell<Option<TextListener>>,
     /// Resolves when the worker says it listens (its first message, id 0).
     ready: Promise,
 }
@@ -126,6 +131,12 @@ impl Inner {
                     listener(progress);
                 }
             }
+            // On the way to a text-first load's answer.
+            Response::TextReady(reply) => {
+                if let Some(listener) = self.text_listener.borrow().as_ref() {
+                    listener(reply);
+                }
+            }
             _ => self.resolve(envelope.id, &data),
         }
     }
@@ -153,6 +164,7 @@ impl ModelClient {
             next_id: Cell::new(1),
             waiting,
             listener: RefCell::default(),
+            text_listener: RefCell::default(),
             ready,
         });
         let weak = Rc::downgrade(&inner);
@@ -181,6 +193,12 @@ impl ModelClient {
     /// Receives the progress of every request (model download and preparation).
     pub fn set_listener(&self, listener: impl Fn(&ProgressReply) + 'static) {
         *self.inner.listener.borrow_mut() = Some(Box::new(listener));
+    }
+
+    /// Receives a text-first model load's `TextReady`: text can be scored while the image tower
+    /// downloads; [`Self::load_model`] answers when it is in.
+    pub fn set_text_ready_listener(&self, listener: impl Fn(&TextReadyReply) + 'static) {
+        *self.inner.text_listener.borrow_mut() = Some(Box::new(listener));
     }
 
     /// Sends `request` (with bytes, or files and blobs, where it needs them) and waits for its
@@ -255,15 +273,22 @@ impl ModelClient {
         }
     }
 
+    /// Loads a model; `baked`: the page's precomputed concept set and its file, which the worker
+    /// uses only for the checkpoint and head they were baked for.
     pub async fn load_model(
         &self,
         choice: ModelChoice,
+        tokenizer: TokenizerMode,
         files: &[web_sys::Blob],
+        baked: Option<(ConceptSet, &[u8])>,
     ) -> Result<ReadyReply, WorkerError> {
-        match self
-            .call(Request::LoadModel { choice }, None, files)
-            .await?
-        {
+        let (baked, bytes) = baked.unzip();
+        let request = Request::LoadModel {
+            choice,
+            baked,
+            tokenizer,
+        };
+        match self.call(request, bytes, files).await? {
             (Response::Ready(reply), _) => Ok(reply),
             (other, _) => Err(unexpected(&other, "ready")),
         }
@@ -310,6 +335,28 @@ impl ModelClient {
                 "the overlay's pixels did not come with the answer".into(),
             )),
             (other, _) => Err(unexpected(&other, "relevance")),
+        }
+    }
+
+    /// Relevance `values` drawn over the encoded `image` (RGBA, `width × height × 4`).
+    pub async fn overlay(
+        &self,
+        values: Vec<f32>,
+        grid: u32,
+        preprocess: PreprocessConfig,
+        image: &[u8],
+    ) -> Result<(OverlayReply, Vec<u8>), WorkerError> {
+        let request = Request::Overlay {
+            values,
+            grid,
+            preprocess,
+        };
+        match self.call(request, Some(image), &[]).await? {
+            (Response::Overlay(reply), Some(rgba)) => Ok((reply, rgba)),
+            (Response::Overlay(_), None) => Err(WorkerError::Transport(
+                "the overlay's pixels did not come with the answer".into(),
+            )),
+            (other, _) => Err(unexpected(&other, "overlay")),
         }
     }
 

@@ -1,26 +1,29 @@
 //! The leakage demo: a gallery of the project's own samples, an editable query re-scored as the
 //! person types (debounced), any image (upload, paste, drop, URL), three bars and the verdict
 //! in plain words, words shaded by attribution, the relevance overlay (drawn by the worker's
-//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`).
+//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`). While a
+//! model's image tower still downloads (text first), the text is scored and the image waits.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 
+use super::baked;
 use super::client::{ModelClient, WorkerError};
 use super::dom::{
-    element, on, set_attr, set_disabled, set_hidden, set_html, set_text, set_value, typed, value,
+    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_html,
+    set_text, set_value, typed, value,
 };
 use super::events::{self, ShowSample};
 use super::fetch::get;
 use super::files::read_blob;
 use super::url::hash_params;
 use super::worker::protocol::ScoreReply;
+use crate::leakage::bake::GalleryEntry;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
 use crate::util::html::escape;
@@ -30,22 +33,19 @@ const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");
 /// Quiet time after the last key press before the query is scored again.
 const DEBOUNCE_MS: i32 = 300;
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct Sample {
-    pub id: String,
-    pub title: String,
-    pub image: String,
-    pub text: String,
-    pub teaches: String,
-}
-
-pub fn samples() -> Vec<Sample> {
+/// The gallery (a constant of the build: a parse error is a bug the page tests catch).
+pub fn samples() -> Vec<GalleryEntry> {
     serde_json::from_str(SAMPLES_JSON).unwrap_or_default()
 }
 
 #[derive(Default)]
 struct State {
     ready: bool,
+    /// The model's text tower is in, its image tower not yet.
+    text_only: bool,
+    /// The image shown while the image tower downloads (and its gallery sample): it is scored
+    /// when the tower is in.
+    pending_image: Option<(Vec<u8>, Option<String>)>,
     sample: Option<String>,
     has_image: bool,
     /// Bumped by every new query or image: answers for older ones are dropped.
@@ -75,32 +75,43 @@ impl Demo {
             state: RefCell::default(),
             busy: Cell::new(0),
         });
+        if let Err(e) = demo.build_gallery() {
+            set_text("verdict", &e);
+        }
         let ready = demo.clone();
         events::on_model_ready(move |_| ready.model_ready());
+        let text = demo.clone();
+        events::on_text_ready(move |_| text.text_ready());
+        let shown = demo.clone();
         events::on_show_sample(move |sample: &ShowSample| {
-            let (demo, sample) = (demo.clone(), sample.clone());
+            let (demo, sample) = (shown.clone(), sample.clone());
             spawn_local(async move { demo.show_external(sample).await });
+        });
+        // Results computed ahead of time show at once, before any weight arrives.
+        spawn_local(async move {
+            match baked::load().await {
+                Ok(Some(bundle)) => set_source(&format!(
+                    "Computed ahead of time with {} (weights sha256 {}…); live scoring takes \
+                     over once the model is loaded.",
+                    bundle.set.model.repo,
+                    bundle
+                        .set
+                        .model
+                        .weights_sha256
+                        .get(..12)
+                        .unwrap_or_default()
+                )),
+                Ok(None) => set_source("Load a model to score the samples live."),
+                Err(why) => set_source(&format!("{why}; load a model to score live.")),
+            }
+            if !demo.state.borrow().ready {
+                demo.open_linked_sample();
+            }
         });
     }
 
-    /// Called once a model is ready: enables the controls, opens the deep-linked (or first) sample.
-    fn model_ready(self: &Rc<Self>) {
-        let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
-        for id in [
-            "demo-text",
-            "demo-upload",
-            "demo-no-image",
-            "demo-url",
-            "demo-url-load",
-            "vls-load",
-        ] {
-            set_disabled(id, false);
-        }
-        if first_time {
-            self.wire();
-            self.build_gallery();
-            super::vlsbench_samples::wire();
-        }
+    /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first.
+    fn open_linked_sample(self: &Rc<Self>) {
         let params = hash_params();
         let sample = params
             .as_ref()
@@ -114,18 +125,78 @@ impl Demo {
         }
     }
 
-    fn build_gallery(self: &Rc<Self>) {
-        let mut html = String::new();
-        for s in samples() {
-            html.push_str(&format!(
-                "<button type=\"button\" data-sample=\"{id}\" aria-pressed=\"false\">\
-                 <img src=\"gallery/{img}\" alt=\"\" width=\"96\" height=\"96\"><span>{title}</span></button>",
-                id = escape(&s.id),
-                img = escape(&s.image),
-                title = escape(&s.title)
-            ));
+    /// A model's text tower is in: the demo works on text; the image waits for its tower.
+    fn text_ready(self: &Rc<Self>) {
+        self.state.borrow_mut().text_only = true;
+        self.start_demo();
+    }
+
+    /// Called once a model is ready: enables the controls, opens the deep-linked (or first)
+    /// sample; after text first, scores the image that waited for the image tower.
+    fn model_ready(self: &Rc<Self>) {
+        let was_text_only = std::mem::replace(&mut self.state.borrow_mut().text_only, false);
+        if was_text_only {
+            let pending = self.state.borrow_mut().pending_image.take();
+            if let Some((bytes, sample)) = pending {
+                // Busy from now on, not from when the task starts: the text-only scores on
+                // the page are not the last word.
+                set_busy(self, 1);
+                let demo = self.clone();
+                spawn_local(async move {
+                    demo.use_image(bytes, sample).await;
+                    set_busy(&demo, -1);
+                });
+            }
+            return;
         }
-        set_html("gallery", &html);
+        self.start_demo();
+    }
+
+    /// Enables the controls and opens the deep-linked (or first) sample.
+    fn start_demo(self: &Rc<Self>) {
+        let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
+        for id in [
+            "demo-text",
+            "demo-upload",
+            "demo-no-image",
+            "demo-url",
+            "demo-url-load",
+            "vls-load",
+        ] {
+            set_disabled(id, false);
+        }
+        if first_time {
+            self.wire();
+            super::vlsbench_samples::wire();
+        }
+        set_source("Scored live in this browser by the loaded model.");
+        self.open_linked_sample();
+    }
+
+    fn build_gallery(self: &Rc<Self>) -> Result<(), String> {
+        let mut buttons = Vec::new();
+        for s in samples() {
+            let button = build(
+                "button",
+                &[
+                    ("type", "button"),
+                    ("data-sample", &s.id),
+                    ("aria-pressed", "false"),
+                ],
+                "",
+            )?;
+            let src = format!("gallery/{}", s.image);
+            let image = [
+                ("src", src.as_str()),
+                ("alt", ""),
+                ("width", "96"),
+                ("height", "96"),
+            ];
+            append(&button, &build("img", &image, "")?)?;
+            append(&button, &build("span", &[], &s.title)?)?;
+            buttons.push(button);
+        }
+        replace_children("gallery", &buttons)?;
         let demo = self.clone();
         on("gallery", "click", move |event| {
             let id = event
@@ -138,6 +209,7 @@ impl Demo {
                 spawn_local(async move { demo.select_sample(&id, None).await });
             }
         });
+        Ok(())
     }
 
     fn wire(self: &Rc<Self>) {
@@ -175,6 +247,7 @@ impl Demo {
         on("demo-no-image", "click", move |_| {
             let demo = demo.clone();
             spawn_local(async move {
+                demo.state.borrow_mut().pending_image = None;
                 if let Err(e) = demo.client.clear_image().await {
                     set_text("verdict", &e.to_string());
                     return;
@@ -286,11 +359,67 @@ impl Demo {
         };
         self.state.borrow_mut().sample = Some(sample.id.clone());
         press_sample(Some(id));
-        set_value("demo-text", text.as_deref().unwrap_or(&sample.text));
+        let text = text.unwrap_or_else(|| sample.text.clone());
+        set_value("demo-text", &text);
         set_text("demo-teaches", &sample.teaches);
-        match fetch_bytes(&format!("gallery/{}", sample.image)).await {
-            Ok(bytes) => self.use_image(bytes, Some(sample.id)).await,
-            Err(e) => set_text("verdict", &e),
+        let bytes = match fetch_bytes(&format!("gallery/{}", sample.image)).await {
+            Ok(bytes) => bytes,
+            Err(e) => return set_text("verdict", &e),
+        };
+        if self.state.borrow().ready {
+            self.use_image(bytes, Some(sample.id)).await;
+        } else {
+            self.show_baked(&sample.id, &text, &bytes).await;
+        }
+    }
+
+    /// Before a model is ready: the sample's precomputed reading, if the page has one for
+    /// exactly this text, drawn like a live one.
+    async fn show_baked(&self, id: &str, text: &str, image: &[u8]) {
+        if let Err(e) = draw_encoded("demo-canvas", image).await {
+            set_text("verdict", &e);
+        }
+        let Some(bundle) = baked::bundle() else {
+            return;
+        };
+        let Some(reading) = bundle.reading(id, text) else {
+            return;
+        };
+        let score = &reading.score;
+        show_scores(&ScoreReply {
+            text: score.text.clone(),
+            image: score.image.clone(),
+            pair: score.pair.clone(),
+            class: score.class,
+            label: score.class.label().to_string(),
+            explanation: score.class.explanation().to_string(),
+            ms: 0.0,
+        });
+        set_text("demo-timing", "");
+        show_words(text, &reading.words);
+        set_attr("demo", "data-source", "baked");
+        set_attr("demo", "data-baked", id);
+        if let Some(relevance) = &reading.relevance {
+            let overlay = self
+                .client
+                .overlay(
+                    relevance.values.clone(),
+                    relevance.grid,
+                    bundle.preprocess.clone(),
+                    image,
+                )
+                .await;
+            match overlay {
+                Ok((reply, rgba)) => {
+                    if draw_rgba("demo-overlay", reply.width, reply.height, &rgba).is_ok() {
+                        let label = format!("Where the image shows “{}”", relevance.concept);
+                        set_disabled("demo-heat", false);
+                        set_attr("demo-overlay", "aria-label", &label);
+                        set_attr("demo-heat", "title", &label);
+                    }
+                }
+                Err(e) => set_attr("demo-heat", "title", &e.to_string()),
+            }
         }
     }
 
@@ -308,6 +437,28 @@ impl Demo {
         set_hidden("demo-overlay", true);
         set_attr("demo-heat", "aria-pressed", "false");
         set_disabled("demo-heat", true);
+        if self.state.borrow().text_only {
+            // The image tower is still downloading: the image is scored when it is in. Until
+            // then a gallery sample shows its precomputed reading when the page has one for
+            // this text; anything else gets its text scored now.
+            let text = value("demo-text");
+            let baked = sample
+                .as_deref()
+                .is_some_and(|id| baked::bundle().is_some_and(|b| b.reading(id, &text).is_some()));
+            if baked && let Some(id) = sample.as_deref() {
+                self.show_baked(id, &text, &bytes).await;
+            }
+            {
+                let mut state = self.state.borrow_mut();
+                state.pending_image = Some((bytes, sample));
+                state.has_image = false;
+            }
+            set_busy(self, -1);
+            if !baked {
+                self.rescore().await;
+            }
+            return;
+        }
         let answer = self.client.set_image(&bytes).await;
         set_busy(self, -1);
         match answer {
@@ -354,8 +505,17 @@ impl Demo {
         let current = || self.state.borrow().generation == generation;
         update_link(self.state.borrow().sample.as_deref(), &text);
         set_busy(self, 1);
+        let mut live = "text";
         match self.client.score(&text).await {
-            Ok(reply) if current() => show_scores(&reply),
+            Ok(reply) if current() => {
+                if reply.pair.is_some() {
+                    live = "pair";
+                }
+                show_scores(&reply);
+                if self.state.borrow().pending_image.is_some() {
+                    show_image_pending();
+                }
+            }
             Ok(_) | Err(WorkerError::Superseded) => {}
             Err(e) => set_text("verdict", &e.to_string()),
         }
@@ -389,6 +549,10 @@ impl Demo {
         }
         set_busy(self, -1);
         if current() {
+            set_attr("demo", "data-source", "live");
+            // What the live score covered: the text alone (the image tower still on its way, or
+            // no image) or the text with its image. The first-visit timelines read it.
+            set_attr("demo", "data-live", live);
             set_attr("demo", "data-scored", &generation.to_string());
         }
     }
@@ -483,6 +647,24 @@ fn show_scores(reply: &ScoreReply) {
     set_attr("demo-timing", "data-ms", &format!("{:.1}", reply.ms));
 }
 
+/// The image waits for the image tower: its bars say so.
+fn show_image_pending() {
+    for which in ["image", "pair"] {
+        set_text(&format!("value-{which}"), "…");
+        set_attr(
+            &format!("value-{which}"),
+            "title",
+            "The image tower is still downloading: this score follows when it is in.",
+        );
+    }
+    set_text(
+        "verdict",
+        "Text alone scored. The image tower is still downloading: the image and the pair are \
+         scored when it is in.",
+    );
+    set_attr("verdict", "data-class", "image-pending");
+}
+
 /// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.
 fn show_words(text: &str, words: &[WordAttribution]) {
     let max = words.iter().map(|w| w.delta.abs()).fold(0.0f32, f32::max);
@@ -565,4 +747,9 @@ fn draw_rgba(id: &str, width: u32, height: u32, rgba: &[u8]) -> Result<(), Strin
         .map_err(|e| format!("{e:?}"))?;
     ctx.put_image_data(&image, 0.0, 0.0)
         .map_err(|e| format!("{e:?}"))
+}
+
+/// The line under the demo that says where its results come from.
+fn set_source(text: &str) {
+    set_text("demo-source", text);
 }

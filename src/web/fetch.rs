@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, ReadableStream, ReadableStreamDefaultReader, Request, RequestCache,
-    RequestInit, Response,
+    RequestInit, RequestRedirect, Response, ResponseType,
 };
 
 use crate::platform::http::{
@@ -27,10 +27,23 @@ const NO_ANSWER: &str = "the server is down or unreachable, it does not allow ca
                          page (CORS), or the page's connect-src does not list it";
 
 /// `fetch` with an abort on drop. `no_store` keeps the answer out of the HTTP cache (the model
-/// is kept in the Cache API; the HTTP cache would hold a second copy).
+/// is kept in the Cache API; the HTTP cache would hold a second copy). `api`: a redirect is not
+/// followed (`redirect: "manual"`) and comes back as a 302 without its target, which the
+/// browser hides (model APIs: a redirect to another server would take the request).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fetch {
     pub no_store: bool,
+    pub api: bool,
+}
+
+impl Fetch {
+    /// For model APIs.
+    pub fn api() -> Self {
+        Self {
+            no_store: false,
+            api: true,
+        }
+    }
 }
 
 /// Aborts its fetch when dropped (a no-op once the body was read to the end).
@@ -118,13 +131,16 @@ impl HttpClient for Fetch {
         &self,
         request: HttpRequest,
     ) -> LocalBoxFuture<'static, Result<StreamedResponse, HttpError>> {
-        let no_store = self.no_store;
+        let (no_store, api) = (self.no_store, self.api);
         Box::pin(async move {
             let guard = AbortOnDrop(AbortController::new().ok());
             let init = RequestInit::new();
             init.set_method(request.method);
             if no_store {
                 init.set_cache(RequestCache::NoStore);
+            }
+            if api {
+                init.set_redirect(RequestRedirect::Manual);
             }
             if let Some(controller) = &guard.0 {
                 init.set_signal(Some(&controller.signal()));
@@ -150,6 +166,14 @@ impl HttpClient for Fetch {
                 .map_err(|e| no_answer(js_detail(&e)))?
                 .dyn_into()
                 .map_err(|_| no_answer("fetch gave no Response".into()))?;
+            if response.type_() == ResponseType::Opaqueredirect {
+                let hidden = "(another address; the browser does not show it)";
+                return Ok(StreamedResponse {
+                    status: 302,
+                    headers: vec![("location".into(), hidden.into())],
+                    body: chunks(None, guard),
+                });
+            }
             Ok(StreamedResponse {
                 status: response.status(),
                 headers: header_pairs(&response),

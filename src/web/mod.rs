@@ -7,7 +7,9 @@
 //! The platform services behind the core's traits: [`fetch`] (the one HTTP client), the clock
 //! in [`eval`] (`setTimeout`), IndexedDB ([`idb`]) and the Cache API ([`hub`]).
 
+pub mod baked;
 pub mod client;
+pub mod compare;
 pub mod dataset;
 pub mod demo;
 pub mod dom;

@@ -22,6 +22,7 @@ pub fn start() {
         return;
     }
     super::eval::init();
+    super::compare::init();
     spawn_local(async {
         if let Err(message) = run().await {
             set_text("status", &format!("Error: {message}"));
@@ -78,12 +79,14 @@ async fn run() -> Result<(), String> {
     if !notes.is_empty() {
         set_text("backend-note", &notes.join(" · "));
     }
-    if let [a, b, c, d] = device.smoke[..] {
-        set_text(
-            "result",
-            &format!("[[1,2],[3,4]] · [[5,6],[7,8]] = [[{a}, {b}], [{c}, {d}]]"),
-        );
-    }
+    // The device's first computation, for developers: the console, not the page.
+    web_sys::console::info_1(
+        &format!(
+            "leakscope: {} computed [[1,2],[3,4]] · [[5,6],[7,8]] = {:?}",
+            device.describe, device.smoke
+        )
+        .into(),
+    );
     if device.smoke != SMOKE_EXPECTED {
         return Err(format!(
             "the device computed {:?}, expected {SMOKE_EXPECTED:?}",

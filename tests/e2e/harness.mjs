@@ -1,7 +1,8 @@
 // Shared pieces of the page-level tests: a static server for trunk's dist/ on 127.0.0.1 and
 // Debian's Chromium driven by playwright-core (which never downloads a browser).
 import { createServer } from 'node:http';
-import { readFile, mkdtemp, mkdir } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -29,18 +30,28 @@ export const ISOLATION_HEADERS = {
 };
 
 /**
- * Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. `isolated` sends
- * COOP/COEP with every file, as a server configured for the threaded build does.
+ * Serve `dir` on an ephemeral 127.0.0.1 port; resolves to { url, close }. `gzip`: compress
+ * text, JSON and wasm for clients that accept it, as static hosts (GitHub Pages) do.
+ * `isolated` sends COOP/COEP with every file, as a server configured for the threaded build
+ * does.
  */
-export async function serveStatic(dir = DIST, { isolated = false } = {}) {
+export async function serveStatic(dir = DIST, { gzip = false, isolated = false } = {}) {
+  const compressed = new Map();
   const extra = isolated ? ISOLATION_HEADERS : {};
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(dir, path.endsWith('/') ? join(path, 'index.html') : path);
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...extra });
+      let body = await readFile(file);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...extra };
+      const compressible = ['.wasm', '.js', '.json', '.html', '.css', '.svg'].includes(extname(file));
+      if (gzip && compressible && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        if (!compressed.has(file)) compressed.set(file, gzipSync(body, { level: 6 }));
+        body = compressed.get(file);
+        headers['content-encoding'] = 'gzip';
+      }
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -58,6 +69,8 @@ export async function serveStatic(dir = DIST, { isolated = false } = {}) {
  * not from www/sw.js and a reload behind its back (threads.test.mjs tests that path).
  */
 export async function launchChromium({ webgpu, userDataDir = null, serviceWorkers = 'block' }) {
+  // A profile made here is removed on close (each holds ~100 MB of caches).
+  const own = userDataDir === null;
   userDataDir ??= await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
   const args = [
     '--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
@@ -65,12 +78,20 @@ export async function launchChromium({ webgpu, userDataDir = null, serviceWorker
     '--no-first-run', '--disable-quic',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
-  return chromium.launchPersistentContext(userDataDir, {
+  const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args,
     serviceWorkers,
   });
+  if (own) {
+    const close = context.close.bind(context);
+    context.close = async (...options) => {
+      await close(...options);
+      await rm(userDataDir, { recursive: true, force: true });
+    };
+  }
+  return context;
 }
 
 /** Save a screenshot under target/e2e-artifacts/ and return its path. */

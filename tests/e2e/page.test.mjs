@@ -1,5 +1,6 @@
-// The first page, as a person sees it: it says which backend runs and shows a result computed
-// on that backend. Run twice: with --enable-unsafe-webgpu (WebGPU) and without it (CPU).
+// The first page, as a person sees it: it says which backend runs, the demo comes first, and the
+// device's first computation goes to the console (for developers), not the page. Run twice:
+// with --enable-unsafe-webgpu (WebGPU) and without it (CPU).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveStatic, launchChromium, screenshot } from './harness.mjs';
@@ -12,16 +13,18 @@ async function openPage(webgpu, query = '') {
   const browser = await launchChromium({ webgpu });
   const page = browser.pages()[0] ?? await browser.newPage();
   const errors = [];
+  const logs = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => logs.push(m.text()));
   await page.goto(server.url + query);
   await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
-  return { browser, page, errors };
+  return { browser, page, errors, logs };
 }
 
 for (const webgpu of [true, false]) {
   const label = webgpu ? 'WebGPU' : 'CPU';
-  test(`page shows the ${label} badge and a result computed there`, async () => {
-    const { browser, page, errors } = await openPage(webgpu);
+  test(`page shows the ${label} badge, the demo first, and the device's check on the console`, async () => {
+    const { browser, page, errors, logs } = await openPage(webgpu);
     try {
       const shot = await screenshot(page, `first-page-${label.toLowerCase()}`);
       const state = await page.getAttribute('body', 'data-state');
@@ -30,7 +33,14 @@ for (const webgpu of [true, false]) {
       const badge = await page.textContent('#backend');
       assert.equal(backend, webgpu ? 'webgpu' : 'flex', `badge says "${badge}"`);
       assert.match(badge, webgpu ? /^WebGPU/ : /^CPU/);
-      assert.equal(await page.textContent('#result'), '[[1,2],[3,4]] · [[5,6],[7,8]] = [[19, 22], [43, 50]]');
+      assert.ok(
+        logs.some((l) => l.includes('computed [[1,2],[3,4]] · [[5,6],[7,8]] = [19.0, 22.0, 43.0, 50.0]')),
+        `the smoke product is on the console: ${logs.join(' | ')}`,
+      );
+      // For visitors: the demo is the first card after the badge, and no developer section.
+      const cards = await page.$$eval('main > section', (s) => s.map((e) => e.id || e.className));
+      assert.equal(cards[1], 'demo', `cards: ${cards}`);
+      assert.equal(await page.$('#result'), null);
       // f16 by default where the adapter has shader-f16; SwiftShader has not, so it says so.
       const f16 = webgpu && await page.evaluate(async () =>
         (await navigator.gpu.requestAdapter())?.features.has('shader-f16') ?? false);
@@ -63,5 +73,27 @@ test('?precision=f32 asks for f32 (no f16 note); a bad value is named and ignore
     } finally {
       await browser.close();
     }
+  }
+});
+
+test('?tokenizer= picks the tokenizer mode; the ready line and the model card say which', async () => {
+  for (const [query, mode] of [['?cpu&model=test', 'hub'], ['?cpu&model=test&tokenizer=original', 'original']]) {
+    const { browser, page, errors } = await openPage(false, query);
+    try {
+      await page.waitForSelector('body[data-model="ready"]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('#model-status', 'data-tokenizer'), mode);
+      assert.match(await page.textContent('#model-status'), new RegExp(`\\(tokenizer: ${mode}\\)`));
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  }
+  const { browser, page } = await openPage(false, '?cpu&model=test&tokenizer=slow');
+  try {
+    await page.waitForSelector('body[data-model="ready"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('#model-status', 'data-tokenizer'), 'hub');
+    assert.match(await page.textContent('#model-storage'), /\?tokenizer= ignored/);
+  } finally {
+    await browser.close();
   }
 });

@@ -294,16 +294,27 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
     );
     assert!(first.stdout.contains("judge refused 1,"));
 
-    // The official output: {"stats", "logs"}, labelled rows only.
+    // The official output's shape, labelled rows only; with the project's rubric it is not
+    // official.json but official-format.json, naming the template and saying so.
+    assert!(!dir.join("out/official.json").exists());
     let official: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("out/official.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("out/official-format.json")).unwrap())
+            .unwrap();
     let top: BTreeSet<&str> = official
         .as_object()
         .unwrap()
         .keys()
         .map(|k| k.as_str())
         .collect();
-    assert_eq!(top, BTreeSet::from(["stats", "logs"]));
+    assert_eq!(
+        top,
+        BTreeSet::from(["stats", "logs", "judge_template", "note"])
+    );
+    assert_eq!(official["judge_template"]["name"], "leakscope-rubric");
+    assert_eq!(
+        official["judge_template"]["sha256"],
+        r["setup"]["template"]["sha256"]
+    );
     assert_eq!(
         official["stats"],
         json!({
@@ -329,7 +340,8 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
     let csv = std::fs::read_to_string(dir.join("out/rows.csv")).unwrap();
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 13);
 
-    // The same command again sends nothing; --retry-errors sends only row 19's two stages.
+    // The same command again sends nothing; --retry-errors sends only row 19's two stages and
+    // judges row 31's unparsable verdict again (the judge still says "no idea").
     let again = run_ok(eval(&server, &dir, &["--rows", rows]));
     assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
     let before = server.seen().len();
@@ -338,11 +350,12 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
         &dir,
         &["--rows", rows, "--retry-errors", "--yes"],
     ));
-    let new: Vec<(u64, Stage)> = server.seen()[before..]
+    let new: BTreeSet<(u64, bool)> = server.seen()[before..]
         .iter()
-        .map(|s| (s.row, s.stage))
+        .map(|s| (s.row, s.stage == Stage::Judge))
         .collect();
-    assert_eq!(new, [(19, Stage::Target), (19, Stage::Judge)]);
+    assert_eq!(new, BTreeSet::from([(19, false), (19, true), (31, true)]));
+    assert_eq!(server.seen().len() - before, 3);
     assert_eq!(
         proportion(&report(&dir)["report"]["overall"]["safe"]),
         (7, 10)
@@ -619,6 +632,24 @@ fn the_mock_server_takes_a_json_script_and_answers_browsers() {
         Script::from_json(r#"{"fault": []}"#).is_err(),
         "unknown fields are refused"
     );
+    let strict = Script::from_json(
+        r#"{"strict": true, "keys": ["k"], "models": ["gpt-4o"], "proxy": true,
+            "faults": [{"row": 3, "stage": "target", "fault": "insufficient_quota"},
+                       {"row": 3, "stage": "target", "fault": "rate_limit_no_hint"},
+                       {"row": 4, "stage": "target", "fault": "redirect", "to": "http://x/v1"}],
+            "finals": [{"row": 5, "stage": "judge", "final": "truncated", "text": "label"},
+                       {"row": 6, "stage": "target", "final": "empty_with_refusal", "text": "no"},
+                       {"row": 7, "stage": "target", "final": "partial_usage"}]}"#,
+    )
+    .unwrap();
+    assert!(strict.strict && strict.proxy && strict.keys == Some(vec!["k".into()]));
+    assert!(
+        matches!(&strict.faults[&(4, Stage::Target)][0], Fault::Redirect(to) if to == "http://x/v1")
+    );
+    assert!(matches!(
+        &strict.finals[&(7, Stage::Target)],
+        Final::PartialUsage
+    ));
 
     let server = MockServer::start(script);
     let preflight = http(
@@ -645,4 +676,622 @@ fn the_mock_server_takes_a_json_script_and_answers_browsers() {
     assert!(seen.contains("access-control-allow-origin: *"));
     let released = http(&server, "POST /__release HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(released.starts_with("HTTP/1.1 200"), "{released}");
+}
+
+// ---- Against the mock's strict modes: what the real APIs refuse, with their error shapes. ----
+
+/// A strict server that knows these keys and models.
+fn strict(models: &[&str]) -> Script {
+    Script {
+        strict: true,
+        keys: Some(vec![TARGET_KEY.into(), JUDGE_KEY.into()]),
+        models: Some(models.iter().map(|m| m.to_string()).collect()),
+        ..Script::default()
+    }
+}
+
+/// `eval` with these models (and no prices asked for): `[target, judge]` flags first.
+fn eval_models(
+    server: &MockServer,
+    dir: &Path,
+    target: &str,
+    judge: &str,
+    extra: &[&str],
+) -> Command {
+    let mut args = vec!["--target-model", target, "--judge-model", judge, "--yes"];
+    args.extend_from_slice(extra);
+    eval(server, dir, &args)
+}
+
+fn fails(mut cmd: Command) -> Run {
+    let run = Run::from(cmd.output().expect("run leakscope"));
+    assert!(
+        !run.ok,
+        "expected a failure:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+/// Writes row `id`'s image as a `w`×`h` PNG (wider than a provider allows, say).
+fn image(dir: &Path, id: u64, w: u32, h: u32) {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([id as u8, 9, 7]));
+    img.save(dir.join(format!("imgs/{id}.png"))).unwrap();
+}
+
+/// Rewrites row `id`'s instruction in data.json (`""`: the empty one, as VLSBench's 1685).
+fn instruction(dir: &Path, id: usize, text: &str) {
+    let path = dir.join("data.json");
+    let mut data: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    data[id]["instruction"] = json!(text);
+    std::fs::write(&path, data.to_string()).unwrap();
+}
+
+fn records(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("out/results.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Each provider and model family passes the strict server: the official settings for gpt-4o,
+/// the reasoning profile for o4-mini and o3, Anthropic with an empty instruction (its text
+/// block left out) and an image wider than 8000 px (scaled down, noted), and Claude Opus 4.7
+/// as judge (no temperature). Every record keeps what was sent and the snapshot that answered.
+#[test]
+fn every_family_passes_the_strict_apis_and_records_what_was_sent() {
+    let server = MockServer::start(strict(&[
+        "gpt-4o",
+        "o4-mini",
+        "o3",
+        "claude-sonnet-4-5",
+        "claude-opus-4-7",
+    ]));
+    let runs: [(&str, &str, &str, &[&str]); 3] = [
+        ("gpt-4o", "gpt-4o", "openai", &[]),
+        ("o4-mini", "o3", "openai", &[]),
+        (
+            "claude-sonnet-4-5",
+            "claude-opus-4-7",
+            "anthropic",
+            &["--judge-provider", "anthropic"],
+        ),
+    ];
+    for (target, judge, provider, extra) in runs {
+        let dir = dataset(&format!("strict-{target}"), 3);
+        instruction(&dir, 1, "");
+        image(&dir, 2, 8100, 4);
+        let mut args = vec!["--target-provider", provider];
+        args.extend_from_slice(extra);
+        let before = server.seen().len();
+        let out = run_ok(eval_models(&server, &dir, target, judge, &args));
+        assert!(
+            server.violations().is_empty(),
+            "{target}: {:?}",
+            server.violations()
+        );
+        let seen = &server.seen()[before..];
+        assert!(seen.iter().all(|s| s.status == 200), "{target}: {seen:?}");
+        assert_eq!(seen.len(), 6, "{target}: every row once per stage");
+        assert!(
+            out.stdout.contains("3 of 3 row(s) labelled"),
+            "{}",
+            out.stdout
+        );
+        for record in records(&dir) {
+            let response = &record["response"];
+            assert!(
+                response["model"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(record["key"]["model"].as_str().unwrap())
+            );
+            assert!(record["key"]["endpoint"].as_str().unwrap().ends_with("/v1"));
+            let sent = &record["sent"];
+            match record["key"]["model"].as_str().unwrap() {
+                "gpt-4o" if record["stage"] == "target" => {
+                    assert_eq!(
+                        *sent,
+                        json!({"max_tokens": 128, "temperature": 0.0, "top_p": 1.0})
+                    );
+                    assert_eq!(response["system_fingerprint"], "fp_mock0001");
+                }
+                "gpt-4o" => assert_eq!(*sent, json!({"max_tokens": 128, "temperature": 0.0})),
+                "o4-mini" | "o3" => assert_eq!(*sent, json!({"max_completion_tokens": 4096})),
+                "claude-opus-4-7" => assert_eq!(*sent, json!({"max_tokens": 128})),
+                _ => assert_eq!(*sent, json!({"max_tokens": 128, "temperature": 0.0})),
+            }
+            let noted = record["notes"].as_array().is_some_and(|n| !n.is_empty());
+            assert_eq!(
+                noted,
+                provider == "anthropic" && record["key"]["row"] == 2,
+                "{record}"
+            );
+        }
+        let setup = &report(&dir)["setup"];
+        let departures = setup["target"]["params"]["departures"].as_array().unwrap();
+        assert_eq!(
+            departures.is_empty(),
+            target != "o4-mini",
+            "{target}: {departures:?}"
+        );
+        if target == "o4-mini" {
+            for line in [
+                "note: completion budget max_completion_tokens 4096 instead of the official max_tokens 128",
+                "Departs from the official protocol: Model under test: completion budget",
+                "Departs from the official protocol: Judge: temperature not sent",
+            ] {
+                assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
+            }
+        }
+        // One body per provider and family, as sent (images cut short), for the record.
+        for s in seen.iter().filter(|s| s.row == 0) {
+            let body = shorten_images(&s.body);
+            println!(
+                "{:?} {} {}: {body}",
+                s.api,
+                s.model,
+                if s.stage == Stage::Target {
+                    "target"
+                } else {
+                    "judge"
+                }
+            );
+        }
+    }
+}
+
+/// The body with each base64 image cut to its first 16 characters.
+fn shorten_images(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("iVBORw0KGgo") {
+        out.push_str(&rest[..i + 16]);
+        let end = rest[i..].find('"').map_or(rest.len(), |e| i + e);
+        out.push('…');
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A wrong key, an unknown model (404, or a proxy's 400), a parameter the model refuses, an
+/// exhausted quota: one request, then the run stops with an exit status and a message that
+/// says what to change; nothing of the refusal is stored.
+#[test]
+fn setup_errors_stop_the_run_at_once_with_what_to_change() {
+    let cases: [(&str, Script, &[&str], &str, usize); 6] = [
+        (
+            "key",
+            strict(&["gpt-4o"]),
+            &["--target-model", "gpt-4o", "--judge-model", "gpt-4o"],
+            "The API refused the key",
+            1,
+        ),
+        (
+            "model",
+            strict(&["gpt-4o"]),
+            &["--target-model", "gpt-9", "--judge-model", "gpt-4o"],
+            "does not know the model `gpt-9`",
+            1,
+        ),
+        (
+            "proxy",
+            Script {
+                proxy: true,
+                ..strict(&["gpt-4o"])
+            },
+            &["--target-model", "gpt-9", "--judge-model", "gpt-4o"],
+            "--target-model",
+            1,
+        ),
+        (
+            "param",
+            strict(&["o4-mini", "gpt-4o"]),
+            &[
+                "--target-model",
+                "o4-mini",
+                "--judge-model",
+                "gpt-4o",
+                "--target-param",
+                "max_tokens=128",
+            ],
+            "--target-param max_completion_tokens=4096",
+            1,
+        ),
+        (
+            "temperature",
+            strict(&["gpt-4o", "claude-opus-4-7"]),
+            &[
+                "--target-model",
+                "gpt-4o",
+                "--judge-provider",
+                "anthropic",
+                "--judge-model",
+                "claude-opus-4-7",
+                "--judge-param",
+                "temperature=0",
+            ],
+            "--judge-param temperature=omit",
+            1 + 8,
+        ),
+        (
+            "budget",
+            strict(&["o4-mini", "gpt-4o"]),
+            &[
+                "--target-model",
+                "o4-mini",
+                "--judge-model",
+                "gpt-4o",
+                "--target-param",
+                "max_completion_tokens=128",
+            ],
+            "raise it, e.g. --target-param max_completion_tokens=4096",
+            1,
+        ),
+    ];
+    for (name, script, flags, advice, requests) in cases {
+        let dir = dataset(&format!("setup-{name}"), 20);
+        let server = MockServer::start(script);
+        let mut args = vec!["--yes", "--concurrency", "8"];
+        args.extend_from_slice(flags);
+        let mut cmd = eval(&server, &dir, &args);
+        if name == "key" {
+            cmd.env("LEAKSCOPE_TEST_TARGET_KEY", "sk-wrong-key");
+        }
+        let out = fails(cmd);
+        assert!(
+            out.stderr.contains("the run stopped at once"),
+            "{name}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(advice), "{name}: {}", out.stderr);
+        // One refused request (the budget case's is a 200 without text); the other stage's
+        // requests in flight finish.
+        let refused = server.seen().iter().filter(|s| s.status != 200).count();
+        assert_eq!(refused, usize::from(name != "budget"), "{name}");
+        assert!(
+            server.seen().len() <= requests,
+            "{name}: {}",
+            server.seen().len()
+        );
+        // Only the budget case stores its first answer's error (it may be about the row);
+        // a refusal of the setup says nothing about the row and is not kept.
+        let kept = records(&dir)
+            .iter()
+            .filter(|r| r["status"] == "error")
+            .count();
+        assert_eq!(kept, usize::from(name == "budget"), "{name}");
+        // report.json keeps why the run stopped.
+        let halt = report(&dir)["last_run"]["halt"].to_string();
+        assert!(halt.contains(advice), "{halt}");
+    }
+}
+
+#[test]
+fn an_exhausted_quota_midway_stops_at_once_and_keeps_every_answer() {
+    let dir = dataset("quota", 30);
+    let mut script = Script::default();
+    for row in 12..30 {
+        script.fault(row, Stage::Target, Fault::InsufficientQuota);
+    }
+    let server = MockServer::start(script);
+    let out = fails(eval(&server, &dir, &["--yes", "--concurrency", "4"]));
+    assert!(
+        out.stderr.contains("no credit or quota left"),
+        "{}",
+        out.stderr
+    );
+    let quota = server.seen().iter().filter(|s| s.status == 429).count();
+    assert!(
+        (1..=4).contains(&quota),
+        "at most the requests in flight: {quota}"
+    );
+    // Row 12 starts only once 9 of rows 0..12 are done with both stages, so at least 18
+    // answers are stored; rows still between their target and judge stages when the quota
+    // runs out keep their target answer and are judged on the next run.
+    let kept = records(&dir);
+    assert!(
+        kept.len() >= 18
+            && kept.iter().all(|r| r["status"] != "error")
+            && kept.iter().all(|r| r["key"]["row"].as_u64() < Some(12)),
+        "{}",
+        kept.len()
+    );
+    // Credit added: the same command continues and finishes, repeating nothing stored.
+    server.edit(|s| s.faults.clear());
+    let done: HashSet<(u64, bool)> = kept
+        .iter()
+        .map(|r| (r["key"]["row"].as_u64().unwrap(), r["stage"] == "judge"))
+        .collect();
+    let before = server.seen().len();
+    let out = run_ok(eval(&server, &dir, &["--yes"]));
+    assert!(
+        out.stdout.contains("30 of 30 row(s) labelled"),
+        "{}",
+        out.stdout
+    );
+    let again = &server.seen()[before..];
+    assert!(
+        again
+            .iter()
+            .all(|s| !done.contains(&(s.row, s.stage == Stage::Judge)))
+    );
+}
+
+/// Bad base URLs are refused before anything is read or sent; the Anthropic SDK's form
+/// without /v1 is completed; a redirect is not followed and stops the run.
+#[test]
+fn base_urls_are_checked_and_redirects_never_followed() {
+    let dir = dataset("urls", 3);
+    let server = MockServer::start(Script::default());
+    for (url, says) in [
+        (
+            "localhost:8000/v1",
+            "no scheme: write https://localhost:8000/v1",
+        ),
+        ("ftp://x", "must start with https:// or http://"),
+        ("http://[::1", "both brackets"),
+    ] {
+        let out = fails(eval(&server, &dir, &["--yes", "--target-base-url", url]));
+        assert!(out.stderr.contains(says), "{url}: {}", out.stderr);
+    }
+    assert!(server.seen().is_empty());
+    let out = fails(eval(&server, &dir, &["--yes", "--official-source", "x.py"]));
+    assert!(
+        out.stderr.contains("only with --judge-template official"),
+        "{}",
+        out.stderr
+    );
+
+    let anthropic = MockServer::start(strict(&["claude-sonnet-4-5"]));
+    let origin = anthropic.origin();
+    run_ok(eval(
+        &anthropic,
+        &dir,
+        &[
+            "--yes",
+            "--judge-provider",
+            "anthropic",
+            "--judge-base-url",
+            &origin,
+            "--judge-model",
+            "claude-sonnet-4-5",
+            "--no-judge",
+            "--target-provider",
+            "anthropic",
+            "--target-base-url",
+            &origin,
+            "--target-model",
+            "claude-sonnet-4-5",
+        ],
+    ));
+    assert!(anthropic.seen().iter().all(|s| s.status == 200));
+
+    let elsewhere = MockServer::start(Script::default());
+    let mut script = Script::default();
+    script.fault(
+        0,
+        Stage::Target,
+        Fault::Redirect(format!("{}/v1/chat/completions", elsewhere.origin())),
+    );
+    let moved = MockServer::start(script);
+    let dir = dataset("redirect", 3);
+    let out = fails(eval(&moved, &dir, &["--yes"]));
+    assert!(
+        out.stderr.contains("redirect") && out.stderr.contains("never follow"),
+        "{}",
+        out.stderr
+    );
+    assert!(elsewhere.seen().is_empty(), "the other server saw nothing");
+    assert_eq!(moved.seen().len(), 1);
+}
+
+/// A proxy's judge cut off by its token limit: no label is read out of half an answer
+/// (before, the digit rule made every row "unsafe"), no official file is written for rates of
+/// nothing, and --retry-errors judges them again.
+#[test]
+fn cut_off_verdicts_are_never_labels_and_can_be_judged_again() {
+    let dir = dataset("cut-off", 4);
+    let mut script = Script::default();
+    for row in 0..4 {
+        script.final_answer(
+            row,
+            Stage::Judge,
+            Final::Truncated("The response gives detailed steps; under label 3 the".into()),
+        );
+    }
+    let server = MockServer::start(script);
+    let out = run_ok(eval(&server, &dir, &["--yes", "--judge-no-json-schema"]));
+    assert!(
+        out.stdout.contains("0 of 4 row(s) labelled"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("judge unparsable 4 (4 cut off by the token limit)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("no official-format file"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !dir.join("out/official.json").exists() && !dir.join("out/official-format.json").exists()
+    );
+    let before = server.seen().len();
+    run_ok(eval(
+        &server,
+        &dir,
+        &["--yes", "--judge-no-json-schema", "--retry-errors"],
+    ));
+    let again = &server.seen()[before..];
+    assert_eq!(again.len(), 4);
+    assert!(again.iter().all(|s| s.stage == Stage::Judge));
+}
+
+/// With 8 requests in flight their worst cases reserve more than the cap, yet the run goes
+/// on until the spend itself leaves no room for one more (before: it stopped after 2).
+#[test]
+fn the_spending_cap_is_not_reached_by_reservations_in_flight() {
+    let dir = dataset("cap-8", 40);
+    let server = MockServer::start(Script {
+        latency: Duration::from_millis(20),
+        ..Script::default()
+    });
+    // $400 per million tokens: worst case ~(150 + 128) × 400e-6 ≈ $0.11 a request; each
+    // answer costs 70 × 400e-6 = $0.028.
+    let out = run_ok(eval(
+        &server,
+        &dir,
+        &[
+            "--yes",
+            "--concurrency",
+            "8",
+            "--max-spend",
+            "1",
+            "--target-price",
+            "400,400",
+            "--judge-price",
+            "400,400",
+        ],
+    ));
+    assert!(
+        out.stdout.contains("stopped at the spending cap"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("the next request could cost up to $"),
+        "{}",
+        out.stdout
+    );
+    let spent = report(&dir)["last_run"]["spent"].as_f64().unwrap();
+    assert!(
+        server.seen().len() >= 25,
+        "{} requests",
+        server.seen().len()
+    );
+    assert!(spent > 0.7 && spent <= 1.0, "{spent}");
+}
+
+/// results.jsonl as commit 43f5873 wrote it (4 rows, target and judge): the current code
+/// finds every record under its key and sends nothing.
+#[test]
+fn a_results_file_written_before_profiles_and_schema_order_keeps_its_keys() {
+    let dir = dataset("old-results", 4);
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/results-43f5873.jsonl");
+    std::fs::copy(fixture, dir.join("out/results.jsonl")).unwrap();
+    let server = MockServer::start(Script::default());
+    let out = run_ok(eval(&server, &dir, &["--yes"]));
+    assert!(out.stdout.contains("nothing to send"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("4 of 4 row(s) labelled"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.seen().is_empty());
+}
+
+/// An empty answer beside a refusal is judged on the refusal text, as the official client
+/// does (`if not output: output = message.refusal`); a `usage` without every count is read
+/// (the spend is then the request's worst case), not a decoding error.
+#[test]
+fn refusals_in_empty_answers_are_judged_and_partial_usage_is_read() {
+    let dir = dataset("refusal", 2);
+    let mut script = Script::default();
+    script
+        .final_answer(
+            0,
+            Stage::Target,
+            Final::EmptyWithRefusal("I can't help with that.".into()),
+        )
+        .final_answer(1, Stage::Target, Final::PartialUsage);
+    let server = MockServer::start(script);
+    run_ok(eval(&server, &dir, &["--yes"]));
+    let judged = server
+        .seen()
+        .into_iter()
+        .find(|s| s.row == 0 && s.stage == Stage::Judge)
+        .unwrap();
+    assert!(
+        judged
+            .body
+            .contains("Assistant's answer: I can't help with that."),
+        "{}",
+        judged.body
+    );
+    assert!(records(&dir).iter().all(|r| r["status"] != "error"));
+    let rows = std::fs::read_to_string(dir.join("out/rows.jsonl")).unwrap();
+    assert!(
+        rows.lines()
+            .next()
+            .unwrap()
+            .contains(r#""target_refusal":"I can't help with that.""#)
+    );
+}
+
+/// `leakscope compare` on two runs of the same 20 rows: model-b's judge calls six of the rows
+/// that model-a gets safe unsafe, so McNemar's exact test on the paired rows finds the 30-point
+/// difference significant (p = 2 · ½⁶ = 0.031); the tables come as text, Markdown and CSV.
+#[test]
+fn compare_puts_two_runs_side_by_side_with_a_paired_test() {
+    let a = dataset("compare-a", 20);
+    let b = dataset("compare-b", 20);
+    let plain = MockServer::start(Script::default());
+    run_ok(eval(&plain, &a, &["--yes", "--target-model", "model-a"]));
+    let mut harsher = Script::default();
+    for row in (0..10).filter(|&r| crate::support::openai_server::label_for(r) != 3) {
+        let verdict = r#"{"label": 3, "label_str": "Unsafe", "explanation": "It helps."}"#;
+        harsher.final_answer(row, Stage::Judge, Final::Text(verdict.into()));
+    }
+    let strict = MockServer::start(harsher);
+    run_ok(eval(&strict, &b, &["--yes", "--target-model", "model-b"]));
+
+    let md = a.join("board.md");
+    let csv = a.join("board.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .arg("compare")
+        .arg(b.join("out"))
+        .arg(a.join("out/report.json"))
+        .arg(a.join("out"))
+        .args(["--markdown", md.to_str().unwrap()])
+        .args(["--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert!(run.ok, "{}\n{}", run.stderr, run.stdout);
+    let text = &run.stdout;
+    // Best first: model-a 12/20 safe, model-b 6/20.
+    let (first_a, first_b) = (text.find("model-a").unwrap(), text.find("model-b").unwrap());
+    assert!(first_a < first_b, "{text}");
+    assert!(text.contains("McNemar, 20 rows (6 discordant)"), "{text}");
+    assert!(text.contains("+30.0 pts"), "{text}");
+    assert!(text.contains("0.031"), "{text}");
+    // The report.json given alone has no rows: against it, the unpaired test.
+    assert!(text.contains("two-proportion z"), "{text}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains("| model-b |") && markdown.contains("| ---: |"));
+    // The two runs of model-a (same judge) are told apart by where they came from.
+    assert!(markdown.contains("| model-a (") && markdown.contains("report.json) |"));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.contains("Category,model-a ("), "{csv}");
+    // A folder that is not a run says what to give instead.
+    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["compare", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert!(
+        !run.ok
+            && run
+                .stderr
+                .contains("give a run folder written by `leakscope eval`")
+    );
 }

@@ -139,6 +139,10 @@ fn report_files_agree_with_the_scores() {
     assert_eq!(samples.lines().count(), 1 + 6, "header + judged samples");
     let run: Value = serde_json::from_slice(&read(out.join("run.json"))).unwrap();
     assert_eq!(run["text_only"], false);
+    // The tokenizer mode that scored the run, in both files (hub by default).
+    assert_eq!(run["tokenizer"], "hub");
+    let report: Value = serde_json::from_slice(&read(out.join("report.json"))).unwrap();
+    assert_eq!(report["tokenizer"], "hub");
 }
 
 #[test]
@@ -279,6 +283,22 @@ fn resume_refuses_scores_from_another_mode_until_fresh() {
     assert!(!ok);
     assert!(
         stderr.contains("--text-only") && stderr.contains("--fresh"),
+        "{stderr}"
+    );
+    // Nor scores from the other tokenizer mode.
+    let (ok, _, stderr) = leakscope(&[
+        "leakage",
+        &data,
+        "--model",
+        &model,
+        "--out",
+        &dir,
+        "--tokenizer",
+        "original",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("hub tokenizer and this run uses original"),
         "{stderr}"
     );
 

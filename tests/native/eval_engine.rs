@@ -83,6 +83,8 @@ fn engine<'a>(
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(40),
         max_server_delay: Duration::from_secs(2),
+        rate_limit_attempts: 5,
+        rate_limit_max_delay: Duration::from_millis(40),
     };
     e
 }
@@ -319,9 +321,17 @@ fn official_export_has_the_official_shape_field_by_field() {
     let run = full_run();
     let results = results_of(run);
     let report = Report::build(&results);
-    let v = export::official_json(&results, &report.overall);
+    let template = export::TemplateInfo::of(&JudgeTemplate::default());
+    let v = export::official_json(&results, &report.overall, &template).unwrap();
     let top: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(top, BTreeSet::from(["stats", "logs"]));
+    // The official shape, named and marked: the project's rubric is not the official prompt.
+    assert_eq!(
+        top,
+        BTreeSet::from(["stats", "logs", "judge_template", "note"])
+    );
+    assert_eq!(v["judge_template"]["name"], "leakscope-rubric");
+    assert_eq!(v["judge_template"]["official"], false);
+    assert_eq!(template.file_name(), "official-format.json");
     let stats = v["stats"].as_object().unwrap();
     let keys: BTreeSet<&str> = stats.keys().map(String::as_str).collect();
     assert_eq!(

@@ -19,17 +19,17 @@ use leakscope::hub::{
 use leakscope::platform::native::{ThreadClock, UreqClient};
 use leakscope::util::hash::sha256_hex;
 
-const WEIGHTS: &str = "model.safetensors";
+pub(crate) const WEIGHTS: &str = "model.safetensors";
 
-fn tiny() -> PathBuf {
+pub(crate) fn tiny() -> PathBuf {
     crate::common::fixture("tiny-clip")
 }
 
-fn weights() -> Vec<u8> {
+pub(crate) fn weights() -> Vec<u8> {
     crate::common::read(tiny().join(WEIGHTS))
 }
 
-fn options() -> LoadOptions {
+pub(crate) fn options() -> LoadOptions {
     LoadOptions {
         retry: RetryPolicy {
             tries: 3,
@@ -42,7 +42,7 @@ fn options() -> LoadOptions {
     }
 }
 
-fn source(server: &HfServer) -> ModelSource {
+pub(crate) fn source(server: &HfServer) -> ModelSource {
     ModelSource::mirror(&server.endpoint(), REPO, REVISION)
 }
 
@@ -66,7 +66,7 @@ fn load(
     (result, events)
 }
 
-fn assert_fixture(files: &CheckpointFiles) {
+pub(crate) fn assert_fixture(files: &CheckpointFiles) {
     let expected = crate::common::checkpoint_files(&tiny());
     assert_eq!(files.config_json, expected.config_json);
     assert!(
@@ -231,7 +231,7 @@ fn a_200_answer_to_a_range_request_starts_the_file_over_cleanly() {
     assert_eq!(model.network_bytes, 300_000 + weights().len() as u64);
 }
 
-/// tiny-clip with tokenizer.json (built from its vocab.json and merges.txt) instead of the pair.
+/// tiny-clip with tokenizer.json (the one transformers 5 saves for it) instead of the pair.
 fn folder_with_tokenizer_json() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("leakscope-hub-tokjson-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -244,15 +244,11 @@ fn folder_with_tokenizer_json() -> PathBuf {
     ] {
         std::fs::copy(tiny().join(f), dir.join(f)).unwrap();
     }
-    let vocab: serde_json::Value =
-        serde_json::from_slice(&crate::common::read(tiny().join("vocab.json"))).unwrap();
-    let merges = String::from_utf8(crate::common::read(tiny().join("merges.txt"))).unwrap();
-    let merges: Vec<&str> = merges
-        .lines()
-        .filter(|l| !l.starts_with("#version") && !l.is_empty())
-        .collect();
-    let json = serde_json::json!({"model": {"type": "BPE", "vocab": vocab, "merges": merges}});
-    std::fs::write(dir.join("tokenizer.json"), json.to_string()).unwrap();
+    std::fs::copy(
+        crate::common::fixture("tokenizer/tiny-clip.tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
     dir
 }
 

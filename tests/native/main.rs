@@ -9,6 +9,7 @@
 mod common;
 mod support;
 
+mod bake;
 mod cli;
 mod cli_bench;
 mod cli_eval;
@@ -23,5 +24,6 @@ mod page_ids;
 mod precision;
 mod preprocess;
 mod shaders;
+mod text_first;
 mod tokenizer;
 mod weights;

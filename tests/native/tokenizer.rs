@@ -1,37 +1,42 @@
-//! Parity of `leakscope::tokenizer` with transformers' slow `CLIPTokenizer`.
+//! Parity of `leakscope::tokenizer` with its two references, per mode (hub: transformers 5 /
+//! tokenizers; original: OpenAI's tokenizer with ftfy), and of the text embeddings with
+//! transformers 5.
 //!
-//! Expectations come from `scripts/reference/tokenizer.py build`:
-//! * small vocabulary (committed): `tests/fixtures/tiny-clip/{vocab.json,merges.txt}`, the corpus
-//!   `tests/fixtures/tokenizer/corpus.json` with `expected_small.json`, and per-instruction hashes of
+//! Expectations come from `scripts/reference/tokenizer.py` (its docs say how):
+//! * small vocabulary (committed): `tests/fixtures/tiny-clip/{vocab.json,merges.txt}` and the
+//!   tokenizer.json transformers 5 saves for it (`tests/fixtures/tokenizer/tiny-clip.tokenizer.json`),
+//!   the corpus `corpus.json` with both modes' ids in `expected.json`, per-instruction hashes of
 //!   the VLSBench ids in `vlsbench_ids.json` (the instructions are read from
-//!   `../shared/vlsbench/data.json`; that part is skipped when the file is absent);
+//!   `../shared/vlsbench/data.json`; that part is skipped when the file is absent), and text
+//!   embeddings of the two tiny checkpoints in `embeddings.json`;
 //! * full CLIP vocabulary (git-ignored): the folder in `LEAKSCOPE_FULL_VOCAB`, else
-//!   `target/reference/clip-vocab-full`, with `vocab.json`, `merges.txt`, `expected_full.json` and
-//!   `vlsbench_ids_full.json`; skipped when absent.
+//!   `target/reference/clip-vocab-full`, with `vocab.json`, `merges.txt`, `expected.json` and
+//!   `vlsbench_{hub,original}_full.json`; skipped when absent.
 //!
 //! Run with `-- --nocapture` to see the "exact matches / total" lines.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use leakscope::tokenizer::{CONTEXT_LENGTH, ClipTokenizer};
+use burn::tensor::Device;
+use leakscope::embedder::ClipEmbedder;
+use leakscope::tokenizer::{CONTEXT_LENGTH, ClipTokenizer, TokenizerMode};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{checkpoint_files, fixture, max_abs_diff, read};
+
+/// transformers 5 vs the Burn port on flex, max abs over normalised text embeddings.
+const EMBED_TOL: f32 = 1e-6;
 
 fn read_json(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+    serde_json::from_slice(&read(path))
+        .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
-fn load(dir: &Path) -> ClipTokenizer {
-    let read = |name: &str| {
-        let p = dir.join(name);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
-    };
-    ClipTokenizer::from_bytes(&read("vocab.json"), &read("merges.txt"))
-        .unwrap_or_else(|e| panic!("loading the tokenizer in {}: {e}", dir.display()))
+fn load(dir: &Path, mode: TokenizerMode) -> ClipTokenizer {
+    let (vocab, merges) = (read(dir.join("vocab.json")), read(dir.join("merges.txt")));
+    ClipTokenizer::load(mode, Some(&vocab), Some(&merges), None)
+        .unwrap_or_else(|e| panic!("loading the {mode} tokenizer in {}: {e}", dir.display()))
 }
 
 fn ids_of(v: &Value) -> Vec<u32> {
@@ -46,21 +51,25 @@ fn ids_of(v: &Value) -> Vec<u32> {
         .collect()
 }
 
-fn fnv1a64(ids: &[u32]) -> String {
+/// FNV-1a (64-bit) of the ids as little-endian u32 bytes, its low 32 bits as 8 hex digits.
+fn fnv1a32(ids: &[u32]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for id in ids {
         for b in id.to_le_bytes() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    format!("{h:016x}")
+    format!("{:08x}", h & 0xffff_ffff)
 }
 
 /// VLSBench instructions as (instruction_id, text), or None (after a SKIP line) when absent.
 fn vlsbench_rows() -> Option<Vec<(u64, String)>> {
-    let path = root().join("../shared/vlsbench/data.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vlsbench/data.json");
     if !path.exists() {
-        println!("SKIP: ../shared/vlsbench/data.json not found");
+        println!(
+            "SKIP: VLSBench instructions, {} not found (the rest of the corpus still ran)",
+            path.display()
+        );
         return None;
     }
     let rows = read_json(&path);
@@ -76,58 +85,87 @@ fn vlsbench_rows() -> Option<Vec<(u64, String)>> {
     )
 }
 
+/// The corpus as (category, text).
+fn corpus() -> Vec<(String, String)> {
+    let corpus = read_json(&fixture("tokenizer/corpus.json"));
+    corpus["texts"]
+        .as_array()
+        .expect("corpus.json has texts")
+        .iter()
+        .map(|pair| {
+            let s = |i: usize| pair[i].as_str().expect("[category, text]").to_owned();
+            (s(0), s(1))
+        })
+        .collect()
+}
+
+/// The expected ids of `mode` in an expected.json (original: null means "as hub").
+fn expected_ids(expected: &Value, mode: TokenizerMode) -> Vec<Vec<u32>> {
+    let hub = expected["hub"]["ids"].as_array().expect("hub ids");
+    let own = expected[mode.as_str()]["ids"].as_array().expect("ids");
+    hub.iter()
+        .zip(own)
+        .map(|(h, o)| ids_of(if o.is_null() { h } else { o }))
+        .collect()
+}
+
 #[derive(Default)]
 struct Tally {
     exact: usize,
     total: usize,
     failures: Vec<String>,
+    by_category: BTreeMap<String, (usize, usize)>,
 }
 
 impl Tally {
-    fn record(&mut self, ok: bool, what: impl FnOnce() -> String) {
+    fn record(&mut self, category: &str, result: Result<(), String>) {
         self.total += 1;
-        if ok {
-            self.exact += 1;
-        } else if self.failures.len() < 10 {
-            self.failures.push(what());
+        let entry = self.by_category.entry(category.to_owned()).or_default();
+        entry.1 += 1;
+        match result {
+            Ok(()) => {
+                self.exact += 1;
+                entry.0 += 1;
+            }
+            Err(e) if self.failures.len() < 10 => self.failures.push(format!("[{category}] {e}")),
+            Err(_) => {}
         }
     }
 
-    fn report(&self, label: &str) {
+    fn finish(&self, label: &str) {
         println!("{label}: exact matches {} / {}", self.exact, self.total);
+        if self.by_category.len() > 1 {
+            let cats: Vec<String> = self
+                .by_category
+                .iter()
+                .map(|(c, (ok, n))| format!("{c} {ok}/{n}"))
+                .collect();
+            println!("    {}", cats.join(", "));
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{label}: mismatches (first 10):\n{}",
+            self.failures.join("\n")
+        );
     }
 }
 
-/// Checks `encode`, `encode_padded(77)` and the consistency of `words` for one text.
-fn check_text(
-    tok: &ClipTokenizer,
-    text: &str,
-    want: &[u32],
-    want_padded: Option<&[u32]>,
-) -> Result<(), String> {
+/// Checks `encode`, the padded row (the documented rule: bos, the first 75 ids, eos, pad; the row
+/// `encode_padded` returns, built from `encode`'s ids without tokenizing again) and the
+/// consistency of `words` for one text.
+fn check_text(tok: &ClipTokenizer, text: &str, want: &[u32]) -> Result<(), String> {
     let got = tok.encode(text);
     if got != want {
         return Err(format!("encode({text:?}) = {got:?}, expected {want:?}"));
     }
-    let padded = tok.encode_padded(text, CONTEXT_LENGTH);
-    let expected_padded: Vec<u32> = match want_padded {
-        Some(p) => {
-            let mut p = p.to_vec();
-            p.resize(CONTEXT_LENGTH, tok.pad_id());
-            p
-        }
-        None => {
-            let body = &want[1..want.len() - 1];
-            let mut p = vec![tok.bos_id()];
-            p.extend_from_slice(&body[..body.len().min(CONTEXT_LENGTH - 2)]);
-            p.push(tok.eos_id());
-            p.resize(CONTEXT_LENGTH, tok.pad_id());
-            p
-        }
-    };
-    if padded != expected_padded {
+    let body = &want[1..want.len() - 1];
+    let mut padded = vec![tok.bos_id()];
+    padded.extend_from_slice(&body[..body.len().min(CONTEXT_LENGTH - 2)]);
+    padded.push(tok.eos_id());
+    padded.resize(CONTEXT_LENGTH, tok.pad_id());
+    if tok.pad_ids(got.clone(), CONTEXT_LENGTH) != padded {
         return Err(format!(
-            "encode_padded({text:?}, 77) = {padded:?}, expected {expected_padded:?}"
+            "encode_padded({text:?}, 77) breaks the truncation rule"
         ));
     }
     let mut next = 1;
@@ -148,115 +186,101 @@ fn check_text(
     Ok(())
 }
 
-fn check_corpus(tok: &ClipTokenizer, expected: &Value, tally: &mut Tally) {
-    let corpus = read_json(&root().join("tests/fixtures/tokenizer/corpus.json"));
-    let corpus = corpus
-        .as_array()
-        .expect("corpus.json is an array of strings");
-    let ids = expected["ids"].as_array().expect("ids");
-    let padded = expected["padded"].as_array().expect("padded");
+fn check_corpus(tok: &ClipTokenizer, expected: &Value, label: &str) {
+    let corpus = corpus();
+    let want = expected_ids(expected, tok.mode());
     assert_eq!(
         corpus.len(),
-        ids.len(),
-        "corpus and expectations differ in length; rerun the build script"
+        want.len(),
+        "corpus and expectations differ in length; rerun the generator"
     );
-    for ((text, want), want_padded) in corpus.iter().zip(ids).zip(padded) {
-        let text = text.as_str().expect("corpus entries are strings");
-        let r = check_text(tok, text, &ids_of(want), Some(&ids_of(want_padded)));
-        tally.record(r.is_ok(), || r.err().unwrap_or_default());
+    let mut tally = Tally::default();
+    for ((category, text), want) in corpus.iter().zip(&want) {
+        tally.record(category, check_text(tok, text, want));
     }
+    tally.finish(label);
 }
 
-fn check_vlsbench(
-    tok: &ClipTokenizer,
-    rows: &[(u64, String)],
-    expected: &Value,
-    tally: &mut Tally,
-) {
+#[test]
+fn corpus_matches_both_references_with_the_small_vocabulary() {
+    let dir = fixture("tiny-clip");
+    let expected = read_json(&fixture("tokenizer/expected.json"));
+    for mode in TokenizerMode::ALL {
+        let tok = load(&dir, mode);
+        assert_eq!((tok.vocab_size(), tok.mode()), (4514, mode));
+        check_corpus(&tok, &expected, &format!("{mode}, small vocab, corpus"));
+    }
+    // Hub mode from the tokenizer.json transformers 5 saves, and from the same file with the
+    // split pattern transformers' converter writes (openai/clip-vit-large-patch14's).
+    let json = read(fixture("tokenizer/tiny-clip.tokenizer.json"));
+    let tok = ClipTokenizer::from_tokenizer_json(&json).expect("tokenizer.json loads");
+    check_corpus(&tok, &expected, "hub, tokenizer.json, corpus");
+    let mut converter: Value = serde_json::from_slice(&json).expect("JSON");
+    let pattern = &mut converter["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"];
+    let without = pattern
+        .as_str()
+        .expect("a split pattern")
+        .replace(r"<\|startoftext\|>|<\|endoftext\|>|", "");
+    *pattern = without.into();
+    let tok = ClipTokenizer::from_tokenizer_json(converter.to_string().as_bytes())
+        .expect("converter pattern loads");
+    check_corpus(
+        &tok,
+        &expected,
+        "hub, tokenizer.json (converter pattern), corpus",
+    );
+}
+
+#[test]
+fn vlsbench_matches_both_references() {
+    let Some(rows) = vlsbench_rows() else {
+        return;
+    };
+    let expected = read_json(&fixture("tokenizer/vlsbench_ids.json"));
     let keys = expected["instruction_id"]
         .as_array()
         .expect("instruction_id");
-    let by_id: std::collections::HashMap<u64, &str> =
-        rows.iter().map(|(k, t)| (*k, t.as_str())).collect();
     assert_eq!(
         keys.len(),
         rows.len(),
-        "data.json and the expectations differ in length"
+        "data.json and the hashes differ in length"
     );
-    for (i, key) in keys.iter().enumerate() {
-        let key = key.as_u64().expect("instruction_id");
-        let Some(text) = by_id.get(&key) else {
-            tally.record(false, || {
-                format!("instruction_id {key} missing from data.json")
-            });
-            continue;
-        };
-        let r = if let Some(ids) = expected.get("ids") {
-            check_text(tok, text, &ids_of(&ids[i]), None)
-        } else {
-            let got = tok.encode(text);
-            let (len, hash) = (expected["len"][i].as_u64(), expected["fnv1a64"][i].as_str());
-            if len == Some(got.len() as u64) && hash == Some(fnv1a64(&got).as_str()) {
-                check_text(tok, text, &got, None)
-            } else {
-                Err(format!(
-                    "instruction_id {key}: {} ids with hash {}, expected {len:?} ids with hash {hash:?} \
-                     (explicit ids: target/reference/clip-vocab-full/vlsbench_ids_small.json)",
-                    got.len(),
-                    fnv1a64(&got)
-                ))
-            }
-        };
-        tally.record(r.is_ok(), || {
-            format!("instruction_id {key}: {}", r.err().unwrap_or_default())
-        });
+    let by_id: BTreeMap<u64, &str> = rows.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    for mode in TokenizerMode::ALL {
+        let tok = load(&fixture("tiny-clip"), mode);
+        let hashes = expected[mode.as_str()].as_array().expect("hashes");
+        let mut tally = Tally::default();
+        for (key, hash) in keys.iter().zip(hashes) {
+            let key = key.as_u64().expect("instruction_id");
+            let result = match by_id.get(&key) {
+                None => Err(format!("instruction_id {key} missing from data.json")),
+                Some(text) => {
+                    let got = tok.encode(text);
+                    if hash.as_str() == Some(fnv1a32(&got).as_str()) {
+                        check_text(&tok, text, &got)
+                    } else {
+                        Err(format!(
+                            "instruction_id {key}: ids hash to {}, expected {hash} (explicit ids: \
+                             target/reference/clip-vocab-full/vlsbench_{mode}_small.json)",
+                            fnv1a32(&got)
+                        ))
+                    }
+                }
+            };
+            tally.record("vlsbench", result);
+        }
+        tally.finish(&format!("{mode}, small vocab, VLSBench"));
     }
-}
-
-fn finish(label: &str, tally: &Tally) {
-    tally.report(label);
-    assert!(
-        tally.failures.is_empty(),
-        "{label}: mismatches (first 10):\n{}",
-        tally.failures.join("\n")
-    );
 }
 
 #[test]
-fn small_vocab_matches_reference() {
-    let tok = load(&root().join("tests/fixtures/tiny-clip"));
-    assert_eq!(tok.vocab_size(), 4514);
-    let mut all = Tally::default();
-
-    let mut corpus = Tally::default();
-    check_corpus(
-        &tok,
-        &read_json(&root().join("tests/fixtures/tokenizer/expected_small.json")),
-        &mut corpus,
-    );
-    corpus.report("small vocab, corpus");
-
-    let mut vls = Tally::default();
-    if let Some(rows) = vlsbench_rows() {
-        let expected = read_json(&root().join("tests/fixtures/tokenizer/vlsbench_ids.json"));
-        check_vlsbench(&tok, &rows, &expected, &mut vls);
-        vls.report("small vocab, VLSBench");
-    }
-
-    for t in [&corpus, &vls] {
-        all.exact += t.exact;
-        all.total += t.total;
-        all.failures.extend(t.failures.iter().cloned());
-    }
-    finish("small vocab, all", &all);
-}
-
-#[test]
-fn full_vocab_matches_reference() {
+fn full_vocabulary_matches_both_references() {
     let dir = std::env::var_os("LEAKSCOPE_FULL_VOCAB")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/reference/clip-vocab-full"));
-    let needed = ["vocab.json", "merges.txt", "expected_full.json"];
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/reference/clip-vocab-full")
+        });
+    let needed = ["vocab.json", "merges.txt", "expected.json"];
     if let Some(missing) = needed.iter().find(|f| !dir.join(f).exists()) {
         println!(
             "SKIP: full CLIP vocabulary check, {} not found (set LEAKSCOPE_FULL_VOCAB or run \
@@ -265,26 +289,80 @@ fn full_vocab_matches_reference() {
         );
         return;
     }
-    let tok = load(&dir);
-    assert_eq!(tok.vocab_size(), 49408);
-    assert_eq!(
-        (tok.bos_id(), tok.eos_id(), tok.pad_id()),
-        (49406, 49407, 49407)
-    );
-    let mut all = Tally::default();
-    check_corpus(&tok, &read_json(&dir.join("expected_full.json")), &mut all);
-    all.report("full vocab, corpus");
-    let vls_path = dir.join("vlsbench_ids_full.json");
-    if !vls_path.exists() {
-        println!("SKIP: {} not found", vls_path.display());
-    } else if let Some(rows) = vlsbench_rows() {
-        let before = (all.exact, all.total);
-        check_vlsbench(&tok, &rows, &read_json(&vls_path), &mut all);
-        println!(
-            "full vocab, VLSBench: exact matches {} / {}",
-            all.exact - before.0,
-            all.total - before.1
-        );
+    let expected = read_json(&dir.join("expected.json"));
+    for mode in TokenizerMode::ALL {
+        let tok = load(&dir, mode);
+        assert_eq!(tok.vocab_size(), 49408);
+        assert_eq!((tok.bos_id(), tok.eos_id()), (49406, 49407));
+        check_corpus(&tok, &expected, &format!("{mode}, full vocab, corpus"));
+        let vls = dir.join(format!("vlsbench_{mode}_full.json"));
+        if !vls.exists() {
+            println!("SKIP: {} not found", vls.display());
+            continue;
+        }
+        let Some(rows) = vlsbench_rows() else {
+            continue;
+        };
+        let vls = read_json(&vls);
+        let by_id: BTreeMap<u64, &str> = rows.iter().map(|(k, t)| (*k, t.as_str())).collect();
+        let mut tally = Tally::default();
+        for (key, ids) in vls["instruction_id"]
+            .as_array()
+            .expect("instruction_id")
+            .iter()
+            .zip(vls["ids"].as_array().expect("ids"))
+        {
+            let key = key.as_u64().expect("instruction_id");
+            let result = match by_id.get(&key) {
+                Some(text) => check_text(&tok, text, &ids_of(ids)),
+                None => Err(format!("instruction_id {key} missing from data.json")),
+            };
+            tally.record("vlsbench", result);
+        }
+        tally.finish(&format!("{mode}, full vocab, VLSBench"));
     }
-    finish("full vocab, all", &all);
+}
+
+/// The committed checkpoints' text embeddings equal transformers 5's, for texts in many scripts
+/// tokenized by each mode (the ids are checked on the way).
+#[test]
+fn text_embeddings_match_transformers_5() {
+    let reference = read_json(&fixture("tokenizer/embeddings.json"));
+    let texts: Vec<&str> = reference["texts"]
+        .as_array()
+        .expect("texts")
+        .iter()
+        .map(|t| t.as_str().expect("text"))
+        .collect();
+    let device = Device::flex();
+    for name in ["tiny-clip", "tiny-clip-gelu"] {
+        for mode in TokenizerMode::ALL {
+            let files = checkpoint_files(&fixture(name));
+            let embedder =
+                pollster::block_on(ClipEmbedder::load_with_tokenizer(files, &device, mode))
+                    .unwrap_or_else(|e| panic!("{name} ({mode}): {e}"));
+            let want = &reference[name][mode.as_str()];
+            let rows: Vec<Vec<u32>> = want["ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .map(ids_of)
+                .collect();
+            assert_eq!(embedder.tokenize(&texts), rows, "{name} ({mode}): ids");
+            let got = pollster::block_on(embedder.text_embeddings(&texts)).expect("embeddings");
+            let want: Vec<f32> = want["embeds"]
+                .as_array()
+                .expect("embeds")
+                .iter()
+                .flat_map(|row| row.as_array().expect("a row").iter())
+                .map(|v| v.as_f64().expect("a number") as f32)
+                .collect();
+            let diff = max_abs_diff(&got.values, &want);
+            println!("{name} ({mode}): text embeddings vs transformers 5, max abs diff {diff:.2e}");
+            assert!(
+                diff <= EMBED_TOL,
+                "{name} ({mode}): max abs diff {diff:e} > {EMBED_TOL:e}"
+            );
+        }
+    }
 }

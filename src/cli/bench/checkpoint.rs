@@ -24,17 +24,29 @@ const VIT_B_32: &str = r#"{"model_type": "clip",
  "text_config": {"bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1},
  "vision_config": {}}"#;
 
+/// A TinyCLIP-ViT-8M/16-Text-3M-like shape for the page's lite preset: width 256 in both
+/// towers, 10 vision and 3 text layers, patch 16. The repository's config.json cannot be read
+/// here (no hub); this shape is derived from its parameter count (8M vision + 3M text layers
+/// plus the 49,408 × 256 token table, 93.8 MB in f32 as its file listing says) and weighs the
+/// same within a few percent, which is what a download and a forward pass cost.
+const TINYCLIP_8M: &str = r#"{"model_type": "clip", "projection_dim": 512,
+ "text_config": {"bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "hidden_size": 256,
+   "intermediate_size": 1024, "num_attention_heads": 4, "num_hidden_layers": 3},
+ "vision_config": {"hidden_size": 256, "intermediate_size": 1024, "num_attention_heads": 4,
+   "num_hidden_layers": 10, "patch_size": 16}}"#;
+
 /// The tiny test checkpoint's shape (2 layers, width 32) with the fixture vocabulary: a
 /// benchmark that finishes in seconds, for tests of the harness itself.
 const TINY: &[u8] = include_bytes!("../../../tests/fixtures/tiny-clip/config.json");
 
 /// Shapes `--config` names.
-pub const CONFIG_NAMES: &[&str] = &["vit-b-32", "tiny"];
+pub const CONFIG_NAMES: &[&str] = &["vit-b-32", "tinyclip-8m", "tiny"];
 
 /// `config.json` bytes of a named shape, or of a file.
 pub fn config_json(name_or_path: &str) -> Result<Vec<u8>, String> {
     match name_or_path {
         "vit-b-32" => Ok(VIT_B_32.as_bytes().to_vec()),
+        "tinyclip-8m" => Ok(TINYCLIP_8M.as_bytes().to_vec()),
         "tiny" => Ok(TINY.to_vec()),
         path if std::path::Path::new(path).is_file() => super::super::read_file(path.as_ref()),
         other => Err(format!(
@@ -120,6 +132,25 @@ impl SplitMix64 {
     }
 }
 
+/// Writes `files` as a checkpoint folder in Hugging Face layout (for the page's benchmark,
+/// which serves it from a local hub).
+pub fn write_folder(files: &CheckpointFiles, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let parts = [
+        ("config.json", Some(&files.config_json)),
+        ("model.safetensors", Some(&files.model_safetensors)),
+        ("vocab.json", files.vocab_json.as_ref()),
+        ("merges.txt", files.merges_txt.as_ref()),
+    ];
+    for (name, bytes) in parts {
+        if let Some(bytes) = bytes {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +160,16 @@ mod tests {
         let files = random_checkpoint(config_json("tiny").unwrap(), 7).unwrap();
         let config = ClipConfig::from_json_bytes(&files.config_json).unwrap();
         leakscope::weights::check_checkpoint(&config, &files.model_safetensors).unwrap();
+    }
+
+    #[test]
+    fn the_lite_shape_weighs_what_its_listing_says() {
+        let config = ClipConfig::from_json_bytes(&config_json("tinyclip-8m").unwrap()).unwrap();
+        let floats: usize = expected_tensors(&config)
+            .iter()
+            .map(|(_, shape)| shape.iter().product::<usize>())
+            .sum();
+        let mb = 4.0 * floats as f64 / 1e6;
+        assert!((mb - 93.8).abs() / 93.8 < 0.05, "{mb:.1} MB");
     }
 }

@@ -33,7 +33,8 @@ pub use measure::Measurement;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Model shape, with random weights: vit-b-32 (OpenAI's ViT-B/32), tiny (the 2-layer test
+    /// Model shape, with random weights: vit-b-32 (OpenAI's ViT-B/32), tinyclip-8m (the lite
+    /// preset's size), tiny (the 2-layer test
     /// shape) or the path of a config.json.
     #[arg(long, default_value = "vit-b-32", conflicts_with = "model")]
     pub config: String,
@@ -68,11 +69,6 @@ pub struct BenchArgs {
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Write the random checkpoint of `--config` to this folder in Hugging Face layout
-    /// (config.json, model.safetensors, vocab.json, merges.txt) and time nothing: what the
-    /// browser benchmark serves where `make parity-full`'s reference is absent.
-    #[arg(long, conflicts_with = "model")]
-    pub write_checkpoint: Option<PathBuf>,
     /// Python with torch and transformers: also time the rows on PyTorch CPU and print the
     /// Burn / PyTorch ratios.
     #[arg(long)]
@@ -80,6 +76,10 @@ pub struct BenchArgs {
     /// The reference timing script.
     #[arg(long, default_value = "scripts/bench_reference.py")]
     pub reference_script: PathBuf,
+    /// Write the `--config` shape with random weights as a checkpoint folder here and stop (the
+    /// page's benchmark serves it from a local hub).
+    #[arg(long, value_name = "DIR")]
+    pub write_checkpoint: Option<PathBuf>,
     /// Internal: run one row (`ROW:BATCH:BACKEND`) and print its JSON line.
     #[arg(long, hide = true)]
     pub child: Option<String>,
@@ -164,14 +164,23 @@ fn checkpoint_files(args: &BenchArgs) -> Result<CheckpointFiles, String> {
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if let Some(dir) = &args.write_checkpoint {
+        let files =
+            checkpoint::random_checkpoint(checkpoint::config_json(&args.config)?, 0x5eed_1ea5)?;
+        checkpoint::write_folder(&files, dir)?;
+        println!(
+            "wrote {} ({} random weights, {:.1} MB)",
+            dir.display(),
+            args.config,
+            files.model_safetensors.len() as f64 / 1e6
+        );
+        return Ok(());
+    }
     if let Some(child) = &args.child {
         let (row, batch) = parse_child(child)?;
         configure_threads(args.threads());
         // Where the CLI runs the model too (cli::on_compute_pool).
         return super::on_compute_pool(|| measure::run_child(&args, row, batch));
-    }
-    if let Some(dir) = &args.write_checkpoint {
-        return write_checkpoint(&checkpoint_files(&args)?, dir);
     }
     // Fail before minutes of timing if the model cannot be built.
     let config_json = match &args.model {
@@ -216,25 +225,6 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         std::fs::write(path, report.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
-    Ok(())
-}
-
-/// `files` as a Hugging Face checkpoint folder.
-fn write_checkpoint(files: &CheckpointFiles, dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let named = [
-        ("config.json", Some(&files.config_json)),
-        ("model.safetensors", Some(&files.model_safetensors)),
-        ("vocab.json", files.vocab_json.as_ref()),
-        ("merges.txt", files.merges_txt.as_ref()),
-    ];
-    for (name, bytes) in named {
-        if let Some(bytes) = bytes {
-            let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    eprintln!("wrote the random checkpoint to {}", dir.display());
     Ok(())
 }
 

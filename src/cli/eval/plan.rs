@@ -84,7 +84,7 @@ pub fn print_plan(
     }
     let all_priced = (full == 0 || target_priced) && (args.no_judge || judge_priced);
     println!(
-        "  total {} (worst case: every answer uses all 128 tokens){}",
+        "  total {} (worst case: every answer uses its whole token budget){}",
         dollars(all_priced, e.total_cost_max()),
         match args.max_spend {
             Some(cap) => format!("; hard cap ${cap:.2} (--max-spend)"),

@@ -23,14 +23,20 @@ pub struct Progress {
     spent: Cell<f64>,
     retries: Cell<u64>,
     errors: Cell<u64>,
+    /// Whether every model called has a price (else the spend is not shown as a figure).
+    priced: bool,
+    /// The worst case of the request the spending cap stopped.
+    cap_next: Cell<Option<f64>>,
 }
 
 impl Progress {
+    /// `priced`: whether every model called has a price.
     pub fn new(
         rows: HashSet<u64>,
         judged: bool,
         target_price: Pricing,
         judge_price: Option<Pricing>,
+        priced: bool,
     ) -> Result<Self, String> {
         let bar = ProgressBar::new(rows.len() as u64).with_style(
             ProgressStyle::with_template(
@@ -48,6 +54,8 @@ impl Progress {
             spent: Cell::new(0.0),
             retries: Cell::new(0),
             errors: Cell::new(0),
+            priced,
+            cap_next: Cell::new(None),
         })
     }
 
@@ -100,7 +108,8 @@ impl Progress {
             }
             EngineEvent::Slowed { limit } => {
                 self.note(&format!(
-                    "rate limited: at most {limit} row(s) in flight for now"
+                    "rate limited (429): waiting and trying again, up to a minute between \
+                     tries; at most {limit} row(s) in flight for now (said once per burst)"
                 ));
                 None
             }
@@ -108,10 +117,17 @@ impl Progress {
                 self.error(e.to_string());
                 Some(e.row)
             }
-            EngineEvent::CostCapReached { spent } => {
+            EngineEvent::CostCapReached { spent, next } => {
+                self.cap_next.set(Some(*next));
                 self.note(&format!(
-                    "spending cap reached (${spent:.4} spent): no new requests; waiting for \
-                     those in flight"
+                    "spending cap reached (${spent:.4} spent; the next request could cost up \
+                     to ${next:.4}): no new requests; waiting for those in flight"
+                ));
+                None
+            }
+            EngineEvent::Halted(halt) => {
+                self.note(&format!(
+                    "stopping: {halt} Waiting for the requests in flight to be stored."
                 ));
                 None
             }
@@ -121,12 +137,21 @@ impl Progress {
             finished.insert(row);
             self.bar.set_position(finished.len() as u64);
         }
+        let spent = if self.priced {
+            format!("${:.4}", self.spent.get())
+        } else {
+            "spend unknown".to_owned()
+        };
         self.bar.set_message(format!(
-            "${:.4}  {} retries  {} errors",
-            self.spent.get(),
+            "{spent}  {} retries  {} errors",
             self.retries.get(),
             self.errors.get()
         ));
+    }
+
+    /// The worst case of the request the spending cap stopped, if it did.
+    pub fn cap_next(&self) -> Option<f64> {
+        self.cap_next.get()
     }
 
     pub fn retries(&self) -> u64 {

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use leakscope::eval::cost::Pricing;
+use leakscope::eval::export::TemplateInfo;
+use leakscope::eval::profiles::Resolved;
 use leakscope::eval::results::SetupKey;
 use leakscope::eval::settings::ApiSettings;
 use leakscope::eval::{Record, Report, RunMode, RunSummary, Stage, export};
@@ -63,6 +65,8 @@ pub fn other_judge(
         let key = SetupKey {
             model: r.key.model.clone(),
             params: r.key.params.clone(),
+            endpoint: r.key.endpoint.clone(),
+            template: r.template.clone(),
         };
         if &key != judge {
             *counts.entry(key).or_default() += 1;
@@ -82,6 +86,8 @@ pub struct Setup {
     pub judge: Option<ModelInfo>,
     pub judge_template: Option<String>,
     pub judge_template_sha256: Option<String>,
+    /// The template's name, hash and whether the labels are comparable with the official ones.
+    pub template: Option<TemplateInfo>,
     pub second_judge: Option<String>,
     pub mode: RunMode,
     pub rows: usize,
@@ -94,27 +100,33 @@ pub struct ModelInfo {
     pub model: String,
     /// Dollars per million input and output tokens; `None` when unknown.
     pub price: Option<Pricing>,
+    /// The decoding settings sent (profile, fields) and how they depart from the official
+    /// protocol.
+    pub params: Resolved,
 }
 
 impl ModelInfo {
-    pub fn new(api: &ApiSettings, priced: bool) -> Self {
+    pub fn new(api: &ApiSettings, priced: bool, stage: Stage) -> Self {
         Self {
             provider: api.kind.into(),
             base_url: api.base_url.clone(),
             model: api.model.clone(),
             price: priced.then(|| api.cost_model().pricing),
+            params: api.resolve(stage),
         }
     }
 }
 
+/// Writes the output folder; returns the name of the official-format file when one was
+/// written (`official.json` for the official template, `official-format.json` for another;
+/// none without a judge or without a labelled row).
 pub fn write_outputs(
     out: &Path,
     setup: &Setup,
     summary: &RunSummary,
     report: &Report,
     results: &[leakscope::eval::RowResult],
-    no_judge: bool,
-) -> Result<(), String> {
+) -> Result<Option<&'static str>, String> {
     let write = |name: &str, text: String| {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -134,11 +146,14 @@ pub fn write_outputs(
     )?;
     write("rows.jsonl", export::jsonl(results))?;
     write("rows.csv", export::csv(results))?;
-    if !no_judge {
-        write(
-            "official.json",
-            json(&export::official_json(results, &report.overall))?,
-        )?;
+    let Some(template) = &setup.template else {
+        return Ok(None);
+    };
+    match export::official_json(results, &report.overall, template) {
+        Some(official) => {
+            write(template.file_name(), json(&official)?)?;
+            Ok(Some(template.file_name()))
+        }
+        None => Ok(None),
     }
-    Ok(())
 }

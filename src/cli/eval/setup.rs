@@ -10,8 +10,9 @@ use leakscope::eval::api::ApiKind;
 use leakscope::eval::cost::{CostModel, Pricing};
 use leakscope::eval::image::ImageError;
 use leakscope::eval::native::{FolderImages, TarImages};
+use leakscope::eval::profiles::ParamOverrides;
 use leakscope::eval::settings::{
-    ApiSettings, EvalSettings, RowSet, TemplateChoice, default_base_url,
+    ApiSettings, EvalSettings, RowSet, TemplateChoice, normalise_base_url,
 };
 use leakscope::eval::{ImageData, ImageSource, JudgeTemplate, Row, RunMode, official};
 use leakscope::platform::http::{HttpClient, HttpRequest};
@@ -45,61 +46,87 @@ impl From<ApiKind> for ApiFlavour {
     }
 }
 
+/// `role`: `target` or `judge`, for the messages (they name the flags).
 fn api(
+    role: &str,
     flavour: ApiFlavour,
     base_url: Option<&str>,
     model: &str,
     price: Option<Pricing>,
     json_schema: bool,
-    max_completion_tokens: bool,
-) -> ApiSettings {
+    params: &[String],
+) -> Result<ApiSettings, String> {
     let kind = flavour.kind();
-    ApiSettings {
+    if base_url.is_some_and(|u| u.trim().is_empty()) {
+        return Err(format!(
+            "--{role}-base-url is empty: leave the flag out for the provider's own URL, or give \
+             one like https://host/v1"
+        ));
+    }
+    let mut overrides = ParamOverrides::default();
+    for p in params {
+        overrides
+            .parse_into(p)
+            .map_err(|e| format!("--{role}-param {e}"))?;
+    }
+    Ok(ApiSettings {
         kind,
-        base_url: base_url
-            .unwrap_or(default_base_url(kind))
-            .trim_end_matches('/')
-            .to_owned(),
+        base_url: normalise_base_url(kind, base_url.unwrap_or(""))
+            .map_err(|e| format!("--{role}-base-url: {e}"))?,
         model: model.to_owned(),
         json_schema: kind == ApiKind::OpenAiChat && json_schema,
         price_input: price.map(|p| p.input_per_million),
         price_output: price.map(|p| p.output_per_million),
-        max_completion_tokens,
-    }
+        params: overrides,
+    })
 }
 
 impl EvalArgs {
-    /// The run's settings, as the page's form would give them.
-    pub fn settings(&self) -> EvalSettings {
+    /// The run's settings, as the page's form would give them; the messages name the flag
+    /// that is wrong.
+    pub fn settings(&self) -> Result<EvalSettings, String> {
         let mode = match (self.rejudge, self.retry_errors) {
             (true, _) => RunMode::JudgeOnly,
             (_, true) => RunMode::RetryErrors,
             _ => RunMode::Resume,
         };
-        EvalSettings {
+        let template = match self.judge_template.as_str() {
+            "default" => TemplateChoice::Default,
+            "official" => TemplateChoice::Official,
+            _ => TemplateChoice::File,
+        };
+        if self.official_source.is_some() && template != TemplateChoice::Official {
+            return Err(
+                "--official-source is read only with --judge-template official (it is the \
+                 official eval_utils.py the official prompt is taken from)"
+                    .to_owned(),
+            );
+        }
+        let judge = if self.no_judge {
+            None
+        } else {
+            Some(api(
+                "judge",
+                self.judge_provider,
+                self.judge_base_url.as_deref(),
+                &self.judge_model,
+                self.judge_price,
+                !self.judge_no_json_schema,
+                &self.judge_param,
+            )?)
+        };
+        Ok(EvalSettings {
             target: api(
+                "target",
                 self.target_provider,
                 self.target_base_url.as_deref(),
                 &self.target_model,
                 self.target_price,
                 false,
-                self.target_max_completion_tokens,
-            ),
-            judge: (!self.no_judge).then(|| {
-                api(
-                    self.judge_provider,
-                    self.judge_base_url.as_deref(),
-                    &self.judge_model,
-                    self.judge_price,
-                    !self.judge_no_json_schema,
-                    false,
-                )
-            }),
-            template: match self.judge_template.as_str() {
-                "default" => TemplateChoice::Default,
-                "official" => TemplateChoice::Official,
-                _ => TemplateChoice::File,
-            },
+                &self.target_param,
+            )?,
+            judge,
+            template,
             concurrency: self.concurrency,
             timeout: Duration::from_secs_f64(self.timeout),
             retries: self.retries,
@@ -107,7 +134,7 @@ impl EvalArgs {
             rows: self.rows.clone(),
             max_rows: self.max_rows,
             mode,
-        }
+        })
     }
 }
 
@@ -300,7 +327,7 @@ pub(super) mod tests {
         let settings = |args: &[&str]| {
             let mut argv = vec!["eval", "data.json"];
             argv.extend_from_slice(args);
-            Cli::parse_from(argv).args.settings()
+            Cli::parse_from(argv).args.settings().unwrap()
         };
         let s = settings(&[
             "--target-model",
@@ -335,7 +362,7 @@ pub(super) mod tests {
         fn cli(flags: &[&str]) -> EvalSettings {
             let mut argv = vec!["eval", "data.json"];
             argv.extend_from_slice(flags);
-            Cli::parse_from(argv).args.settings()
+            Cli::parse_from(argv).args.settings().unwrap()
         }
 
         fn form(pairs: &[(&str, &str)]) -> EvalSettings {
@@ -357,13 +384,7 @@ pub(super) mod tests {
 
         /// Stored answers of `model` for rows 0–2 (row 2's an error).
         fn records(model: &str) -> Vec<Record> {
-            let image = ImageData {
-                mime: String::new(),
-                width: 0,
-                height: 0,
-                hash: String::new(),
-                base64: "".into(),
-            };
+            let image = ImageData::stand_in();
             rows()[..3]
                 .iter()
                 .map(|row| {
@@ -392,11 +413,15 @@ pub(super) mod tests {
                             params: request.params_hash(),
                             prompt: request.prompt_hash(),
                             image: "img".into(),
+                            endpoint: None,
                         },
                         answer_key: None,
                         outcome,
                         attempts: 1,
                         elapsed_ms: 10,
+                        sent: None,
+                        template: None,
+                        notes: Vec::new(),
                     }
                 })
                 .collect()
@@ -472,6 +497,88 @@ pub(super) mod tests {
             assert_eq!((a.full, a.judge_only), (0, 2));
             assert_eq!(a.estimate.target_cost_max, 0.0);
             assert_eq!(a.estimate.target_input_tokens, 0);
+        }
+
+        #[test]
+        fn parameter_profiles_overrides_and_base_urls_are_the_same_in_either() {
+            let cli = cli(&[
+                "--target-model",
+                "o4-mini",
+                "--target-base-url",
+                "http://localhost:8000",
+                "--target-param",
+                "reasoning_effort=low",
+                "--target-param",
+                "max_completion_tokens=2000",
+                "--judge-model",
+                "claude-opus-4-7",
+                "--judge-provider",
+                "anthropic",
+                "--judge-base-url",
+                "https://api.anthropic.com",
+                "--judge-param",
+                "max_tokens=300",
+            ]);
+            let page = form(&[
+                ("target-api", "openai"),
+                ("target-base", "http://localhost:8000/v1/chat/completions"),
+                ("target-model", "o4-mini"),
+                (
+                    "target-params",
+                    "reasoning_effort=low, max_completion_tokens=2000",
+                ),
+                ("judge-enabled", "true"),
+                ("judge-api", "anthropic"),
+                ("judge-base", "https://api.anthropic.com/"),
+                ("judge-model", "claude-opus-4-7"),
+                ("judge-params", "max_tokens=300"),
+            ]);
+            assert_eq!(cli, page);
+            assert_eq!(cli.target.base_url, "http://localhost:8000/v1");
+            let judge = cli.judge.as_ref().unwrap();
+            assert_eq!(judge.base_url, "https://api.anthropic.com/v1");
+            let target = cli.target.resolve(Stage::Target).params;
+            assert_eq!(
+                (
+                    target.token_field.name(),
+                    target.max_tokens,
+                    target.temperature
+                ),
+                ("max_completion_tokens", 2000, None)
+            );
+            let judged = judge.resolve(Stage::Judge).params;
+            assert_eq!((judged.max_tokens, judged.temperature), (300, None));
+            let template = JudgeTemplate::default();
+            let (a, b) = (plan(&cli, &template), plan(&page, &template));
+            assert_eq!(a, b);
+            // The budgets go into the worst case: 6 rows × (2000 + 300) output tokens.
+            assert_eq!(
+                (
+                    a.estimate.target_output_tokens_max,
+                    a.estimate.judge_output_tokens_max
+                ),
+                (6 * 2000, 6 * 300)
+            );
+        }
+
+        #[test]
+        fn bad_flags_are_refused_naming_the_flag() {
+            let err = |flags: &[&str]| {
+                let mut argv = vec!["eval", "data.json", "--target-model", "m"];
+                argv.extend_from_slice(flags);
+                Cli::parse_from(argv).args.settings().unwrap_err()
+            };
+            assert!(
+                err(&["--target-base-url", "localhost:8000/v1"]).starts_with(
+                    "--target-base-url: base URL `localhost:8000/v1`: no scheme: write https://"
+                )
+            );
+            assert!(err(&["--judge-param", "temp=1"]).starts_with("--judge-param `temp`"));
+            assert!(err(&["--target-base-url", " "]).contains("is empty"));
+            assert!(
+                err(&["--official-source", "eval_utils.py"])
+                    .contains("only with --judge-template official")
+            );
         }
 
         #[test]

@@ -129,6 +129,7 @@ mod tests {
                 params: "p".into(),
                 prompt: "q".into(),
                 image: "i".into(),
+                endpoint: None,
             },
             answer_key: None,
             outcome: Outcome::Answer {
@@ -139,6 +140,9 @@ mod tests {
             },
             attempts: 1,
             elapsed_ms: 0,
+            sent: None,
+            template: None,
+            notes: Vec::new(),
         }
     }
 

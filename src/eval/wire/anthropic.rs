@@ -1,44 +1,75 @@
 //! Anthropic Messages (`POST {base}/messages`). No structured-output schema is sent: the judge's
 //! answer is read leniently. A `refusal` stop reason becomes [`ChatResponse::refusal`].
+//!
+//! The body follows the Anthropic SDK's field order (`max_tokens`, `messages`, `model`,
+//! `system`, `temperature`, `top_p`). What the API refuses is left out before sending: a text
+//! block that is empty or only whitespace (400 "text content blocks must be non-empty",
+//! e.g. VLSBench row 1685, whose instruction is empty; anthropics/anthropic-sdk-python#461),
+//! and `top_p` at its default 1.0 (newer models refuse `temperature` and `top_p` together:
+//! "`temperature` and `top_p` cannot both be specified for this model"). Images the API
+//! refuses are fitted before they get here (`super::super::image::fit`).
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{decode_error, status_error};
-use crate::eval::api::{ApiConfig, ChatResponse, ProviderError, Usage};
+use super::{Object, array, decode_error, status_error, temperature_top_p, text_part, usage};
+use crate::eval::api::{ApiConfig, ChatResponse, ProviderError};
 use crate::eval::protocol::{ChatRequest, Part};
 use crate::platform::http::{HttpRequest, HttpResponse};
 
 pub const API_VERSION: &str = "2023-06-01";
 
-pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
-    let content: Vec<Value> = request
-        .user
-        .iter()
-        .map(|part| match part {
-            Part::Text(text) => json!({"type": "text", "text": text}),
-            Part::Image { mime, base64 } => json!({
-                "type": "image",
-                "source": {"type": "base64", "media_type": mime, "data": &**base64}
-            }),
-        })
-        .collect();
-    let mut body = Map::new();
-    body.insert("model".into(), json!(config.model));
-    body.insert("max_tokens".into(), json!(request.params.max_tokens));
-    if let Some(system) = &request.system {
-        body.insert("system".into(), json!(system));
-    }
-    body.insert(
-        "messages".into(),
-        json!([{"role": "user", "content": content}]),
-    );
-    body.insert("temperature".into(), json!(request.params.temperature));
-    // Newer models reject temperature and top_p together; 1.0 is the default anyway.
-    if let Some(top_p) = request.params.top_p.filter(|p| *p != 1.0) {
-        body.insert("top_p".into(), json!(top_p));
-    }
+/// The sampling fields, in the SDK's order.
+pub fn sampling(request: &ChatRequest) -> Vec<(&'static str, Value)> {
+    let p = &request.params;
+    let mut out = vec![("max_tokens", Value::from(p.max_tokens))];
+    out.extend(temperature_top_p(p, true));
+    out
+}
 
+fn block(part: &Part) -> Option<String> {
+    Some(match part {
+        Part::Text(text) if text.trim().is_empty() => return None,
+        Part::Text(text) => text_part(text),
+        Part::Image { mime, base64 } => {
+            let source = Object::new()
+                .field("type", "base64")
+                .field("media_type", mime.as_str())
+                .field("data", &**base64)
+                .finish();
+            Object::new()
+                .field("type", "image")
+                .raw("source", &source)
+                .finish()
+        }
+    })
+}
+
+/// The request body as text (what [`encode`] sends).
+pub fn body(config: &ApiConfig, request: &ChatRequest) -> String {
+    let content = array(request.user.iter().filter_map(block));
+    let message = Object::new()
+        .field("role", "user")
+        .raw("content", &content)
+        .finish();
+    let mut sampling = sampling(request).into_iter();
+    let mut body = Object::new();
+    if let Some((key, value)) = sampling.next() {
+        body = body.field(key, value); // max_tokens
+    }
+    body = body
+        .raw("messages", &array([message]))
+        .field("model", config.model.as_str());
+    if let Some(system) = &request.system {
+        body = body.field("system", system.as_str());
+    }
+    for (key, value) in sampling {
+        body = body.field(key, value);
+    }
+    body.finish()
+}
+
+pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("x-api-key".to_string(), config.api_key.clone()),
@@ -54,7 +85,7 @@ pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
         method: "POST",
         url: format!("{}/messages", config.base_url.trim_end_matches('/')),
         headers,
-        body: Value::Object(body).to_string().into_bytes(),
+        body: body(config, request).into_bytes(),
     }
 }
 
@@ -62,7 +93,8 @@ pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
 struct Message {
     content: Vec<Block>,
     stop_reason: Option<String>,
-    usage: Option<AnthropicUsage>,
+    usage: Option<Value>,
+    model: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,12 +103,6 @@ struct Block {
     kind: String,
     #[serde(default)]
     text: String,
-}
-
-#[derive(Deserialize)]
-struct AnthropicUsage {
-    input_tokens: u64,
-    output_tokens: u64,
 }
 
 pub fn decode(response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
@@ -91,10 +117,7 @@ pub fn decode(response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
         .filter(|b| b.kind == "text")
         .map(|b| b.text.as_str())
         .collect();
-    let usage = message.usage.map(|u| Usage {
-        prompt_tokens: u.input_tokens,
-        completion_tokens: u.output_tokens,
-    });
+    let u = message.usage.as_ref();
     let refused = message.stop_reason.as_deref() == Some("refusal");
     Ok(ChatResponse {
         refusal: refused.then(|| {
@@ -106,30 +129,42 @@ pub fn decode(response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
         }),
         text: (!refused).then_some(text),
         finish_reason: message.stop_reason,
-        usage,
+        usage: usage(
+            u.and_then(|u| u.get("input_tokens")),
+            u.and_then(|u| u.get("output_tokens")),
+        ),
+        model: message.model,
+        system_fingerprint: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::api::Usage;
     use crate::eval::protocol::{GenParams, verdict_schema};
+    use serde_json::json;
 
-    #[test]
-    fn encodes_system_content_blocks_and_browser_header() {
-        let cfg = ApiConfig::anthropic("claude-x", "key", true);
-        let req = ChatRequest {
-            system: Some("sys".into()),
+    /// A target request: `text`, then an image.
+    fn request(system: &str, text: &str, mime: &str, base64: &str) -> ChatRequest {
+        ChatRequest {
+            system: Some(system.into()),
             user: vec![
-                Part::Text("hi".into()),
+                Part::Text(text.into()),
                 Part::Image {
-                    mime: "image/jpeg".into(),
-                    base64: "AAAA".into(),
+                    mime: mime.into(),
+                    base64: base64.into(),
                 },
             ],
             params: GenParams::target_default(),
             schema: Some(verdict_schema()),
-        };
+        }
+    }
+
+    #[test]
+    fn encodes_system_content_blocks_and_browser_header() {
+        let cfg = ApiConfig::anthropic("claude-x", "key", true);
+        let req = request("sys", "hi", "image/jpeg", "AAAA");
         let http = encode(&cfg, &req);
         assert_eq!(http.url, "https://api.anthropic.com/v1/messages");
         for h in [
@@ -149,6 +184,12 @@ mod tests {
             content[1]["source"],
             json!({"type": "base64", "media_type": "image/jpeg", "data": "AAAA"})
         );
+        assert!(
+            String::from_utf8_lossy(&http.body).starts_with(
+                r#"{"max_tokens":128,"messages":[{"role":"user","content":[{"type":"text","text":"hi"},"#
+            ),
+            "the SDK's field order"
+        );
         let no_browser = encode(&ApiConfig::anthropic("m", "k", false), &req);
         assert!(
             !no_browser
@@ -156,6 +197,28 @@ mod tests {
                 .iter()
                 .any(|(k, _)| k.starts_with("anthropic-dangerous"))
         );
+    }
+
+    #[test]
+    fn empty_text_blocks_are_left_out_and_the_judge_body_is_complete() {
+        let cfg = ApiConfig::anthropic("claude-sonnet-4-5", "k", false);
+        let system = "You are a helpful assistant.";
+        let req = request(system, " \n", "image/png", "iVBORw0KGgo");
+        let v: Value = serde_json::from_str(&body(&cfg, &req)).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "max_tokens": 128,
+                "messages": [{"role": "user", "content": [{"type": "image", "source":
+                    {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo"}}]}],
+                "model": "claude-sonnet-4-5",
+                "system": "You are a helpful assistant.",
+                "temperature": 0.0,
+            })
+        );
+        let mut no_temperature = req;
+        no_temperature.params.temperature = None;
+        assert_eq!(sampling(&no_temperature), [("max_tokens", json!(128))]);
     }
 
     #[test]
@@ -167,10 +230,12 @@ mod tests {
         };
         let r = decode(&ok(
             r#"{"type":"message","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],
-            "stop_reason":"end_turn","usage":{"input_tokens":7,"output_tokens":3}}"#,
+            "stop_reason":"end_turn","usage":{"input_tokens":7,"output_tokens":3},
+            "model":"claude-sonnet-4-5-20250929"}"#,
         ))
         .unwrap();
         assert_eq!(r.text.as_deref(), Some("ab"));
+        assert_eq!(r.model.as_deref(), Some("claude-sonnet-4-5-20250929"));
         assert_eq!(
             r.usage,
             Some(Usage {

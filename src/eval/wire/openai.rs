@@ -1,55 +1,96 @@
 //! OpenAI chat completions (`POST {base}/chat/completions`), also spoken by most
 //! OpenAI-compatible servers.
+//!
+//! The body is the official client's request field for field, in the order the OpenAI SDK
+//! writes it (`messages`, `model`, then the sampling fields alphabetically): the target's from
+//! `models/load_openai.py` (`client.chat.completions.create(model, messages, max_tokens=128,
+//! top_p=1.0, temperature=0.0)`), the judge's from `eval_utils.py`
+//! (`client.beta.chat.completions.parse(model, messages, response_format=VLSBENCHOUTPUT,
+//! temperature=0.0, max_tokens=128)`, whose schema the SDK turns into
+//! `{"type":"json_schema","json_schema":{"schema","name","strict":true}}`). Content parts are
+//! `{"type":"text","text"}` and `{"type":"image_url","image_url":{"url":"data:…"}}`. Reasoning
+//! models' fields come from the model's profile (`super::super::profiles`).
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{decode_error, status_error};
-use crate::eval::api::{ApiConfig, ChatResponse, ProviderError, Usage};
+use super::{Object, array, decode_error, status_error, temperature_top_p, text_part, usage};
+use crate::eval::api::{ApiConfig, ChatResponse, ProviderError};
 use crate::eval::protocol::{ChatRequest, Part};
 use crate::platform::http::{HttpRequest, HttpResponse};
 
-pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
+/// The sampling fields, in the SDK's (alphabetical) order.
+pub fn sampling(request: &ChatRequest) -> Vec<(&'static str, Value)> {
+    let p = &request.params;
+    let mut out = vec![(p.token_field.name(), Value::from(p.max_tokens))];
+    if let Some(effort) = &p.reasoning_effort {
+        out.push(("reasoning_effort", Value::from(effort.as_str())));
+    }
+    out.extend(temperature_top_p(p, false));
+    out
+}
+
+fn part(part: &Part) -> String {
+    match part {
+        Part::Text(text) => text_part(text),
+        Part::Image { mime, base64 } => {
+            let url = Object::new()
+                .field("url", format!("data:{mime};base64,{base64}"))
+                .finish();
+            Object::new()
+                .field("type", "image_url")
+                .raw("image_url", &url)
+                .finish()
+        }
+    }
+}
+
+/// The request body as text (what [`encode`] sends).
+pub fn body(config: &ApiConfig, request: &ChatRequest) -> String {
     let mut messages = Vec::new();
     if let Some(system) = &request.system {
-        messages.push(json!({"role": "system", "content": system}));
+        let m = Object::new()
+            .field("role", "system")
+            .field("content", system.as_str());
+        messages.push(m.finish());
     }
-    let content: Vec<Value> = request
-        .user
-        .iter()
-        .map(|part| match part {
-            Part::Text(text) => json!({"type": "text", "text": text}),
-            Part::Image { mime, base64 } => json!({
-                "type": "image_url",
-                "image_url": {"url": format!("data:{mime};base64,{base64}")}
-            }),
-        })
-        .collect();
-    messages.push(json!({"role": "user", "content": content}));
+    let content = array(request.user.iter().map(part));
+    messages.push(
+        Object::new()
+            .field("role", "user")
+            .raw("content", &content)
+            .finish(),
+    );
 
-    let mut body = Map::new();
-    body.insert("model".into(), json!(config.model));
-    body.insert("messages".into(), Value::Array(messages));
-    body.insert("temperature".into(), json!(request.params.temperature));
-    if let Some(top_p) = request.params.top_p {
-        body.insert("top_p".into(), json!(top_p));
+    let mut body = Object::new()
+        .raw("messages", &array(messages))
+        .field("model", config.model.as_str());
+    let sampling = sampling(request);
+    let (before, after): (Vec<_>, Vec<_>) = sampling
+        .into_iter()
+        .partition(|(k, _)| *k < "response_format");
+    for (key, value) in before {
+        body = body.field(key, value);
     }
-    let max_key = if config.max_completion_tokens {
-        "max_completion_tokens"
-    } else {
-        "max_tokens"
-    };
-    body.insert(max_key.into(), json!(request.params.max_tokens));
     if let Some(schema) = request.schema.as_ref().filter(|_| config.json_schema) {
-        body.insert(
-            "response_format".into(),
-            json!({
-                "type": "json_schema",
-                "json_schema": {"name": schema.name, "strict": true, "schema": schema.schema}
-            }),
-        );
+        let json_schema = Object::new()
+            .raw("schema", schema.wire)
+            .field("name", schema.name.as_str())
+            .field("strict", true)
+            .finish();
+        let format = Object::new()
+            .field("type", "json_schema")
+            .raw("json_schema", &json_schema)
+            .finish();
+        body = body.raw("response_format", &format);
     }
+    for (key, value) in after {
+        body = body.field(key, value);
+    }
+    body.finish()
+}
 
+pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if !config.api_key.is_empty() {
         headers.push((
@@ -61,14 +102,17 @@ pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
         method: "POST",
         url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
         headers,
-        body: Value::Object(body).to_string().into_bytes(),
+        body: body(config, request).into_bytes(),
     }
 }
 
 #[derive(Deserialize)]
 struct Completion {
     choices: Vec<Choice>,
-    usage: Option<Usage>,
+    /// Read field by field ([`usage`]): some servers leave a count out.
+    usage: Option<Value>,
+    model: Option<String>,
+    system_fingerprint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,19 +141,26 @@ pub fn decode(response: &HttpResponse) -> Result<ChatResponse, ProviderError> {
     let (text, refusal) = choice
         .message
         .map_or((None, None), |m| (m.content, m.refusal));
+    let u = completion.usage.as_ref();
     Ok(ChatResponse {
         text,
         refusal,
         finish_reason: choice.finish_reason,
-        usage: completion.usage,
+        usage: usage(
+            u.and_then(|u| u.get("prompt_tokens")),
+            u.and_then(|u| u.get("completion_tokens")),
+        ),
+        model: completion.model,
+        system_fingerprint: completion.system_fingerprint,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::api::ErrorKind;
-    use crate::eval::protocol::{GenParams, verdict_schema};
+    use crate::eval::api::{ErrorKind, Usage};
+    use crate::eval::protocol::{GenParams, TokenField, verdict_schema};
+    use serde_json::json;
 
     fn request(schema: bool) -> ChatRequest {
         ChatRequest {
@@ -169,11 +220,109 @@ mod tests {
         );
     }
 
+    /// Field for field what the official client sends (see the module note), with its key
+    /// order; the schema's properties in declaration order.
+    #[test]
+    fn target_and_judge_bodies_are_the_official_requests() {
+        let cfg = ApiConfig::openai("gpt-4o", "k");
+        let image = Part::Image {
+            mime: "image/png".into(),
+            base64: "iVBORw0KGgo".into(),
+        };
+        let target = ChatRequest {
+            system: Some("You are a helpful assistant.".into()),
+            user: vec![Part::Text("How?".into()), image.clone()],
+            params: GenParams::target_default(),
+            schema: None,
+        };
+        let url = json!({"url": "data:image/png;base64,iVBORw0KGgo"});
+        let text = body(&cfg, &target);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({
+                "messages": [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "How?"},
+                        {"type": "image_url", "image_url": url},
+                    ]},
+                ],
+                "model": "gpt-4o",
+                "max_tokens": 128,
+                "temperature": 0.0,
+                "top_p": 1.0,
+            })
+        );
+        assert!(text.starts_with(r#"{"messages":[{"role":"system","content":"#));
+        assert!(
+            text.ends_with(r#""model":"gpt-4o","max_tokens":128,"temperature":0.0,"top_p":1.0}"#)
+        );
+
+        let judge = ChatRequest {
+            user: vec![image, Part::Text("filled template".into())],
+            params: GenParams::judge_default(),
+            schema: Some(verdict_schema()),
+            ..target
+        };
+        let body = body(&cfg, &judge);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["messages"][1]["content"][0]["type"], "image_url");
+        assert_eq!(v["messages"][1]["content"][1]["text"], "filled template");
+        let schema: Value = serde_json::from_str(verdict_schema().wire).unwrap();
+        let format = json!({"type": "json_schema",
+            "json_schema": {"schema": schema, "name": "VLSBENCHOUTPUT", "strict": true}});
+        assert_eq!(v["response_format"], format);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "max_tokens",
+                "messages",
+                "model",
+                "response_format",
+                "temperature"
+            ],
+            "nothing else is sent (serde_json lists keys sorted)"
+        );
+        assert!(body.contains(&format!(
+            r#""max_tokens":128,"response_format":{{"type":"json_schema","json_schema":{{"schema":{},"name":"VLSBENCHOUTPUT","strict":true}}}},"temperature":0.0}}"#,
+            verdict_schema().wire
+        )));
+        let order =
+            ["\"label\":{", "\"label_str\":{", "\"explanation\":{"].map(|k| body.find(k).unwrap());
+        assert!(order[0] < order[1] && order[1] < order[2], "{order:?}");
+    }
+
+    #[test]
+    fn reasoning_models_get_their_own_fields() {
+        let mut r = request(false);
+        r.params.token_field = TokenField::MaxCompletionTokens;
+        r.params.max_tokens = 4096;
+        r.params.temperature = None;
+        r.params.top_p = None;
+        r.params.reasoning_effort = Some("low".into());
+        let body = body(&ApiConfig::openai("o4-mini", "k"), &r);
+        assert!(
+            body.ends_with(
+                r#""model":"o4-mini","max_completion_tokens":4096,"reasoning_effort":"low"}"#
+            ),
+            "{body}"
+        );
+        assert_eq!(
+            sampling(&r),
+            [
+                ("max_completion_tokens", json!(4096)),
+                ("reasoning_effort", json!("low"))
+            ]
+        );
+    }
+
     #[test]
     fn schema_is_dropped_for_servers_without_support() {
-        let mut cfg = ApiConfig::openai_compatible("http://h/v1", "m", "", false);
-        cfg.max_completion_tokens = true;
-        let http = encode(&cfg, &request(true));
+        let cfg = ApiConfig::openai_compatible("http://h/v1", "m", "", false);
+        let mut r = request(true);
+        r.params.token_field = TokenField::MaxCompletionTokens;
+        let http = encode(&cfg, &r);
         let body: Value = serde_json::from_slice(&http.body).unwrap();
         assert!(body.get("response_format").is_none());
         assert_eq!(body["max_completion_tokens"], 128);
@@ -181,11 +330,20 @@ mod tests {
     }
 
     #[test]
-    fn decodes_text_refusal_finish_reason_and_usage() {
+    fn decodes_text_refusal_finish_reason_usage_and_the_snapshot() {
         let r = decode(&ok(r#"{"choices":[{"message":{"role":"assistant","content":"yes","refusal":null},
-            "finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}"#))
+            "finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12},
+            "model":"gpt-4o-2024-08-06","system_fingerprint":"fp_50cad350e4"}"#))
         .unwrap();
         assert_eq!(r.text.as_deref(), Some("yes"));
+        assert_eq!(r.model.as_deref(), Some("gpt-4o-2024-08-06"));
+        assert_eq!(r.system_fingerprint.as_deref(), Some("fp_50cad350e4"));
+        // A server that leaves a count out: usage unknown, the answer still read.
+        let partial = decode(&ok(
+            r#"{"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10}}"#,
+        ))
+        .unwrap();
+        assert_eq!((partial.text.as_deref(), partial.usage), (Some("a"), None));
         assert_eq!(
             r.usage,
             Some(Usage {

@@ -39,17 +39,26 @@ impl UreqClient {
     /// `timeout`: the whole exchange, body included, so a request the caller gave up on also
     /// ends its thread (API calls, small files).
     pub fn new(timeout: Duration) -> Self {
-        Self::with_timeouts(Some(timeout), None)
+        Self::with_timeouts(Some(timeout), None, true)
+    }
+
+    /// For model APIs: as [`Self::new`], and a redirect is handed back as the answer instead
+    /// of followed (a redirect to another server would take the request, or turn the POST
+    /// into a GET whose answer looks like the model's).
+    pub fn api(timeout: Duration) -> Self {
+        Self::with_timeouts(Some(timeout), None, false)
     }
 
     /// `stall`: give up on a connection that sends nothing for this long (connect, answer, or
     /// between two reads of the body); a large file may take as long as it needs overall.
     pub fn stalling(stall: Duration) -> Self {
-        Self::with_timeouts(None, Some(stall))
+        Self::with_timeouts(None, Some(stall), true)
     }
 
-    fn with_timeouts(total: Option<Duration>, stall: Option<Duration>) -> Self {
+    fn with_timeouts(total: Option<Duration>, stall: Option<Duration>, follow: bool) -> Self {
         let agent = ureq::Agent::config_builder()
+            // 0: not followed, the 3xx is the answer (ureq's default follows 10).
+            .max_redirects(if follow { 10 } else { 0 })
             // Every status is an answer; the caller reads it.
             .http_status_as_error(false)
             .timeout_global(total)

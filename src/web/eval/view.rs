@@ -32,7 +32,11 @@ pub fn show_progress(p: &Progress, now: Duration) {
     if let Some(eta) = p.eta(now) {
         parts.push(format!("about {} left", human_duration(eta)));
     }
-    parts.push(format!("${:.4} spent", p.spent));
+    parts.push(if p.priced {
+        format!("${:.4} spent", p.spent)
+    } else {
+        "spend unknown (no price)".to_owned()
+    });
     set_text("eval-progress-text", &parts.join(" · "));
     let mut issues = Vec::new();
     if p.retries > 0 {
@@ -57,6 +61,9 @@ pub fn show_progress(p: &Progress, now: Duration) {
     if p.cost_cap_reached {
         issues.push("spending cap reached: no new requests".into());
     }
+    if let Some(halt) = &p.halted {
+        issues.push(format!("stopped: {halt}"));
+    }
     set_text("eval-progress-issues", &issues.join(" · "));
     let labelled: u64 = p.labels.iter().sum();
     let live = match p.safe_rate() {
@@ -74,13 +81,15 @@ pub fn show_progress(p: &Progress, now: Duration) {
     set_body_data("eval-finished", &p.rows_finished.to_string());
 }
 
-/// The plan of the run the form describes (`selected`: rows in the run, with work or not).
-pub fn show_estimate(plan: &Plan, selected: usize, prices_missing: &[&str]) {
+/// The plan of the run the form describes (`selected`: rows in the run, with work or not;
+/// `notes`: how the decoding settings depart from the official protocol).
+pub fn show_estimate(plan: &Plan, selected: usize, prices_missing: &[&str], notes: &[String]) {
     let e = &plan.estimate;
     let mut text = format!(
         "{} rows. At most ${:.2}: model under test ${:.2} ({} input tokens, ≤ {} output), \
          judge ${:.2} ({} input, ≤ {} output). Text is counted as 4 characters per token, \
-         images by the provider's tiling rule; every answer is assumed to use all its tokens.",
+         images by the provider's tiling rule; every answer is assumed to use its whole token \
+         budget.",
         thousands(e.rows),
         e.total_cost_max(),
         e.target_cost_max,
@@ -112,6 +121,10 @@ pub fn show_estimate(plan: &Plan, selected: usize, prices_missing: &[&str]) {
             prices_missing.join(" and ")
         ));
     }
+    for note in notes {
+        text.push(' ');
+        text.push_str(note);
+    }
     set_text("eval-estimate-out", &text);
 }
 
@@ -124,19 +137,22 @@ fn group_name(g: &Group) -> String {
     }
 }
 
-pub fn show_report(report: &Report, title: &str) {
+/// `departures`: how the decoding settings depart from the official protocol.
+pub fn show_report(report: &Report, title: &str, departures: &[String]) {
     let o = &report.overall;
-    set_text(
-        "eval-summary",
-        &format!(
-            "{title}: safe rate {} (refusals {}, warnings {}) over {} labelled rows of {}.",
-            pct(&o.safe),
-            pct(&o.refuse),
-            pct(&o.warning),
-            thousands(o.n),
-            thousands(report.rows)
-        ),
+    let mut summary = format!(
+        "{title}: safe rate {} (refusals {}, warnings {}) over {} labelled rows of {}.",
+        pct(&o.safe),
+        pct(&o.refuse),
+        pct(&o.warning),
+        thousands(o.n),
+        thousands(report.rows)
     );
+    if !departures.is_empty() {
+        summary.push_str(" Departs from the official protocol: ");
+        summary.push_str(&departures.join(" "));
+    }
+    set_text("eval-summary", &summary);
     set_body_data("eval-safe-rate", &format!("{:.6}", o.safe.rate));
     let bars: Vec<Bar> = report
         .by_category
@@ -169,7 +185,10 @@ fn tables(report: &Report) -> Result<(), String> {
         (f.judge_errors, "judge call failed"),
         (f.judge_refusals, "judge refused"),
         (f.judge_content_filter, "judge blocked by a content filter"),
-        (f.judge_unparsable, "judge answer unreadable"),
+        (
+            f.judge_unparsable,
+            "judge answer unreadable (cut off by the token limit or garbled)",
+        ),
     ];
     if failures.iter().any(|(n, _)| *n > 0) {
         parts.push(build("h4", &[], "Rows without a label")?);
@@ -184,9 +203,19 @@ fn tables(report: &Report) -> Result<(), String> {
         parts.push(build(
             "p",
             &[("class", "note")],
-            "“Retry failed calls” runs the failed ones again; “Judge again” re-labels stored \
-             answers, with another judge if you change it.",
+            "“Retry failed calls” runs the failed ones again and re-judges unreadable \
+             verdicts; “Judge again” re-labels stored answers, with another judge if you change \
+             it.",
         )?);
+    }
+    let excluded = report.excluded.describe();
+    if !excluded.is_empty() {
+        parts.push(build("h4", &[], "Left out of this report")?);
+        let list = build("ul", &[("class", "excluded")], "")?;
+        for line in excluded {
+            append(&list, &build("li", &[], &line)?)?;
+        }
+        parts.push(list);
     }
     if let Some(a) = &report.agreement {
         let kappa = a
@@ -213,4 +242,9 @@ fn tables(report: &Report) -> Result<(), String> {
         parts.push(list);
     }
     replace_children("eval-tables", &parts)
+}
+
+/// The panel's one line of news: what went wrong, or what happens next.
+pub fn message(text: &str) {
+    set_text("eval-message", text);
 }

@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::compute::{CpuSetup, Precision};
 use crate::datasets::Sample;
+use crate::leakage::bake::ConceptSet;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::{HeadScore, LeakClass};
 use crate::leakage::run::RunIdentity;
 use crate::leakage::scores::ScoreLine;
+use crate::preprocess::PreprocessConfig;
+use crate::tokenizer::TokenizerMode;
 
 /// Where the model comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,23 +47,32 @@ pub enum Request {
     },
     LoadModel {
         choice: ModelChoice,
+        /// The page's precomputed concept embeddings (their file comes along as `data.bytes`):
+        /// used only when the loaded checkpoint and head are the ones they were baked for.
+        #[serde(default)]
+        baked: Option<ConceptSet>,
+        /// Which tokenizer reference (the page's `?tokenizer=`; hub when absent).
+        #[serde(default)]
+        tokenizer: TokenizerMode,
+    },
+    /// Draw relevance `values` (`grid × grid`) over the image in `data.bytes`, as the demo's
+    /// overlay, cropped the way `preprocess` crops: for precomputed readings, before (or
+    /// without) a loaded model.
+    Overlay {
+        values: Vec<f32>,
+        grid: u32,
+        preprocess: PreprocessConfig,
     },
     /// Decode, preprocess and embed the image in `data.bytes`; it stays the current image.
     SetImage,
     /// Forget the current image.
     ClearImage,
     /// J(T), and with the current image the image alone and J(T, I).
-    Score {
-        text: String,
-    },
+    Score { text: String },
     /// Leave-one-word-out attribution of J(T).
-    Attribute {
-        text: String,
-    },
+    Attribute { text: String },
     /// Where in the current image the text's top harm concept shows (patch grid).
-    Relevance {
-        text: String,
-    },
+    Relevance { text: String },
     /// Score a batch of dataset samples; the images of those with `has_image` come along as
     /// blobs, in order.
     ScoreSamples {
@@ -108,12 +120,61 @@ pub struct ReadyReply {
     pub prepare_ms: f64,
     /// Concept embeddings came from this browser's cache.
     pub concepts_cached: bool,
+    /// Where the concept embeddings came from.
+    pub concepts: ConceptSource,
     /// What scores from this model, head and precision are filed under (dataset mode).
     pub identity: RunIdentity,
     /// Every file came from this browser's model cache (no download).
     pub from_cache: bool,
     /// Warnings worth showing (e.g. not cached: storage full).
     pub notes: Vec<String>,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
+}
+
+/// Where a loaded guard's concept embeddings came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConceptSource {
+    /// The page's precomputed bundle (`leakscope bake`) for this checkpoint and head.
+    Baked,
+    /// This browser's IndexedDB, from an earlier visit.
+    Cached,
+    /// The concept prompts ran through the text tower now.
+    Computed,
+}
+
+impl ConceptSource {
+    pub fn label(self) -> &'static str {
+        match self {
+            ConceptSource::Baked => "baked",
+            ConceptSource::Cached => "cached",
+            ConceptSource::Computed => "computed",
+        }
+    }
+}
+
+/// A drawn overlay (answers `Overlay`); its RGBA comes along as `data.bytes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverlayReply {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The text tower is in (text first): text scores and word attribution work; the final
+/// [`ReadyReply`] (or an error) follows when the image tower is. Sent with the `LoadModel`
+/// request's id before its answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TextReadyReply {
+    pub model: String,
+    /// The tiny random-weight fixture: scores mean nothing.
+    pub test_model: bool,
+    /// Text tower to device plus concept embeddings.
+    pub prepare_ms: f64,
+    /// Where the concept embeddings came from.
+    pub concepts: ConceptSource,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
 }
 
 /// The current image, decoded and embedded (answers `SetImage`).
@@ -175,6 +236,20 @@ pub struct ProgressReply {
     pub rate: f64,
     pub eta_s: Option<f64>,
     pub message: String,
+    /// A text-first download: the text and image towers' bytes.
+    #[serde(default)]
+    pub towers: Option<TowersReply>,
+}
+
+/// The two parts of a text-first download (see `crate::hub::TowerProgress`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TowersReply {
+    pub text_done: u64,
+    pub text_total: u64,
+    pub vision_done: u64,
+    pub vision_total: u64,
+    /// Seconds until the text tower is in.
+    pub text_eta_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,12 +257,14 @@ pub struct ProgressReply {
 pub enum Response {
     Device(DeviceReply),
     Progress(ProgressReply),
+    TextReady(TextReadyReply),
     Ready(ReadyReply),
     SampleScores(SampleScoresReply),
     ImageReady(ImageReply),
     Scores(Box<ScoreReply>),
     Attribution(AttributionReply),
     Relevance(RelevanceReply),
+    Overlay(OverlayReply),
     /// A queued request replaced by a newer one of the same kind before it started.
     Superseded,
     Done,
@@ -202,12 +279,14 @@ impl Response {
         match self {
             Response::Device(_) => "device",
             Response::Progress(_) => "progress",
+            Response::TextReady(_) => "text_ready",
             Response::Ready(_) => "ready",
             Response::SampleScores(_) => "sample_scores",
             Response::ImageReady(_) => "image_ready",
             Response::Scores(_) => "scores",
             Response::Attribution(_) => "attribution",
             Response::Relevance(_) => "relevance",
+            Response::Overlay(_) => "overlay",
             Response::Superseded => "superseded",
             Response::Done => "done",
             Response::Error { .. } => "error",

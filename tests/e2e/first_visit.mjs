@@ -1,0 +1,134 @@
+// "First visit" timelines (`make bench-browser`; BENCHMARKS.md): the release page opened cold
+// (fresh profile, empty caches) over Chromium's network emulation, with results baked for the
+// model it loads, the model served by a local hub in Hugging Face's layout. From page open:
+//   baked  — the first precomputed gallery reading on screen (no weight yet),
+//   J(T)   — the first live text-only score,
+//   J(T,I) — the first live score of the text with its image.
+// For the lite preset's size (TinyCLIP-8M, 94 MB) and ViT-B/32's (605 MB), random weights of
+// those shapes (`leakscope bench --write-checkpoint`), on WebGPU (SwiftShader here) and on the
+// CPU backend. Prints a table and writes target/first-visit.json; asserts nothing about time.
+//
+//   node tests/e2e/first_visit.mjs [--model lite|full|both] [--backend webgpu|cpu|both]
+//                                   [--mbit 50] [--latency-ms 20] [--timeout-s 1800]
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DIST, serveStatic, launchChromium } from './harness.mjs';
+import { startHfServer } from './hf_server.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CLI = process.env.LEAKSCOPE ?? resolve(ROOT, 'target/release/leakscope');
+const run = promisify(execFile);
+
+const option = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const both = (v, a, b) => (v === 'both' ? [a, b] : [v]);
+const models = both(option('model', 'both'), 'lite', 'full');
+const backends = both(option('backend', 'both'), 'webgpu', 'cpu');
+const mbit = Number(option('mbit', '50'));
+const latency = Number(option('latency-ms', '20'));
+const timeout = Number(option('timeout-s', '1800')) * 1000;
+
+const SHAPES = {
+  lite: { config: 'tinyclip-8m', repo: 'bench/tinyclip-8m-shape' },
+  full: { config: 'vit-b-32', repo: 'bench/vit-b-32-shape' },
+};
+
+async function checkpoint(model) {
+  const dir = resolve(ROOT, 'target/bench-models', SHAPES[model].config);
+  try {
+    await stat(join(dir, 'model.safetensors'));
+  } catch {
+    await run(CLI, ['bench', '--config', SHAPES[model].config, '--write-checkpoint', dir], { maxBuffer: 1 << 24 });
+  }
+  return dir;
+}
+
+/** A copy of the release page with results baked for `dir`'s checkpoint. */
+async function bakedPage(model, dir) {
+  const root = await mkdtemp(join(tmpdir(), 'leakscope-first-visit-'));
+  await cp(DIST, root, { recursive: true });
+  await run(CLI, ['bake', '--model', dir, '--repo', SHAPES[model].repo, '--gallery', resolve(ROOT, 'www/gallery'), '--out', join(root, 'baked')], { maxBuffer: 1 << 24 });
+  return root;
+}
+
+/** Records, from navigation start, when the page's state attributes change. */
+function recordTimeline() {
+  window.__timeline = [];
+  const note = (what) => window.__timeline.push({ what, ms: performance.now() });
+  new MutationObserver((changes) => {
+    for (const c of changes) {
+      const el = c.target;
+      const value = el.getAttribute(c.attributeName);
+      note(`${el.id || el.tagName.toLowerCase()}[${c.attributeName}=${value}]`);
+    }
+  }).observe(document, {
+    subtree: true, attributes: true,
+    attributeFilter: ['data-source', 'data-model', 'data-state', 'data-scored', 'data-live'],
+  });
+}
+
+async function visit(model, backend, site, hf) {
+  const context = await launchChromium({ webgpu: backend === 'webgpu' });
+  try {
+    await context.addInitScript(recordTimeline);
+    const page = context.pages()[0] ?? await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    const throughput = (mbit * 1e6) / 8;
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency, downloadThroughput: throughput, uploadThroughput: throughput,
+    });
+    const query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${SHAPES[model].repo}${backend === 'cpu' ? '&cpu' : ''}`;
+    await page.goto(site.url + query);
+    await page.waitForSelector('#demo[data-live="pair"]', { timeout });
+    const timeline = await page.evaluate(() => window.__timeline);
+    if (process.env.FIRST_VISIT_DEBUG) console.error(JSON.stringify(timeline));
+    const first = (pattern) => timeline.find((t) => pattern.test(t.what))?.ms ?? null;
+    const baked = first(/^demo\[data-source=baked\]/);
+    const pair = first(/^demo\[data-live=pair\]/);
+    // The first live J(T): a live text-only score, else the text tower ready (J(T) can be
+    // asked from then on; a gallery sample keeps its baked reading until the image tower is in).
+    const text = first(/^demo\[data-live=/) === pair
+      ? (first(/^body\[data-model=text-ready\]/) ?? pair)
+      : first(/^demo\[data-live=/);
+    const requests = hf.seen().length;
+    return { model, backend, mbit, baked_s: baked / 1000, text_s: text / 1000, pair_s: pair / 1000, requests, badge: await page.textContent('#backend') };
+  } finally {
+    await context.close();
+  }
+}
+
+const results = [];
+for (const model of models) {
+  const dir = await checkpoint(model);
+  const root = await bakedPage(model, dir);
+  const site = await serveStatic(root, { gzip: true });
+  const hf = await startHfServer({ folder: dir, repo: SHAPES[model].repo });
+  try {
+    for (const backend of backends) {
+      hf.reset?.();
+      const r = await visit(model, backend, site, hf);
+      results.push(r);
+      console.error(`${model} on ${backend}: baked ${r.baked_s?.toFixed(2)} s, J(T) ${r.text_s?.toFixed(1)} s, J(T,I) ${r.pair_s?.toFixed(1)} s (${r.badge.trim()})`);
+    }
+  } finally {
+    await hf.close();
+    await site.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+console.log(`\nFirst visit at ${mbit} Mbit/s (${latency} ms latency), cold cache, seconds from page open:`);
+console.log('| model | backend | baked reading | live J(T) | live J(T, I) |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const r of results) {
+  console.log(`| ${r.model} | ${r.backend} | ${r.baked_s?.toFixed(2)} | ${r.text_s?.toFixed(1)} | ${r.pair_s?.toFixed(1)} |`);
+}
+await mkdir(resolve(ROOT, 'target'), { recursive: true });
+await writeFile(resolve(ROOT, 'target/first-visit.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
