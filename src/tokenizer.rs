@@ -317,6 +317,19 @@ impl ClipTokenizer {
         self.vocab_size
     }
 
+    /// The largest id [`encode`](Self::encode) can produce: what a model's embedding table must
+    /// cover (a vocab.json may number its entries beyond their count).
+    pub fn max_id(&self) -> u32 {
+        let syms = self.byte_sym.iter().chain(&self.byte_sym_end).map(|s| s.id);
+        self.sym_ids
+            .iter()
+            .copied()
+            .chain(syms)
+            .chain([self.bos, self.eos, self.pad, self.unk])
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `<|startoftext|>`, the token ids of `text`, `<|endoftext|>`; never truncated.
     pub fn encode(&self, text: &str) -> Vec<u32> {
         let mut ids = vec![self.bos];
