@@ -362,6 +362,7 @@ impl Load<'_, '_> {
             headers: self.headers(),
             sha256: expected,
             size: listed_size,
+            limit: None,
             page: self.source.page_url(),
             quick_fail: !self.answered,
         };
