@@ -354,7 +354,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
 }
 
 fn load_rows(args: &EvalArgs, settings: &EvalSettings) -> Result<Vec<Row>, String> {
-    let bytes = super::read_file(&args.dataset)?;
+    let bytes = super::read_limited(&args.dataset, leakscope::datasets::MAX_METADATA_BYTES)?;
     let name = args.dataset.display().to_string();
     let loaded = datasets::load(
         Some(DatasetFormat::VlsBench),

@@ -160,6 +160,7 @@ pub(super) async fn load(
         head_sha256: hash::sha256_hex(head.to_json().as_bytes()),
         text_only: false,
         precision: device.precision,
+        images: None,
     };
     let embedder = ClipEmbedder::load(files, &device.device)
         .await
