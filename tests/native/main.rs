@@ -25,5 +25,6 @@ mod page_ids;
 mod precision;
 mod preprocess;
 mod shaders;
+mod soak;
 mod tokenizer;
 mod weights;

@@ -96,7 +96,7 @@ fn generate(g: &mut Gen<'_, '_>) -> super::Input {
             3 => "x".repeat(g.range(90, 300) as usize),
             _ => format!("imgs/{}/", g.word(4)),
         };
-        let kind = *g.pick(b"000000\0\05217LxgKSV3 ");
+        let kind = *g.pick(b"000000\x00\x005217LxgKSV3 ");
         let data_len = g.below(700);
         let data: Vec<u8> = (0..data_len).map(|_| g.byte()).collect();
         // The size the header claims: mostly the truth, else anything.

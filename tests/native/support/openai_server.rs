@@ -14,6 +14,7 @@
 //! request after the first N until released, so a test can stop a client at a known point.
 //!
 //! Control endpoints: `GET /__seen` (every model request so far, in arrival order, as JSON),
+//! `GET /__paid` (the calls a provider would bill, per (row, stage), and those paid twice),
 //! `GET /__violations` (requests that broke the VLSBench protocol) and `POST /__release` (open
 //! the gate).
 
@@ -35,6 +36,8 @@ pub enum Fault {
     RateLimitMs(u64),
     /// 429 with `Retry-After` in seconds.
     RateLimitSecs(u64),
+    /// 429 with no wait hint at all (the client backs off on its own).
+    RateLimitBare,
     /// 500 with an error body.
     ServerError,
     /// 400 with an error body: not retryable, so it is stored as the stage's error.
@@ -53,6 +56,7 @@ impl Fault {
         match self {
             Fault::RateLimitMs(_) => "rate_limit_ms",
             Fault::RateLimitSecs(_) => "rate_limit_secs",
+            Fault::RateLimitBare => "rate_limit_bare",
             Fault::ServerError => "server_error",
             Fault::BadRequest => "bad_request",
             Fault::Slow(_) => "slow",
@@ -79,6 +83,17 @@ pub enum Final {
 pub enum Api {
     OpenAi,
     Anthropic,
+}
+
+impl Seen {
+    /// Whether a provider would bill this call: it was answered with 200 (normally, late, or
+    /// with a body the client cannot read); rate limits, errors and drops are free.
+    pub fn paid(&self) -> bool {
+        matches!(
+            self.fault,
+            None | Some(Fault::Slow(_)) | Some(Fault::MalformedBody)
+        )
+    }
 }
 
 /// One model request as the server saw it.
@@ -124,6 +139,7 @@ impl Script {
     /// {"latency_ms": 0, "hold_after": 10,
     ///  "faults": [{"row": 1, "stage": "target", "fault": "rate_limit_ms", "ms": 20},
     ///             {"row": 5, "stage": "judge", "fault": "rate_limit_secs", "secs": 1},
+    ///             {"row": 5, "stage": "target", "fault": "rate_limit_bare"},
     ///             {"row": 6, "stage": "target", "fault": "server_error"},
     ///             {"row": 7, "stage": "target", "fault": "bad_request"},
     ///             {"row": 9, "stage": "target", "fault": "slow", "ms": 3000},
@@ -144,6 +160,7 @@ impl Script {
             let fault = match f.fault {
                 FaultSpec::RateLimitMs { ms } => Fault::RateLimitMs(ms),
                 FaultSpec::RateLimitSecs { secs } => Fault::RateLimitSecs(secs),
+                FaultSpec::RateLimitBare => Fault::RateLimitBare,
                 FaultSpec::ServerError => Fault::ServerError,
                 FaultSpec::BadRequest => Fault::BadRequest,
                 FaultSpec::Slow { ms } => Fault::Slow(Duration::from_millis(ms)),
@@ -190,6 +207,7 @@ struct FaultEntry {
 enum FaultSpec {
     RateLimitMs { ms: u64 },
     RateLimitSecs { secs: u64 },
+    RateLimitBare,
     ServerError,
     BadRequest,
     Slow { ms: u64 },
@@ -326,6 +344,29 @@ impl State {
         }
     }
 
+    /// `GET /__paid`: the model calls a provider would bill (each one answered with 200, a
+    /// malformed body included), in all and per (row, stage), and the (row, stage) pairs paid
+    /// for more than once.
+    fn paid_json(&self) -> Vec<u8> {
+        let mut per_key: HashMap<(u64, Stage), u64> = HashMap::new();
+        for s in self.seen.lock().unwrap().iter().filter(|s| s.paid()) {
+            *per_key.entry((s.row, s.stage)).or_default() += 1;
+        }
+        let mut repeated: Vec<Value> = per_key
+            .iter()
+            .filter(|&(_, &n)| n > 1)
+            .map(|((row, stage), n)| json!({"row": row, "stage": stage, "paid": n}))
+            .collect();
+        repeated.sort_by_key(|v| (v["row"].as_u64(), v["stage"].as_str().map(str::to_owned)));
+        json!({
+            "paid": per_key.values().sum::<u64>(),
+            "keys": per_key.len(),
+            "repeated": repeated,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
     fn seen_json(&self) -> Vec<u8> {
         let seen: Vec<Value> = self
             .seen
@@ -340,6 +381,7 @@ impl State {
                     "model": s.model,
                     "api_key": s.api_key,
                     "fault": s.fault.as_ref().map(Fault::name),
+                    "paid": s.paid(),
                 })
             })
             .collect();
@@ -378,6 +420,7 @@ fn serve(stream: TcpStream, state: &State) {
         match (request.method.as_str(), request.path.as_str()) {
             ("OPTIONS", _) => respond(&mut writer, 204, &PREFLIGHT, b""),
             ("GET", "/__seen") => respond(&mut writer, 200, &[], &state.seen_json()),
+            ("GET", "/__paid") => respond(&mut writer, 200, &[], &state.paid_json()),
             ("GET", "/__violations") => {
                 let v = state.violations.lock().unwrap().clone();
                 respond(&mut writer, 200, &[], json!(v).to_string().as_bytes())
@@ -461,6 +504,12 @@ fn model_request(writer: &mut TcpStream, http: &Request, api: Api, state: &State
             writer,
             429,
             &[("Retry-After", &s.to_string())],
+            error("rate_limit_error", "Rate limit reached").as_bytes(),
+        ),
+        Some(Fault::RateLimitBare) => respond(
+            writer,
+            429,
+            &[],
             error("rate_limit_error", "Rate limit reached").as_bytes(),
         ),
         Some(Fault::ServerError) => respond(
