@@ -166,6 +166,16 @@ impl DatasetFormat {
         }
     }
 
+    /// The header columns a CSV format reads (every one it knows); empty for the JSON formats.
+    pub fn csv_columns(self) -> &'static [&'static str] {
+        match self {
+            Self::FigStep => &figstep::COLUMNS,
+            Self::JailbreakV => &jailbreakv::KNOWN,
+            Self::HarmBench => &harmbench::REQUIRED,
+            Self::VlsBench | Self::MmSafetyBench | Self::VlGuard => &[],
+        }
+    }
+
     /// The stable identifier (`vlsbench`, `figstep`, `mm-safetybench`, `jailbreakv-28k`,
     /// `vlguard`, `harmbench`), as in JSON.
     pub fn key(self) -> &'static str {

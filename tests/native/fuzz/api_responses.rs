@@ -12,7 +12,7 @@ use leakscope::eval::wire::{decode, status_error};
 use leakscope::platform::http::HttpResponse;
 use serde_json::{Value, json};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 fn usage(g: &mut Gen<'_, '_>, anthropic: bool) -> Value {
     let (a, b) = if anthropic {
@@ -156,16 +156,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "api_responses",
-    cases: 500,
-    size_max: 16384,
-    memory: 16 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("api_responses", cases: 500, size_max: 16384, memory: 16 << 20);

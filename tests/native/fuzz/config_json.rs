@@ -6,7 +6,7 @@ use leakscope::model::ClipConfig;
 use leakscope::preprocess::{DecodeOptions, PreprocessConfig, preprocess_rgba_with};
 use serde_json::{Map, Value, json};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 const TEXT_KEYS: &[(&str, i64)] = &[
     ("vocab_size", 49408),
@@ -183,16 +183,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "config_json",
-    cases: 400,
-    size_max: 16384,
-    memory: 48 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("config_json", cases: 400, size_max: 16384, memory: 48 << 20);

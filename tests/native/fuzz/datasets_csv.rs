@@ -5,40 +5,18 @@
 
 use leakscope::datasets::{DatasetFormat, Strictness, load};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
-const HEADERS: &[&[&str]] = &[
-    &[
-        "dataset",
-        "category_id",
-        "task_id",
-        "category_name",
-        "question",
-        "instruction",
-    ],
-    &[
-        "id",
-        "jailbreak_query",
-        "redteam_query",
-        "format",
-        "policy",
-        "image_path",
-        "from",
-        "selected_mini",
-        "transfer_from_llm",
-    ],
-    &[
-        "Behavior",
-        "BehaviorID",
-        "FunctionalCategory",
-        "SemanticCategory",
-        "Tags",
-        "ContextString",
-        "ImageFileName",
-        "ImageDescription",
-        "RedactedImageDescription",
-    ],
-];
+/// The CSV formats' own headers (HarmBench's with the columns it keeps in `extra`).
+fn headers() -> [Vec<&'static str>; 3] {
+    let mut harmbench = DatasetFormat::HarmBench.csv_columns().to_vec();
+    harmbench.extend(["Tags", "ContextString", "ImageDescription"]);
+    [
+        DatasetFormat::FigStep.csv_columns().to_vec(),
+        DatasetFormat::JailbreakV.csv_columns().to_vec(),
+        harmbench,
+    ]
+}
 
 fn field(g: &mut Gen<'_, '_>, column: &str) -> String {
     let text = match (column, g.range(0, 5)) {
@@ -71,7 +49,7 @@ fn field(g: &mut Gen<'_, '_>, column: &str) -> String {
 }
 
 fn generate(g: &mut Gen<'_, '_>) -> super::Input {
-    let mut header: Vec<String> = g.pick(HEADERS).iter().map(|s| (*s).to_owned()).collect();
+    let mut header: Vec<String> = g.pick(&headers()).iter().map(|s| (*s).to_owned()).collect();
     for _ in 0..g.below(3) {
         let i = g.below(header.len());
         match g.range(0, 2) {
@@ -147,16 +125,4 @@ fn check(input: &[u8]) {
     check_load(bytes, options);
 }
 
-pub const TARGET: Target = Target {
-    name: "datasets_csv",
-    cases: 400,
-    size_max: 32768,
-    memory: 32 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("datasets_csv", cases: 400, size_max: 32768, memory: 32 << 20);

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::datasets_csv::check_load;
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 fn path(g: &mut Gen<'_, '_>) -> Value {
     let p = *g.pick(&[
@@ -133,16 +133,4 @@ fn check(input: &[u8]) {
     check_load(bytes, options);
 }
 
-pub const TARGET: Target = Target {
-    name: "datasets_json",
-    cases: 400,
-    size_max: 32768,
-    memory: 32 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("datasets_json", cases: 400, size_max: 32768, memory: 32 << 20);

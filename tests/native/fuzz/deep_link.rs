@@ -5,7 +5,7 @@
 
 use leakscope::util::deeplink::{DeepLink, MAX_TEXT_CHARS};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 fn generate(g: &mut Gen<'_, '_>) -> super::Input {
     let mut hash = String::new();
@@ -70,16 +70,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "deep_link",
-    cases: 600,
-    size_max: 8192,
-    memory: 8 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("deep_link", cases: 600, size_max: 8192, memory: 8 << 20);

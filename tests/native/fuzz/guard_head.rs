@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use leakscope::leakage::head::GuardHead;
 use serde_json::Value;
 
-use super::{Gen, Target};
+use super::Gen;
 
 fn builtin() -> &'static Value {
     static HEAD: OnceLock<Value> = OnceLock::new();
@@ -67,16 +67,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "guard_head",
-    cases: 150,
-    size_max: 8192,
-    memory: 32 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("guard_head", cases: 150, size_max: 8192, memory: 32 << 20);

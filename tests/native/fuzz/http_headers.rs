@@ -20,7 +20,7 @@ use leakscope::platform::http::{
     HttpClient, HttpError, HttpErrorKind, HttpRequest, StreamedResponse,
 };
 
-use super::{Gen, Target};
+use super::Gen;
 
 /// One scripted answer.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -260,16 +260,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "http_headers",
-    cases: 400,
-    size_max: 32768,
-    memory: 16 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("http_headers", cases: 400, size_max: 32768, memory: 16 << 20);

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use leakscope::preprocess::{DecodeOptions, PreprocessConfig, preprocess_bytes_with};
 
-use super::{Gen, Target};
+use super::Gen;
 
 /// Limits for fuzzing: 1 Mi pixels, 32 MiB per decoder.
 pub fn fuzz_limits() -> DecodeOptions {
@@ -267,18 +267,6 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "image",
-    cases: 260,
-    size_max: 32768,
-    // 1 Mi pixels decoded as RGBA and converted (≈ 8 bytes a pixel), one 32 MiB decoder
-    // allocation, the crop: well under this when the limits hold.
-    memory: 96 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+// 1 Mi pixels decoded as RGBA and converted (≈ 8 bytes a pixel), one 32 MiB decoder
+// allocation, the crop: well under this when the limits hold.
+fuzz_target!("image", cases: 260, size_max: 32768, memory: 96 << 20);

@@ -19,7 +19,7 @@ use leakscope::leakage::run::ResumePlan;
 use leakscope::leakage::store::parse_jsonl;
 use serde_json::{Value, json};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 const ROWS: u64 = 6;
 
@@ -259,16 +259,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "jsonl_stores",
-    cases: 300,
-    size_max: 32768,
-    memory: 16 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("jsonl_stores", cases: 300, size_max: 32768, memory: 16 << 20);

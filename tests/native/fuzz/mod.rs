@@ -19,6 +19,25 @@
 //! `<target dir>/tmp/fuzz-failures/<target>/` and the message says where; copy it into the
 //! fixtures folder with the fix.
 
+/// The end of every target's file: its [`Target`] and the test that runs it.
+macro_rules! fuzz_target {
+    ($name:literal, cases: $cases:expr, size_max: $size:expr, memory: $memory:expr) => {
+        pub const TARGET: super::Target = super::Target {
+            name: $name,
+            cases: $cases,
+            size_max: $size,
+            memory: $memory,
+            generate,
+            check,
+        };
+
+        #[test]
+        fn fuzz() {
+            super::run(&TARGET);
+        }
+    };
+}
+
 pub mod alloc;
 mod generator;
 

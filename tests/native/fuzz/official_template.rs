@@ -5,7 +5,7 @@
 
 use leakscope::eval::official::{extract_prompt_template, template_from_source};
 
-use super::{Gen, Target};
+use super::Gen;
 
 fn generate(g: &mut Gen<'_, '_>) -> super::Input {
     let mut src = String::new();
@@ -47,16 +47,4 @@ fn check(input: &[u8]) {
     let _ = template_from_source(&source);
 }
 
-pub const TARGET: Target = Target {
-    name: "official_template",
-    cases: 400,
-    size_max: 8192,
-    memory: 8 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("official_template", cases: 400, size_max: 8192, memory: 8 << 20);

@@ -8,7 +8,7 @@ use leakscope::model::ClipConfig;
 use leakscope::weights::{check_checkpoint, expected_tensors, load_clip_with_config};
 use serde_json::{Map, Value, json};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 /// A CLIP shape small enough that a whole valid checkpoint is a few kB.
 pub const TINY_CONFIG: &str = r#"{"model_type":"clip","projection_dim":4,
@@ -172,16 +172,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "safetensors",
-    cases: 300,
-    size_max: 32768,
-    memory: 64 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("safetensors", cases: 300, size_max: 32768, memory: 64 << 20);

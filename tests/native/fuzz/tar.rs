@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use leakscope::datasets::{ByteSource, MAX_TAR_MEMBER_BYTES, TarIndex};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 /// One 512-byte header (checksum filled in, or damaged when `bad_sum`).
 pub fn header(
@@ -182,16 +182,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "tar",
-    cases: 500,
-    size_max: 65536,
-    memory: 32 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("tar", cases: 500, size_max: 65536, memory: 32 << 20);

@@ -12,7 +12,7 @@ use leakscope::model::ClipConfig;
 use leakscope::tokenizer::ClipTokenizer;
 use serde_json::{Map, Value, json};
 
-use super::{Gen, Target, parts, split_parts};
+use super::{Gen, parts, split_parts};
 
 struct Files {
     vocab: Map<String, Value>,
@@ -166,16 +166,4 @@ fn check(input: &[u8]) {
     }
 }
 
-pub const TARGET: Target = Target {
-    name: "tokenizer_files",
-    cases: 120,
-    size_max: 16384,
-    memory: 96 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("tokenizer_files", cases: 120, size_max: 16384, memory: 96 << 20);

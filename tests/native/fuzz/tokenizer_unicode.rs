@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use leakscope::tokenizer::ClipTokenizer;
 
-use super::{Gen, Target};
+use super::Gen;
 
 fn tokenizer() -> &'static ClipTokenizer {
     static TOKENIZER: OnceLock<ClipTokenizer> = OnceLock::new();
@@ -55,16 +55,4 @@ fn check(input: &[u8]) {
     assert_eq!(next, ids.len() - 1, "the words do not cover the ids");
 }
 
-pub const TARGET: Target = Target {
-    name: "tokenizer_unicode",
-    cases: 500,
-    size_max: 16384,
-    memory: 32 << 20,
-    generate,
-    check,
-};
-
-#[test]
-fn fuzz() {
-    super::run(&TARGET);
-}
+fuzz_target!("tokenizer_unicode", cases: 500, size_max: 16384, memory: 32 << 20);
