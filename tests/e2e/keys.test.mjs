@@ -85,15 +85,15 @@ function assertNoKey(where, text) {
   assert.ok(!text.includes('LEAKCHECK'), `${where} holds part of a key`);
 }
 
-/** The page, with the test model loaded (so the Cache API and IndexedDB hold its files too). */
-async function openEval(context, consoleLines) {
+/** The page; `withModel`: the test model loaded (so the Cache API holds its files too). */
+async function openEval(context, consoleLines, withModel) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => consoleLines.push(m.text()));
   page.on('worker', (w) => w.on('console', (m) => consoleLines.push(`[worker] ${m.text()}`)));
-  await page.goto(`${site.url}?model=test`);
-  await page.waitForSelector('body[data-model="ready"]', { timeout: 600_000 });
+  await page.goto(withModel ? `${site.url}?model=test` : site.url);
+  if (withModel) await page.waitForSelector('body[data-model="ready"]', { timeout: 600_000 });
   await page.waitForSelector('body[data-eval-storage]');
   return { page, errors };
 }
@@ -117,7 +117,7 @@ test('remember off: the keys are in no storage, address, export or console', asy
   await watchCsp(context);
   const consoleLines = [];
   try {
-    const { page, errors } = await openEval(context, consoleLines);
+    const { page, errors } = await openEval(context, consoleLines, true);
     await runEval(page, mock.origin, false);
     const seen = await mock.seen();
     assert.ok(seen.every((s) => s.api_key === (s.stage === 'target' ? TARGET_KEY : JUDGE_KEY)), 'the keys reach the API');
@@ -156,7 +156,7 @@ test('remember on: only in localStorage, back after a reload, gone after "Forget
   const context = await launchChromium({ webgpu: false });
   const consoleLines = [];
   try {
-    const { page, errors } = await openEval(context, consoleLines);
+    const { page, errors } = await openEval(context, consoleLines, false);
     await runEval(page, mock.origin, true);
     let dump = (await storageDump(page)).texts;
     const entry = await page.evaluate(() => localStorage.getItem('leakscope.eval.keys'));
