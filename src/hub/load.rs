@@ -25,7 +25,7 @@ use crate::platform::http::HttpClient;
 use crate::util::hash::{hex, sha256};
 
 /// The listing is a few kB; anything past this is not a listing.
-const MAX_LISTING: usize = 4 << 20;
+pub const MAX_LISTING: usize = 4 << 20;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadOptions {

@@ -736,3 +736,143 @@ fn progress_never_rounds_missing_bytes_away() {
         "{progress}"
     );
 }
+
+// ---- The stated limits ------------------------------------------------------------------------
+
+/// Every memory limit the README states, one past it (and, where a value at it is cheap, at it).
+#[test]
+fn every_stated_limit_is_enforced() {
+    use leakscope::datasets::{
+        MAX_METADATA_BYTES, MAX_TAR_MEMBER_BYTES, MAX_TAR_META_BYTES, Strictness, load,
+    };
+    use leakscope::preprocess::{MAX_ENCODED_BYTES, PreprocessError, decode_rgb};
+    use leakscope::util::deeplink::{DeepLink, MAX_HASH_BYTES};
+    use leakscope::weights::MAX_HEADER_BYTES;
+
+    // An image file: refused on its length, before anything is read (the zeros stay unmapped).
+    let big = vec![0u8; MAX_ENCODED_BYTES as usize + 1];
+    let err = decode_rgb(&big, &DecodeOptions::default()).unwrap_err();
+    assert!(matches!(err, PreprocessError::FileTooLarge { .. }), "{err}");
+    drop(big);
+
+    // A safetensors header: one byte past the limit is not a CLIP header; at the limit, the
+    // file is merely cut short.
+    let config = tiny_config();
+    for (n, past) in [(MAX_HEADER_BYTES + 1, true), (MAX_HEADER_BYTES, false)] {
+        let mut file = n.to_le_bytes().to_vec();
+        file.extend_from_slice(b"{}");
+        let err = check_checkpoint(&config, &file).unwrap_err();
+        assert_eq!(
+            matches!(err, WeightsError::NotSafetensors(_)),
+            past,
+            "{n}: {err}"
+        );
+        assert_eq!(
+            matches!(err, WeightsError::Truncated { .. }),
+            !past,
+            "{n}: {err}"
+        );
+    }
+
+    // A tar member one byte past the limit (its data pushed as chunks, never held).
+    use crate::fuzz::tar::{header, octal};
+    let size = MAX_TAR_MEMBER_BYTES + 1;
+    let head = header("imgs/0.png", octal(size), b'0', "", false);
+    let zeros = vec![0u8; 1 << 20];
+    let tail = vec![0u8; (size % (1 << 20)) as usize + 1024 + 511];
+    let chunks = std::iter::once(&head[..])
+        .chain(std::iter::repeat_n(&zeros[..], (size >> 20) as usize))
+        .chain(std::iter::once(&tail[..]));
+    let index = TarIndex::build("imgs.tar", chunks).unwrap();
+    let (_, entry) = index.iter().next().unwrap();
+    let err = index
+        .read_entry(&RefCell::new(Cursor::new(Vec::new())), entry)
+        .unwrap_err();
+    assert!(err.to_string().contains("over the 256 MiB limit"), "{err}");
+    // A GNU long name one byte past its limit.
+    let long = header(
+        "././@LongLink",
+        octal(MAX_TAR_META_BYTES + 1),
+        b'L',
+        "",
+        false,
+    );
+    let err = TarIndex::build("imgs.tar", [&long[..]]).unwrap_err();
+    assert!(err.to_string().contains("long-name/pax header"), "{err}");
+
+    // Dataset metadata.
+    let big = vec![b' '; MAX_METADATA_BYTES as usize + 1];
+    let err = load(None, "data.json", &big, Strictness::Strict).unwrap_err();
+    assert!(err.to_string().contains("over the 256 MiB"), "{err}");
+    drop(big);
+
+    // A model API's answer: one without end is cut at MAX_BODY and is an error.
+    use leakscope::eval::protocol::{ChatRequest, GenParams, Part};
+    use leakscope::eval::provider::{HttpProvider, MAX_BODY, Provider};
+    let endless = Server::new(vec![Reply {
+        status: 200,
+        endless: true,
+        ..Reply::default()
+    }]);
+    let provider = HttpProvider::new(
+        leakscope::eval::ApiConfig::openai_compatible("http://mock.invalid/v1", "m", "k", false),
+        endless,
+    );
+    let request = ChatRequest {
+        system: None,
+        user: vec![Part::Text("ROW1".into())],
+        params: GenParams::target_default(),
+        schema: None,
+    };
+    crate::fuzz::alloc::start_case(64 << 20);
+    let err = pollster::block_on(provider.send(&request)).unwrap_err();
+    let used = crate::fuzz::alloc::end_case();
+    assert!(
+        err.message
+            .contains(&format!("larger than {MAX_BODY} bytes")),
+        "{}",
+        err.message
+    );
+    assert!(used.peak < 3 * MAX_BODY, "{} bytes held", used.peak);
+
+    // The hub's listing: an endless one is dropped at MAX_LISTING (the load goes on without it).
+    let listing = Server::new(vec![Reply {
+        status: 200,
+        endless: true,
+        ..Reply::default()
+    }]);
+    let clock = FakeClock::new();
+    let source = leakscope::hub::ModelSource::mirror("http://hub.invalid", "o/m", "main");
+    let options = leakscope::hub::LoadOptions {
+        retry: quick_policy(),
+        ..leakscope::hub::LoadOptions::default()
+    };
+    let platform = leakscope::hub::Platform {
+        net: &listing,
+        cache: None,
+        clock: &clock,
+    };
+    crate::fuzz::alloc::start_case(64 << 20);
+    let result = clock.block_on(leakscope::hub::load_checkpoint(
+        &source,
+        &options,
+        platform,
+        &mut |_| {},
+    ));
+    let used = crate::fuzz::alloc::end_case();
+    assert!(result.is_err(), "nothing else was served");
+    assert!(
+        used.peak < 4 * leakscope::hub::load::MAX_LISTING,
+        "{} bytes held",
+        used.peak
+    );
+
+    // A deep link: read up to MAX_HASH_BYTES, the rest ignored.
+    let hash = format!("#text={}&sample=late", "a".repeat(MAX_HASH_BYTES));
+    let link = DeepLink::parse(&hash);
+    assert_eq!(link.sample, None, "past the limit");
+    assert_eq!(
+        link.text.map(|t| t.len()),
+        Some(leakscope::util::deeplink::MAX_TEXT_CHARS)
+    );
+}
