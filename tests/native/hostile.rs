@@ -304,14 +304,14 @@ fn parallel_decoding_holds_one_maximum_image_at_a_time() {
 
 /// The dataset of the next two tests: images that are a FIFO, a link to /dev/zero, a folder, a
 /// link to a file outside the dataset, a link inside it, and a real image.
-fn hostile_folder() -> (PathBuf, PathBuf) {
-    let root = scratch("images");
+fn hostile_folder(name: &str) -> (PathBuf, PathBuf) {
+    let root = scratch(name);
     let imgs = root.join("imgs");
     std::fs::create_dir_all(imgs.join("folder.png")).unwrap();
     std::fs::copy(fixture("leakage/imgs/0.png"), imgs.join("ok.png")).unwrap();
     let status = Command::new("mkfifo").arg(imgs.join("fifo.png")).status();
     assert!(status.is_ok_and(|s| s.success()), "mkfifo");
-    let secret = root.parent().unwrap().join("outside-secret.png");
+    let secret = root.parent().unwrap().join(format!("{name}-outside-secret.png"));
     std::fs::write(&secret, b"SECRET-BYTES-0123456789").unwrap();
     std::os::unix::fs::symlink("/dev/zero", imgs.join("zero.png")).unwrap();
     std::os::unix::fs::symlink(&secret, imgs.join("out.png")).unwrap();
@@ -323,7 +323,7 @@ fn hostile_folder() -> (PathBuf, PathBuf) {
 /// `/dev/zero` was read until allocation failed; a link out of `imgs/` was followed.
 #[test]
 fn images_that_are_fifos_devices_folders_or_links_out_are_not_read() {
-    let (root, _) = hostile_folder();
+    let (root, _) = hostile_folder("images-library");
     let dir = Confined::new(&root).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let dir2 = dir.clone();
@@ -384,7 +384,7 @@ fn write_dataset(root: &Path, images: &[&str]) -> PathBuf {
 /// FIFO or a folder).
 #[test]
 fn leakage_reports_what_each_unusable_image_is() {
-    let (root, _) = hostile_folder();
+    let (root, _) = hostile_folder("images-cli");
     let data = write_dataset(
         &root,
         &[
