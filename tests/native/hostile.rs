@@ -118,6 +118,8 @@ fn vocab_ids_past_the_model_vocabulary_are_refused_at_load() {
             serde_json::from_slice(files.vocab_json.as_ref().unwrap()).unwrap();
         vocab.insert("a".into(), json!(id));
         files.vocab_json = Some(serde_json::to_vec(&vocab).unwrap());
+        // Without tokenizer.json the hub mode reads the vocab.json / merges.txt pair too.
+        files.tokenizer_json = None;
         let err = pollster::block_on(ClipEmbedder::load(files, &Device::flex())).unwrap_err();
         assert!(
             matches!(err, EmbedError::VocabMismatch { largest, model: 4514 } if largest == id),

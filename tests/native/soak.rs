@@ -297,9 +297,10 @@ fn eval_survives_sigkill_at_random_moments() {
     // The same report and official export as the run nothing interrupted.
     let report = |out: &str| json_file(&dir.join(out).join("report.json"))["report"].clone();
     assert_eq!(report("soak"), report("reference"), "the reports differ");
+    // The default template is not the official one, so the export is `official-format.json`.
     assert_eq!(
-        json_file(&dir.join("soak/official.json")),
-        json_file(&dir.join("reference/official.json"))
+        json_file(&dir.join("soak/official-format.json")),
+        json_file(&dir.join("reference/official-format.json"))
     );
     assert!(kills > 0, "no kill landed");
     eprintln!(
