@@ -6,4 +6,4 @@ mod images;
 mod store;
 
 pub use images::{FolderImages, TarImages};
-pub use store::JsonlStore;
+pub use store::{JsonlLog, JsonlStore, Loaded};
