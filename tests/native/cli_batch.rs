@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::cli_eval::{Run, eval, proportion, records, report, run_ok, spawn, wait_until};
+use crate::cli_eval::{
+    JUDGE_KEY, Run, TARGET_KEY, eval, proportion, records, report, run_ok, spawn, wait_until,
+};
 use crate::support::openai_server::batch_server::Op;
 use crate::support::openai_server::{Fault, Final, MockServer, Script};
 use leakscope::eval::Stage;
@@ -336,6 +338,14 @@ fn detached_runs_submit_and_return_then_collect_and_continue_under_a_cap_at_the_
     let quiet = detach(&[]);
     assert!(!quiet.stdout.contains("submitted as"), "{}", quiet.stdout);
     assert!(server.paid().values().all(|&n| n == 1));
+    // Both stages on one API: each batch went out with its own stage's key.
+    assert!(server.seen().iter().all(|s| {
+        let key = match s.stage {
+            Stage::Target => TARGET_KEY,
+            Stage::Judge => JUDGE_KEY,
+        };
+        s.api_key.as_deref() == Some(key)
+    }));
     assert_eq!(proportion(&report(&dir)["report"]["overall"]["safe"]).1, 40);
     // Every record says which batch answered it; the estimate said half price.
     assert!(records(&dir).iter().all(|r| {

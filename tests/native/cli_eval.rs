@@ -26,8 +26,8 @@ use leakscope::eval::Stage;
 use leakscope::eval::export::percent_2dp;
 use serde_json::{Value, json};
 
-const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
-const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
+pub(crate) const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
+pub(crate) const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
 
 /// A VLSBench-shaped data.json of `n` synthetic rows (`support::rows`) with their images.
 fn dataset(name: &str, n: u64) -> PathBuf {

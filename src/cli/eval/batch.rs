@@ -148,12 +148,18 @@ fn show(event: &BatchEvent<'_>, shown: &RefCell<HashMap<String, (Status, u64)>>)
                 batch.status,
                 Status::Expired | Status::Cancelled | Status::Failed
             ) {
+                let c = &batch.counts;
                 println!(
-                    "  {} {}: its {} request(s) without a result are stored as errors; \
-                     --retry-errors sends them again",
+                    "  {} {} (the provider counts {} request(s): {} succeeded, {} errored, {} \
+                     expired, {} cancelled); the requests it did not run are stored as \
+                     retryable errors: --retry-errors sends them again",
                     batch.id,
                     batch.status.name(),
-                    tally.missing
+                    c.total,
+                    c.succeeded,
+                    c.errored,
+                    c.expired,
+                    c.cancelled
                 );
             }
         }

@@ -254,9 +254,14 @@ impl BatchEngine<'_> {
         }
     }
 
-    /// The API a chunk was sent to, when this run has it (a chunk of another setup may not).
+    /// The API a chunk was sent to, when this run has it (a chunk of another setup may not):
+    /// its stage's first (with that stage's key), else the other stage's at the same address.
     fn api_for(&self, info: &ChunkInfo) -> Option<&BatchApi<'_>> {
-        [Some(&self.apis.target), self.apis.judge.as_ref()]
+        let other = match info.stage {
+            Stage::Target => Stage::Judge,
+            Stage::Judge => Stage::Target,
+        };
+        [self.api(info.stage), self.api(other)]
             .into_iter()
             .flatten()
             .find(|a| a.config.kind == info.api && a.config.base_url == info.base_url)
