@@ -8,7 +8,7 @@ use crate::compute::{ReadbackError, read_f32};
 use crate::model::{ClipConfig, ClipModel, l2_normalize};
 use crate::preprocess::{PixelTensor, PreprocessConfig, PreprocessError, preprocess_bytes};
 use crate::tokenizer::{ClipTokenizer, TokenizerError, TokenizerMode};
-use crate::weights::{WeightsError, load_clip_with_config};
+use crate::weights::{WeightsError, load_clip_with_config, load_text_tower, load_vision_tower};
 
 /// Largest batch sent to the device at once; longer inputs are split (bounds GPU memory).
 pub const MAX_BATCH: usize = 32;
@@ -39,10 +39,36 @@ pub enum EmbedError {
     )]
     NoTokenizer,
     #[error(
-        "the tokenizer has {tokenizer} ids but the model's vocabulary has {model}: the tokenizer \
-         files belong to another checkpoint"
+        "the tokenizer's ids go up to {largest} but the model's vocabulary has {model} entries \
+         (ids 0 to {}): vocab.json belongs to another checkpoint or is corrupt",
+        .model.saturating_sub(1)
     )]
-    VocabMismatch { tokenizer: usize, model: usize },
+    VocabMismatch { largest: u64, model: usize },
+    #[error(
+        "token row {row} holds id {id}, outside the model's vocabulary of {model} (or is not \
+         {context} ids long): tokenize with this model's tokenizer"
+    )]
+    BadTokenRow {
+        row: usize,
+        id: u64,
+        model: usize,
+        context: usize,
+    },
+    #[error(
+        "preprocessor_config.json makes {height}×{width} images but config.json's model takes \
+         {size}×{size}: use the preprocessor_config.json that came with these weights"
+    )]
+    PreprocessMismatch {
+        height: u32,
+        width: u32,
+        size: usize,
+    },
+    #[error(
+        "the model computed {what} that are not unit vectors of finite numbers (NaN, infinity or \
+         zero): the weights or config.json hold values no trained CLIP has; load the checkpoint \
+         again, or another one"
+    )]
+    NonFinite { what: &'static str },
     #[error("preprocessor_config.json: {0}")]
     PreprocessConfig(PreprocessError),
     #[error("image {index}: {error}")]
@@ -62,6 +88,11 @@ pub enum EmbedError {
     },
     #[error(transparent)]
     Readback(#[from] ReadbackError),
+    /// Loaded text first ([`ClipEmbedder::load_text_tower`]); the vision tower is not in yet.
+    #[error(
+        "the image tower is still downloading: text scores work now, image scores once it is in"
+    )]
+    VisionPending,
 }
 
 /// L2-normalised embeddings, row-major `[rows, dim]`.
@@ -104,6 +135,52 @@ impl Embeddings {
     }
 }
 
+/// Whether every id `tokenizer` can produce has a row in `config`'s embedding table. The
+/// entry count is not enough: a vocab.json may number its entries past it (or past 2^31).
+pub fn check_tokenizer(tokenizer: &ClipTokenizer, config: &ClipConfig) -> Result<(), EmbedError> {
+    let largest = u64::from(tokenizer.max_id());
+    let model = config.text_config.vocab_size;
+    if largest >= model as u64 {
+        return Err(EmbedError::VocabMismatch { largest, model });
+    }
+    Ok(())
+}
+
+/// Whether `preprocess` makes the images `config`'s vision tower takes (checked once at load,
+/// not on every image).
+pub fn check_preprocess(
+    preprocess: &PreprocessConfig,
+    config: &ClipConfig,
+) -> Result<(), EmbedError> {
+    let size = config.vision_config.image_size;
+    let Some((height, width)) = preprocess.output_size() else {
+        return Ok(());
+    };
+    if height as usize != size || width as usize != size {
+        return Err(EmbedError::PreprocessMismatch {
+            height,
+            width,
+            size,
+        });
+    }
+    Ok(())
+}
+
+/// `embeddings`, or the error a NaN, an infinity or a zero row in them is (each row must be a
+/// unit vector): weights or settings that slipped past the load checks, e.g. finite weights so
+/// large that the towers overflow, must not come out as numbers.
+fn finite(embeddings: Embeddings, what: &'static str) -> Result<Embeddings, EmbedError> {
+    let unit = |row: &[f32]| {
+        let norm: f32 = row.iter().map(|v| v * v).sum();
+        norm.is_finite() && (norm - 1.0).abs() < 0.05
+    };
+    if embeddings.dim > 0 && embeddings.values.chunks(embeddings.dim).all(unit) {
+        Ok(embeddings)
+    } else {
+        Err(EmbedError::NonFinite { what })
+    }
+}
+
 /// A loaded CLIP checkpoint on one device.
 #[derive(Debug)]
 pub struct ClipEmbedder {
@@ -113,6 +190,9 @@ pub struct ClipEmbedder {
     pub preprocess: PreprocessConfig,
     pub device: Device,
     logit_scale: f32,
+    /// The vision tower is loaded (false between [`Self::load_text_tower`] and
+    /// [`Self::with_vision_tower`]).
+    vision: bool,
 }
 
 impl ClipEmbedder {
@@ -129,35 +209,59 @@ impl ClipEmbedder {
         device: &Device,
         mode: TokenizerMode,
     ) -> Result<Self, EmbedError> {
-        let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
-        let tokenizer = match ClipTokenizer::load(
-            mode,
-            files.vocab_json.as_deref(),
-            files.merges_txt.as_deref(),
-            files.tokenizer_json.as_deref(),
-        ) {
-            Err(TokenizerError::NoFiles(_)) => return Err(EmbedError::NoTokenizer),
-            other => other?,
-        };
-        if tokenizer.vocab_size() > config.text_config.vocab_size {
-            return Err(EmbedError::VocabMismatch {
-                tokenizer: tokenizer.vocab_size(),
-                model: config.text_config.vocab_size,
-            });
-        }
-        let preprocess = match &files.preprocessor_config_json {
-            Some(json) => {
-                PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
-            }
-            None => PreprocessConfig::default(),
-        };
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
         let model = load_clip_with_config(&config, files.model_safetensors, device)?;
+        Self::ready(model, config, tokenizer, preprocess, device, true).await
+    }
+
+    /// Text first: `files` with `model_safetensors` holding the text tower's tensors (and
+    /// `logit_scale`) only ([`crate::weights::FileLayout::extract`] of a download's first
+    /// bytes). Text embeddings work at once; image embeddings answer
+    /// [`EmbedError::VisionPending`] until [`Self::with_vision_tower`].
+    pub async fn load_text_tower(
+        files: CheckpointFiles,
+        device: &Device,
+        mode: TokenizerMode,
+    ) -> Result<Self, EmbedError> {
+        let (config, tokenizer, preprocess) = parse_small_files(&files, mode)?;
+        let model = load_text_tower(&config, files.model_safetensors, device)?;
+        Self::ready(model, config, tokenizer, preprocess, device, false).await
+    }
+
+    /// This embedder with the vision tower loaded from the whole checkpoint `safetensors`
+    /// (checked against the config first); the text tower is shared, not loaded again.
+    pub fn with_vision_tower(&self, safetensors: Vec<u8>) -> Result<Self, EmbedError> {
+        let model = load_vision_tower(&self.config, &self.model, safetensors, &self.device)?;
+        Ok(Self {
+            model,
+            config: self.config.clone(),
+            tokenizer: self.tokenizer.clone(),
+            preprocess: self.preprocess.clone(),
+            device: self.device.clone(),
+            logit_scale: self.logit_scale,
+            vision: true,
+        })
+    }
+
+    async fn ready(
+        model: ClipModel,
+        config: ClipConfig,
+        tokenizer: ClipTokenizer,
+        preprocess: PreprocessConfig,
+        device: &Device,
+        vision: bool,
+    ) -> Result<Self, EmbedError> {
         let logit_scale = read_f32(model.logit_scale.val())
             .await?
             .first()
             .copied()
             .unwrap_or(0.0)
             .exp();
+        if !logit_scale.is_finite() {
+            return Err(EmbedError::NonFinite {
+                what: "a logit scale",
+            });
+        }
         Ok(Self {
             model,
             config,
@@ -165,7 +269,21 @@ impl ClipEmbedder {
             preprocess,
             device: device.clone(),
             logit_scale,
+            vision,
         })
+    }
+
+    /// The vision tower is loaded: image embeddings work.
+    pub fn has_vision_tower(&self) -> bool {
+        self.vision
+    }
+
+    fn vision_tower(&self) -> Result<(), EmbedError> {
+        if self.vision {
+            Ok(())
+        } else {
+            Err(EmbedError::VisionPending)
+        }
     }
 
     /// `exp(logit_scale)`: multiplies cosines into logits (100 for OpenAI checkpoints).
@@ -193,6 +311,19 @@ impl ClipEmbedder {
         &self,
         rows: &[Vec<u32>],
     ) -> Result<Embeddings, EmbedError> {
+        let model = self.config.text_config.vocab_size;
+        let context = self.model.context_length();
+        for (row, ids) in rows.iter().enumerate() {
+            let bad = ids.iter().find(|&&id| id as usize >= model);
+            if bad.is_some() || ids.len() != context {
+                return Err(EmbedError::BadTokenRow {
+                    row,
+                    id: bad.map_or(0, |&id| u64::from(id)),
+                    model,
+                    context,
+                });
+            }
+        }
         let dim = self.config.projection_dim;
         let mut out = Embeddings::empty(dim);
         for chunk in rows.chunks(MAX_BATCH) {
@@ -200,7 +331,7 @@ impl ClipEmbedder {
             out.values.extend(read_f32(embeds).await?);
             out.rows += chunk.len();
         }
-        Ok(out)
+        finite(out, "text embeddings")
     }
 
     /// Decode and preprocess an encoded image (PNG, JPEG, WebP, GIF).
@@ -210,6 +341,7 @@ impl ClipEmbedder {
 
     /// Normalised image embeddings, in batches of [`MAX_BATCH`].
     pub async fn image_embeddings(&self, images: &[PixelTensor]) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let size = self.config.vision_config.image_size;
         for (index, image) in images.iter().enumerate() {
             if image.height != size || image.width != size || image.data.len() != 3 * size * size {
@@ -232,7 +364,7 @@ impl ClipEmbedder {
             out.values.extend(read_f32(embeds).await?);
             out.rows += chunk.len();
         }
-        Ok(out)
+        finite(out, "image embeddings")
     }
 
     /// The model input `[1, 3, size, size]` of one preprocessed image on this embedder's
@@ -260,6 +392,7 @@ impl ClipEmbedder {
         &self,
         pixels: Tensor<4>,
     ) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let size = self.config.vision_config.image_size;
         let [batch, channels, height, width] = pixels.dims();
         if channels != 3 || height != size || width != size {
@@ -271,11 +404,14 @@ impl ClipEmbedder {
             });
         }
         let embeds = l2_normalize(self.model.image_embeds(pixels));
-        Ok(Embeddings {
-            rows: batch,
-            dim: self.config.projection_dim,
-            values: read_f32(embeds).await?,
-        })
+        finite(
+            Embeddings {
+                rows: batch,
+                dim: self.config.projection_dim,
+                values: read_f32(embeds).await?,
+            },
+            "image embeddings",
+        )
     }
 
     /// Normalised embeddings of every patch token of one image, `[grid·grid, projection_dim]`
@@ -283,6 +419,7 @@ impl ClipEmbedder {
     /// and projection as the class token, so it lives in the shared space and can be compared
     /// with text (a coarse relevance map, not an attribution method).
     pub async fn patch_embeddings(&self, image: &PixelTensor) -> Result<Embeddings, EmbedError> {
+        self.vision_tower()?;
         let pixels = self.model_input(image)?;
         let (hidden, _) = self.model.vision_model.forward(pixels);
         let [_, tokens, width] = hidden.dims();
@@ -290,11 +427,14 @@ impl ClipEmbedder {
         let projected = self
             .model
             .project_visual(self.model.vision_model.post_layernorm.forward(patches));
-        Ok(Embeddings {
-            rows: tokens - 1,
-            dim: self.config.projection_dim,
-            values: read_f32(l2_normalize(projected)).await?,
-        })
+        finite(
+            Embeddings {
+                rows: tokens - 1,
+                dim: self.config.projection_dim,
+                values: read_f32(l2_normalize(projected)).await?,
+            },
+            "patch embeddings",
+        )
     }
 
     /// `exp(logit_scale) · cos(image_i, text_j)`, row-major `[images, texts]` — transformers'
@@ -306,4 +446,31 @@ impl ClipEmbedder {
             .map(|c| c * self.logit_scale)
             .collect()
     }
+}
+
+/// The config, the tokenizer (following `mode`'s reference) and the preprocessing from a
+/// checkpoint's small files.
+fn parse_small_files(
+    files: &CheckpointFiles,
+    mode: TokenizerMode,
+) -> Result<(ClipConfig, ClipTokenizer, PreprocessConfig), EmbedError> {
+    let config = ClipConfig::from_json_bytes(&files.config_json).map_err(WeightsError::from)?;
+    let tokenizer = match ClipTokenizer::load(
+        mode,
+        files.vocab_json.as_deref(),
+        files.merges_txt.as_deref(),
+        files.tokenizer_json.as_deref(),
+    ) {
+        Err(TokenizerError::NoFiles(_)) => return Err(EmbedError::NoTokenizer),
+        other => other?,
+    };
+    check_tokenizer(&tokenizer, &config)?;
+    let preprocess = match &files.preprocessor_config_json {
+        Some(json) => {
+            PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
+        }
+        None => PreprocessConfig::default(),
+    };
+    check_preprocess(&preprocess, &config)?;
+    Ok((config, tokenizer, preprocess))
 }

@@ -68,6 +68,9 @@ enum Command {
     /// second model, stored as it arrives (a rerun continues); safe / refuse / warning rates
     /// overall and per category with Wilson 95% intervals, and the official JSON.
     Eval(Box<cli::eval::EvalArgs>),
+    /// Put several evaluation runs side by side: safe / refuse / warning rates with Wilson
+    /// intervals per model, overall and per category, and which differences are significant.
+    Compare(cli::compare::CompareArgs),
     /// Download a CLIP checkpoint from the Hugging Face hub (or a mirror or URL) into a folder
     /// for --model: resumes dropped connections, checks lengths and sha256s.
     FetchModel(cli::fetch_model::FetchModelArgs),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             Ok(cli::eval::Finish::Done) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::Compare(args) => cli::compare::run(args),
         Command::Bake(args) => cli::on_compute_pool(|| cli::bake::run(args)),
         Command::Bench(args) => cli::bench::run(args),
     };

@@ -7,12 +7,22 @@
 //! 3. burn-store applies the tensors: [`KEY_REMAP`] renames keys, the PyTorch adapter
 //!    transposes `Linear` weights and renames LayerNorm `weight/bias` to `gamma/beta`, f16 and
 //!    bf16 are cast to f32, and 0-d tensors (`logit_scale`) become `[1]`.
+//!
+//! Text first: a download can hand over the text tower before the vision tower's bytes are in.
+//! [`FileLayout`] reads where each tensor sits from the file's first bytes (the header) and
+//! names its [`Tower`]; [`FileLayout::extract`] copies the text tower's tensors into a file of
+//! their own; [`load_text_tower`] loads them (the vision tower's parameters stay lazily
+//! uninitialised, no memory), and [`load_vision_tower`] adds the vision tower from the whole,
+//! checked file later.
+
+use std::ops::Range;
 
 use burn::store::{
-    FloatCastAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PyTorchToBurnAdapter,
-    SafetensorsStore, burn_pack,
+    FloatCastAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PathFilter,
+    PyTorchToBurnAdapter, SafetensorsStore, burn_pack,
 };
 use burn::tensor::{DType, Device, Shape};
+use safetensors::tensor::{Metadata, TensorView};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::model::{ClipConfig, ClipModel, ConfigError};
@@ -34,10 +44,34 @@ pub enum WeightsError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(
-        "model.safetensors is not a readable safetensors file ({0}). If it was downloaded, the \
-         download is probably truncated: delete it and download it again."
+        "model.safetensors is not a safetensors file ({0}). Pick the checkpoint's \
+         model.safetensors (for pytorch_model.bin, run `leakscope convert` first)."
     )]
     NotSafetensors(String),
+    #[error(
+        "model.safetensors is {size} bytes but its header says the file has at least {needed}: \
+         the file is cut short (an interrupted download?); download it again"
+    )]
+    Truncated { size: u64, needed: u64 },
+    #[error(
+        "model.safetensors has {extra} bytes after its last tensor: the file is corrupt or two \
+         files were joined; download it again"
+    )]
+    TrailingBytes { extra: u64 },
+    #[error(
+        "model.safetensors: the entry for `{tensor}` in the header is unusable: {why}. The file \
+         is corrupt or was written by a broken exporter"
+    )]
+    BadEntry { tensor: String, why: String },
+    #[error(
+        "model.safetensors: `{tensor}` holds {value} at element {index}; a trained CLIP has only \
+         finite weights: the file is corrupt"
+    )]
+    NonFinite {
+        tensor: String,
+        index: usize,
+        value: String,
+    },
     #[error(
         "model.safetensors lacks {count} tensor(s) this config needs, first `{tensor}` \
          (expected shape {expected:?}). The weights belong to a different model: pick the \
@@ -169,11 +203,201 @@ fn encoder_tensors(
     }
 }
 
-/// Check a safetensors buffer against `config` without loading any data.
+/// Largest safetensors header read: a CLIP header is tens of kB (ViT-L/14: ~60 kB); the
+/// format's own limit, 100 MB, would let a hostile file cost hundreds of MB of parsing.
+pub const MAX_HEADER_BYTES: u64 = 4 << 20;
+
+/// One header entry, checked.
+struct Entry {
+    name: String,
+    dtype: String,
+    element: usize,
+    start: u64,
+    end: u64,
+}
+
+/// Reads and checks the header and the data layout of a safetensors file, so that every
+/// structure error names what is wrong (and which tensor) instead of one generic message:
+/// the length prefix, the JSON, each entry's dtype, shape and offsets, gaps and overlaps
+/// between tensors, and the data section's length.
+fn check_layout(bytes: &[u8]) -> Result<Vec<Entry>, WeightsError> {
+    let size = bytes.len() as u64;
+    let Some(prefix) = bytes.first_chunk::<8>() else {
+        return Err(WeightsError::Truncated { size, needed: 8 });
+    };
+    let n = u64::from_le_bytes(*prefix);
+    if n > MAX_HEADER_BYTES {
+        return Err(WeightsError::NotSafetensors(format!(
+            "the first 8 bytes give a header length of {n}, over the {} MiB a CLIP header could \
+             need",
+            MAX_HEADER_BYTES >> 20
+        )));
+    }
+    let body = 8 + n;
+    if body > size {
+        return Err(WeightsError::Truncated { size, needed: body });
+    }
+    let header = &bytes[8..body as usize];
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| {
+            WeightsError::NotSafetensors(format!("the header is not a JSON object: {e}"))
+        })?;
+    let mut entries = Vec::with_capacity(json.len());
+    for (name, value) in json {
+        if name == "__metadata__" {
+            continue;
+        }
+        entries.push(entry(name, &value)?);
+    }
+    entries.sort_by_key(|e| (e.start, e.end));
+    let mut end = 0u64;
+    let mut previous: Option<&str> = None;
+    for e in &entries {
+        if e.start != end {
+            let why = match (previous, e.start < end) {
+                (Some(p), true) => format!("its data overlaps that of `{p}`"),
+                (Some(p), false) => {
+                    format!("its data starts {} bytes after `{p}` ends", e.start - end)
+                }
+                (None, _) => format!("the first tensor's data starts at {} instead of 0", e.start),
+            };
+            return Err(WeightsError::BadEntry {
+                tensor: e.name.clone(),
+                why,
+            });
+        }
+        end = e.end;
+        previous = Some(&e.name);
+    }
+    let data = size - body;
+    if end > data {
+        return Err(WeightsError::Truncated {
+            size,
+            needed: body + end,
+        });
+    }
+    if end < data {
+        return Err(WeightsError::TrailingBytes { extra: data - end });
+    }
+    Ok(entries)
+}
+
+fn entry(name: String, value: &serde_json::Value) -> Result<Entry, WeightsError> {
+    let bad = |why: String| WeightsError::BadEntry {
+        tensor: name.clone(),
+        why,
+    };
+    let dtype = value
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| bad("no `dtype` string".into()))?;
+    let element = match dtype {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        other => return Err(bad(format!("unknown dtype {other:?}"))),
+    };
+    let shape: Vec<u64> = value
+        .get("shape")
+        .and_then(|s| s.as_array())
+        .and_then(|dims| dims.iter().map(|d| d.as_u64()).collect())
+        .ok_or_else(|| bad("`shape` is not a list of whole numbers".into()))?;
+    let offsets = value
+        .get("data_offsets")
+        .and_then(|o| o.as_array())
+        .filter(|o| o.len() == 2)
+        .and_then(|o| Some((o[0].as_u64()?, o[1].as_u64()?)))
+        .ok_or_else(|| bad("`data_offsets` is not [start, end]".into()))?;
+    let (start, end) = offsets;
+    if end < start {
+        return Err(bad(format!(
+            "its data ends ({end}) before it starts ({start})"
+        )));
+    }
+    let bytes = shape
+        .iter()
+        .try_fold(element as u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shape:?} is too large to exist")))?;
+    if end - start != bytes {
+        return Err(bad(format!(
+            "shape {shape:?} of {dtype} needs {bytes} bytes but data_offsets span {}",
+            end - start
+        )));
+    }
+    Ok(Entry {
+        name,
+        dtype: dtype.to_owned(),
+        element,
+        start,
+        end,
+    })
+}
+
+/// The first NaN or infinity among the float tensors, as an error.
+fn check_finite(bytes: &[u8], entries: &[Entry]) -> Result<(), WeightsError> {
+    let data = bytes.len() - entries.last().map_or(0, |e| e.end as usize);
+    for e in entries {
+        let Some(raw) = bytes.get(data + e.start as usize..data + e.end as usize) else {
+            continue;
+        };
+        // Exponent bits all ones: NaN or infinity, in each float format.
+        let bad = match e.dtype.as_str() {
+            "F32" => raw.chunks_exact(4).position(|c| {
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & 0x7F80_0000 == 0x7F80_0000
+            }),
+            "F16" => raw
+                .chunks_exact(2)
+                .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7C00 == 0x7C00),
+            "BF16" => raw
+                .chunks_exact(2)
+                .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7F80 == 0x7F80),
+            _ => None,
+        };
+        if let Some(index) = bad {
+            let at = index * e.element;
+            let value = if e.dtype == "F32" {
+                f32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]).to_string()
+            } else {
+                let bits = u16::from_le_bytes([raw[at], raw[at + 1]]);
+                let mantissa = if e.dtype == "F16" { 0x03FF } else { 0x007F };
+                match (bits & mantissa, bits & 0x8000) {
+                    (0, 0) => "inf".into(),
+                    (0, _) => "-inf".into(),
+                    _ => "NaN".into(),
+                }
+            };
+            return Err(WeightsError::NonFinite {
+                tensor: e.name.clone(),
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Check a safetensors buffer against `config`: its layout (every structure error named), the
+/// tensors' names, dtypes and shapes, and that every weight is a finite number. Nothing is
+/// loaded.
 pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), WeightsError> {
+    check_towers(config, safetensors, |_| true)
+}
+
+/// [`check_checkpoint`] for the tensors of the towers `keep` accepts: a file holding only
+/// those ([`FileLayout::extract`]) passes.
+fn check_towers(
+    config: &ClipConfig,
+    safetensors: &[u8],
+    keep: impl Fn(Tower) -> bool,
+) -> Result<(), WeightsError> {
+    let entries = check_layout(safetensors)?;
     let file = SafeTensors::deserialize(safetensors)
         .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-    let expected = expected_tensors(config);
+    let expected: Vec<_> = expected_tensors(config)
+        .into_iter()
+        .filter(|(name, _)| keep(Tower::of(name)))
+        .collect();
     let missing: Vec<_> = expected
         .iter()
         .filter(|(name, _)| file.tensor(name).is_err())
@@ -208,6 +432,7 @@ pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), W
     let mut unexpected: Vec<_> = file
         .names()
         .into_iter()
+        .filter(|name| keep(Tower::of(name)))
         .filter(|name| !IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s)))
         .filter(|name| !expected.iter().any(|(e, _)| e == name))
         .collect();
@@ -218,7 +443,7 @@ pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), W
             count: unexpected.len(),
         });
     }
-    Ok(())
+    check_finite(safetensors, &entries)
 }
 
 /// Build the model for `config_json` and load `safetensors` into it, on `device`.
@@ -241,6 +466,69 @@ pub fn load_clip_with_config(
 ) -> Result<ClipModel, WeightsError> {
     check_checkpoint(config, &safetensors)?;
     let mut model = config.init(device);
+    apply(&mut model, safetensors, device, None)?;
+    // The CPU's matrix products want the projection weights in panels (model::dense); GPU
+    // kernels read Burn's own order.
+    if *device == Device::flex() {
+        model = model.with_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// The text tower, its projection and `logit_scale` from `part`, a safetensors file holding
+/// (at least) their tensors: [`FileLayout::extract`] of a download's first bytes. The vision
+/// tower's parameters stay lazily uninitialised (no memory) until [`load_vision_tower`];
+/// image embeddings must wait for it.
+pub fn load_text_tower(
+    config: &ClipConfig,
+    part: Vec<u8>,
+    device: &Device,
+) -> Result<ClipModel, WeightsError> {
+    check_towers(config, &part, Tower::text_first)?;
+    let mut model = config.init(device);
+    apply(&mut model, part, device, Some(is_text_path))?;
+    if *device == Device::flex() {
+        model.text_to_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// `model` (from [`load_text_tower`]) with its vision tower and projection loaded from the
+/// whole checkpoint `safetensors`, which is checked against `config` first as in
+/// [`load_clip`]. The text tower is shared with `model`, not loaded again.
+pub fn load_vision_tower(
+    config: &ClipConfig,
+    model: &ClipModel,
+    safetensors: Vec<u8>,
+    device: &Device,
+) -> Result<ClipModel, WeightsError> {
+    check_checkpoint(config, &safetensors)?;
+    let mut model = model.clone();
+    apply(&mut model, safetensors, device, Some(is_vision_path))?;
+    if *device == Device::flex() {
+        model.vision_to_cpu_layout();
+    }
+    Ok(model)
+}
+
+/// Module paths of the text tower's parameters (and the shared `logit_scale`).
+fn is_text_path(path: &str, _container: &str) -> bool {
+    Tower::of(path).text_first()
+}
+
+/// Module paths of the vision tower's parameters.
+fn is_vision_path(path: &str, _container: &str) -> bool {
+    Tower::of(path) == Tower::Vision
+}
+
+/// Loads the tensors of `safetensors` into `model`; `only`: the module paths to load (the rest
+/// keep their values, or stay uninitialised), every one of which must receive a tensor.
+fn apply(
+    model: &mut ClipModel,
+    safetensors: Vec<u8>,
+    device: &Device,
+    only: Option<fn(&str, &str) -> bool>,
+) -> Result<(), WeightsError> {
     // Checkpoints may hold f32, f16 or bf16; the model computes in the device's float type
     // (f32, or f16 on a GPU set up for it: compute::Precision).
     let dtype: DType = device.settings().float_dtype.into();
@@ -251,6 +539,9 @@ pub fn load_clip_with_config(
         .with_from_adapter(adapter)
         .allow_partial(true)
         .validate(false);
+    if let Some(only) = only {
+        store = store.filter(PathFilter::from_predicate(only));
+    }
     for (from, to) in KEY_REMAP {
         store = store.with_key_remapping(*from, *to);
     }
@@ -260,19 +551,146 @@ pub fn load_clip_with_config(
     if !result.errors.is_empty() {
         return Err(WeightsError::Apply(format!("{:?}", result.errors)));
     }
-    // The header check above guarantees every parameter has a tensor; a path Burn still
+    // The header check guarantees every parameter asked for has a tensor; a path Burn still
     // reports missing means the module and `expected_tensors` disagree (a bug, not bad input).
-    if let Some((path, _)) = result.missing.first() {
+    // A part without the vision tower leaves its parameters missing, as it should.
+    let wanted = |path: &str| only.is_none_or(|only| only(path, ""));
+    if let Some((path, _)) = result.missing.iter().find(|(path, _)| wanted(path)) {
         return Err(WeightsError::Apply(format!(
             "internal: parameter `{path}` received no tensor (please report this)"
         )));
     }
-    // The CPU's matrix products want the projection weights in panels (model::dense); GPU
-    // kernels read Burn's own order.
-    if *device == Device::flex() {
-        model = model.with_cpu_layout();
+    Ok(())
+}
+
+/// Which tower a checkpoint tensor (or module path) belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tower {
+    /// `text_model.*`, `text_projection.*`.
+    Text,
+    /// `vision_model.*`, `visual_projection.*`.
+    Vision,
+    /// Everything else (`logit_scale`): both towers' scores use it.
+    Shared,
+}
+
+impl Tower {
+    pub fn of(name: &str) -> Self {
+        let under = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        if under("text_model") || under("text_projection") {
+            Self::Text
+        } else if under("vision_model") || under("visual_projection") {
+            Self::Vision
+        } else {
+            Self::Shared
+        }
     }
-    Ok(model)
+
+    /// Needed before the first text can be scored: the text tower and what is shared.
+    pub fn text_first(self) -> bool {
+        self != Self::Vision
+    }
+}
+
+/// One tensor's place in a safetensors file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorBytes {
+    pub name: String,
+    pub tower: Tower,
+    /// Byte range in the file (the header included in the offsets).
+    pub bytes: Range<u64>,
+}
+
+/// Where every tensor of a safetensors file sits, read from the file's first bytes: what a
+/// download needs to fetch one tower's bytes before the other's.
+#[derive(Clone, Debug)]
+pub struct FileLayout {
+    /// The 8-byte length and the JSON header: the first tensor byte's offset.
+    pub header_end: u64,
+    /// The file's size.
+    pub total: u64,
+    /// In file order.
+    pub tensors: Vec<TensorBytes>,
+    metadata: Metadata,
+}
+
+/// The largest header read (safetensors' own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+impl FileLayout {
+    /// The layout from the first bytes of a safetensors file (or all of it); `Ok(None)` while
+    /// the header is not all in yet.
+    pub fn from_prefix(prefix: &[u8]) -> Result<Option<Self>, WeightsError> {
+        let not = |why: String| WeightsError::NotSafetensors(why);
+        let Some(length) = prefix.get(..8) else {
+            return Ok(None);
+        };
+        let mut n = [0u8; 8];
+        n.copy_from_slice(length);
+        let n = u64::from_le_bytes(n);
+        if n > MAX_HEADER {
+            return Err(not(format!("a header of {n} bytes")));
+        }
+        let header_end = 8 + n;
+        let Some(header) = usize::try_from(header_end)
+            .ok()
+            .and_then(|end| prefix.get(8..end))
+        else {
+            return Ok(None);
+        };
+        let metadata: Metadata = serde_json::from_slice(header).map_err(|e| not(e.to_string()))?;
+        let mut tensors: Vec<TensorBytes> = metadata
+            .tensors()
+            .into_iter()
+            .map(|(name, info)| {
+                let (start, end) = info.data_offsets;
+                TensorBytes {
+                    tower: Tower::of(&name),
+                    name,
+                    bytes: header_end + start as u64..header_end + end as u64,
+                }
+            })
+            .collect();
+        tensors.sort_by_key(|t| t.bytes.start);
+        Ok(Some(Self {
+            header_end,
+            total: header_end + metadata.data_len() as u64,
+            tensors,
+            metadata,
+        }))
+    }
+
+    /// A safetensors file of the tensors whose tower `keep` accepts, copied out of `file`:
+    /// the whole file or any buffer that holds those tensors' bytes at their offsets (a
+    /// download's first bytes, or a buffer the size of the file not yet filled elsewhere).
+    pub fn extract(
+        &self,
+        file: &[u8],
+        keep: impl Fn(Tower) -> bool,
+    ) -> Result<Vec<u8>, WeightsError> {
+        let mut views = Vec::new();
+        for t in self.tensors.iter().filter(|t| keep(t.tower)) {
+            let bytes = usize::try_from(t.bytes.start)
+                .ok()
+                .zip(usize::try_from(t.bytes.end).ok())
+                .and_then(|(start, end)| file.get(start..end))
+                .ok_or_else(|| {
+                    WeightsError::NotSafetensors(format!("`{}` lies past the bytes read", t.name))
+                })?;
+            let info = self.metadata.info(&t.name).ok_or_else(|| {
+                WeightsError::NotSafetensors(format!("`{}` left the header", t.name))
+            })?;
+            let view = TensorView::new(info.dtype, info.shape.clone(), bytes)
+                .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+            views.push((t.name.as_str(), view));
+        }
+        safetensors::serialize(views.iter().map(|(name, view)| (*name, view)), None)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))
+    }
 }
 
 /// Checkpoints store `logit_scale` as a 0-d tensor; the module holds it as `[1]`.

@@ -453,7 +453,7 @@ fn print_params(role: &str, resolved: &leakscope::eval::profiles::Resolved) {
 }
 
 fn load_rows(args: &EvalArgs, settings: &EvalSettings) -> Result<Vec<Row>, String> {
-    let bytes = super::read_file(&args.dataset)?;
+    let bytes = super::read_limited(&args.dataset, leakscope::datasets::MAX_METADATA_BYTES)?;
     let name = args.dataset.display().to_string();
     let loaded = datasets::load(
         Some(DatasetFormat::VlsBench),

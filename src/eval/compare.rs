@@ -41,8 +41,11 @@ pub enum CompareError {
 /// One run as the leaderboard reads it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
-    /// The model under test, and where the run came from when two runs share a model.
+    /// The model under test; when two runs share a model, with their judges, or else where the
+    /// runs came from.
     pub name: String,
+    /// The folder or file it was read from.
+    pub source: String,
     pub judge: Option<String>,
     pub template: Option<String>,
     pub report: Report,
@@ -85,6 +88,7 @@ impl Run {
             .transpose()?;
         Ok(Self {
             name,
+            source: source_name.to_owned(),
             judge: text(&setup["judge"]["model"]),
             template: text(&setup["judge_template"]),
             report: file.report,
@@ -156,16 +160,27 @@ impl Leaderboard {
                 .rate
                 .total_cmp(&a.report.overall.safe.rate)
         });
-        // Two runs of one model (another judge, say) get told apart.
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        for run in &runs {
-            *seen.entry(run.name.clone()).or_default() += 1;
-        }
-        for run in &mut runs {
-            if seen[&run.name] > 1
-                && let Some(judge) = &run.judge
+        // Two runs of one model get told apart by their judges, or else by where they came from.
+        let count = |runs: &[Run], name: &str| runs.iter().filter(|r| r.name == name).count();
+        for suffix in [
+            |r: &Run| r.judge.as_ref().map(|j| format!("judge {j}")),
+            |r: &Run| Some(r.source.clone()),
+        ] {
+            let names: Vec<String> = runs
+                .iter()
+                .map(|r| match (count(&runs, &r.name) > 1, suffix(r)) {
+                    (true, Some(s)) => format!("{} ({s})", r.name),
+                    _ => r.name.clone(),
+                })
+                .collect();
+            if names
+                .iter()
+                .all(|n| names.iter().filter(|m| *m == n).count() == 1)
             {
-                run.name = format!("{} (judge {judge})", run.name);
+                for (run, name) in runs.iter_mut().zip(names) {
+                    run.name = name;
+                }
+                break;
             }
         }
         let categories: BTreeSet<String> = runs

@@ -311,10 +311,14 @@ impl CostMeter {
             .set((self.reserved.get() - reservation.0).max(0.0));
         let cost = match usage {
             Some(u) => {
+                // A server may report any count (u64::MAX included): saturate, never overflow.
                 self.prompt_tokens
-                    .set(self.prompt_tokens.get() + u.prompt_tokens);
-                self.completion_tokens
-                    .set(self.completion_tokens.get() + u.completion_tokens);
+                    .set(self.prompt_tokens.get().saturating_add(u.prompt_tokens));
+                self.completion_tokens.set(
+                    self.completion_tokens
+                        .get()
+                        .saturating_add(u.completion_tokens),
+                );
                 pricing.cost(u.prompt_tokens, u.completion_tokens)
             }
             None if answered => reservation.0,

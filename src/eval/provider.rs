@@ -13,7 +13,7 @@ use super::wire;
 use crate::platform::http::HttpClient;
 
 /// Answers larger than this are refused (chat answers are a few kB).
-const MAX_BODY: usize = 16 << 20;
+pub const MAX_BODY: usize = 16 << 20;
 
 /// Something that answers chat requests.
 pub trait Provider {

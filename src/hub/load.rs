@@ -4,6 +4,10 @@
 //! completes. Without a listing, missing files are found by their 404: `vocab.json` or
 //! `merges.txt` missing means `tokenizer.json`; `preprocessor_config.json` missing means CLIP's
 //! defaults.
+//!
+//! [`load_checkpoint_text_first`] fetches the weights text tower first ([`super::towers`]) and
+//! hands over the small files with the text part as soon as it is in, so a caller can score
+//! text while the vision tower downloads. The weights are the last file either way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -17,6 +21,7 @@ use super::download::{
 };
 use super::files::{self, CONFIG, MERGES, PREPROCESSOR, TOKENIZER, VOCAB, WEIGHTS};
 use super::progress::{LoadProgress, RateMeter};
+use super::towers::{TextFirst, download_text_first};
 use super::transport::GetRequest;
 use super::{HubError, HubWarning, ModelSource};
 use crate::embedder::CheckpointFiles;
@@ -25,7 +30,7 @@ use crate::platform::http::HttpClient;
 use crate::util::hash::{hex, sha256};
 
 /// The listing is a few kB; anything past this is not a listing.
-const MAX_LISTING: usize = 4 << 20;
+pub const MAX_LISTING: usize = 4 << 20;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadOptions {
@@ -86,6 +91,19 @@ pub struct Loaded {
     /// Files that were asked for and answered 404 (fallbacks taken).
     pub missing: Vec<String>,
     pub warnings: Vec<HubWarning>,
+    /// How the text part of a text-first load went (default: none was handed over).
+    pub text_first: TextFirst,
+}
+
+/// What a text-first load hands over before the whole checkpoint is in: every small file, and
+/// as `model_safetensors` a safetensors file of the text tower's tensors (and `logit_scale`),
+/// not checked yet: nothing about it is certain until the load returns.
+#[derive(Debug)]
+pub struct TextPart {
+    pub files: CheckpointFiles,
+    /// The sha256 the whole weights file must have, when someone named it (the caller's, the
+    /// hub's listing or the server's `X-Linked-Etag`): checked when the load returns.
+    pub weights_sha256: Option<String>,
 }
 
 /// The manifest entry's contents.
@@ -108,22 +126,25 @@ pub async fn load_checkpoint(
     platform: Platform<'_>,
     on_progress: &mut dyn FnMut(&LoadProgress),
 ) -> Result<Loaded, HubError> {
-    let mut load = Load {
-        source,
-        options,
-        platform,
-        scope: source.cache_scope(),
-        tracker: Tracker::new(platform.clock, options.progress_every),
-        on_progress,
-        report: Vec::new(),
-        missing: Vec::new(),
-        warnings: Vec::new(),
-        caching: platform.cache.is_some(),
-        answered: false,
-        listing: None,
-        had_manifest: false,
-    };
-    load.run().await
+    Load::new(source, options, platform, on_progress, None)
+        .run()
+        .await
+}
+
+/// [`load_checkpoint`] with the weights' text tower first: `on_text` receives the
+/// [`TextPart`] as soon as its bytes are in (before the vision tower's), at most once; not at
+/// all when the weights come from the cache whole. The load then goes on to the whole,
+/// checked checkpoint, as [`load_checkpoint`]'s.
+pub async fn load_checkpoint_text_first(
+    source: &ModelSource,
+    options: &LoadOptions,
+    platform: Platform<'_>,
+    on_progress: &mut dyn FnMut(&LoadProgress),
+    on_text: &mut dyn FnMut(TextPart),
+) -> Result<Loaded, HubError> {
+    Load::new(source, options, platform, on_progress, Some(on_text))
+        .run()
+        .await
 }
 
 struct Load<'a, 'p> {
@@ -144,6 +165,39 @@ struct Load<'a, 'p> {
     listing: Option<BTreeMap<String, files::Listed>>,
     /// The cache had this source's manifest.
     had_manifest: bool,
+    /// Text first: where the text part goes, the small files it goes with, and how it went.
+    on_text: Option<&'a mut dyn FnMut(TextPart)>,
+    small: BTreeMap<&'static str, Vec<u8>>,
+    text_first: TextFirst,
+}
+
+impl<'a, 'p> Load<'a, 'p> {
+    fn new(
+        source: &'a ModelSource,
+        options: &'a LoadOptions,
+        platform: Platform<'p>,
+        on_progress: &'a mut dyn FnMut(&LoadProgress),
+        on_text: Option<&'a mut dyn FnMut(TextPart)>,
+    ) -> Self {
+        Self {
+            source,
+            options,
+            platform,
+            scope: source.cache_scope(),
+            tracker: Tracker::new(platform.clock, options.progress_every),
+            on_progress,
+            report: Vec::new(),
+            missing: Vec::new(),
+            warnings: Vec::new(),
+            caching: platform.cache.is_some(),
+            answered: false,
+            listing: None,
+            had_manifest: false,
+            on_text,
+            small: BTreeMap::new(),
+            text_first: TextFirst::default(),
+        }
+    }
 }
 
 /// What is known up front about which files exist.
@@ -215,6 +269,10 @@ impl Load<'_, '_> {
             if use_tokenizer_json && (file == VOCAB || file == MERGES) {
                 continue;
             }
+            if file == WEIGHTS && self.on_text.is_some() {
+                // The small files are in: they go with the text part.
+                self.small = got.clone();
+            }
             match self.obtain(file).await? {
                 Some(bytes) => {
                     got.insert(file, bytes);
@@ -257,6 +315,7 @@ impl Load<'_, '_> {
             report: std::mem::take(&mut self.report),
             missing: std::mem::take(&mut self.missing),
             warnings: std::mem::take(&mut self.warnings),
+            text_first: self.text_first,
         })
     }
 
@@ -362,6 +421,7 @@ impl Load<'_, '_> {
             headers: self.headers(),
             sha256: expected,
             size: listed_size,
+            limit: None,
             page: self.source.page_url(),
             quick_fail: !self.answered,
         };
@@ -377,15 +437,47 @@ impl Load<'_, '_> {
                     on_progress(progress);
                 }
             };
-            download(
-                platform.net,
-                platform.clock,
-                &self.options.retry,
-                &target,
-                resume,
-                &mut on_event,
-            )
-            .await
+            match self.on_text.as_mut().filter(|_| file == WEIGHTS) {
+                Some(on_text) => {
+                    let small = &self.small;
+                    let weights_sha256 = target.sha256.as_ref().map(|(sha, _)| sha.clone());
+                    let mut hand_over = |part: Vec<u8>| {
+                        let mut named = small.clone();
+                        named.insert(WEIGHTS, part);
+                        if let Ok(files) = files::checkpoint_from_named(named, &[]) {
+                            on_text(TextPart {
+                                files,
+                                weights_sha256: weights_sha256.clone(),
+                            });
+                        }
+                    };
+                    download_text_first(
+                        platform.net,
+                        platform.clock,
+                        &self.options.retry,
+                        &target,
+                        resume,
+                        &mut on_event,
+                        &mut hand_over,
+                    )
+                    .await
+                    .map(|(fetched, text_first)| {
+                        self.text_first = text_first;
+                        fetched
+                    })
+                }
+                None => {
+                    download(
+                        platform.net,
+                        platform.clock,
+                        &self.options.retry,
+                        &target,
+                        resume,
+                        &mut on_event,
+                    )
+                    .await
+                }
+            }
         };
         match outcome {
             Ok(Fetched::Done(done)) => {
@@ -595,6 +687,13 @@ impl<'c> Tracker<'c> {
                 self.progress.note = Some(note.clone());
                 true
             }
+            FileEvent::Towers(towers) => {
+                // The text tower's last byte is worth reporting at once.
+                let newly_ready =
+                    towers.text_ready() && self.progress.towers.is_none_or(|t| !t.text_ready());
+                self.progress.towers = Some(*towers);
+                newly_ready
+            }
         }
     }
 
@@ -619,6 +718,13 @@ impl<'c> Tracker<'c> {
         } else {
             None
         };
+        if let Some(t) = &mut p.towers {
+            t.text_eta = if t.text_ready() || p.done {
+                None
+            } else {
+                self.meter.eta(t.text_total.saturating_sub(t.text_done))
+            };
+        }
         if p.done {
             p.rate = None;
         }

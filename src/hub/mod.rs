@@ -5,8 +5,9 @@
 //! optional `Range` start; `fetch` in the browser, ureq natively), a clock and a
 //! [`ModelCache`] (the browser's Cache API). The core does the rest: which files to fetch and
 //! the fallbacks ([`files`]), the resumable, checked download of one file ([`download`]), the
-//! whole load with the cache and one progress figure ([`load`], [`progress`]), and messages that
-//! say what to do ([`error`]).
+//! whole load with the cache and one progress figure ([`load`], [`progress`]), the weights'
+//! text tower before their vision tower when asked ([`towers`]), and messages that say what to
+//! do ([`error`]).
 
 pub mod cache;
 pub mod download;
@@ -15,6 +16,7 @@ pub mod files;
 pub mod load;
 pub mod progress;
 pub mod source;
+pub mod towers;
 pub mod transport;
 
 pub use cache::{
@@ -22,7 +24,10 @@ pub use cache::{
 };
 pub use download::RetryPolicy;
 pub use error::{HubError, HubWarning};
-pub use load::{FileReport, LoadOptions, Loaded, Platform, load_checkpoint};
-pub use progress::LoadProgress;
+pub use load::{
+    FileReport, LoadOptions, Loaded, Platform, TextPart, load_checkpoint,
+    load_checkpoint_text_first,
+};
+pub use progress::{LoadProgress, TowerProgress};
 pub use source::ModelSource;
 pub use transport::GetRequest;

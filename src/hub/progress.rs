@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::util::format::{human_bytes, human_duration};
+use crate::util::format::{bytes_of, human_bytes, human_duration};
 
 /// How far back the rate looks: long enough to smooth chunky networks, short enough to follow a
 /// connection that slowed down.
@@ -34,6 +34,27 @@ pub struct LoadProgress {
     pub note: Option<String>,
     /// Every file is in memory.
     pub done: bool,
+    /// A text-first download of the weights: its text and vision parts.
+    pub towers: Option<TowerProgress>,
+}
+
+/// The two parts of a text-first weights download ([`super::towers`]): the text tower (with
+/// the header and what both towers share) and the vision tower.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TowerProgress {
+    pub text_done: u64,
+    pub text_total: u64,
+    pub vision_done: u64,
+    pub vision_total: u64,
+    /// Time until the text tower is in, at the current rate.
+    #[serde(serialize_with = "secs")]
+    pub text_eta: Option<Duration>,
+}
+
+impl TowerProgress {
+    pub fn text_ready(&self) -> bool {
+        self.text_done >= self.text_total
+    }
 }
 
 fn secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -53,14 +74,14 @@ impl LoadProgress {
 
 impl std::fmt::Display for LoadProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let total = if self.total_known {
-            human_bytes(self.bytes_total)
+        if self.total_known {
+            f.write_str(&bytes_of(self.bytes_done, self.bytes_total))?;
         } else if self.bytes_total > 0 {
-            format!("at least {}", human_bytes(self.bytes_total))
+            let total = human_bytes(self.bytes_total);
+            write!(f, "{} of at least {total}", human_bytes(self.bytes_done))?;
         } else {
-            "?".into()
-        };
-        write!(f, "{} of {total}", human_bytes(self.bytes_done))?;
+            write!(f, "{} of ?", human_bytes(self.bytes_done))?;
+        }
         if self.done {
             return match self.bytes_cached {
                 0 => Ok(()),
@@ -76,6 +97,27 @@ impl std::fmt::Display for LoadProgress {
         }
         if !self.file.is_empty() {
             write!(f, " · {}", self.file)?;
+        }
+        if let Some(t) = &self.towers {
+            if t.text_ready() {
+                write!(f, " · text tower in")?;
+            } else {
+                write!(
+                    f,
+                    " · text tower {} of {}",
+                    human_bytes(t.text_done),
+                    human_bytes(t.text_total)
+                )?;
+                if let Some(eta) = t.text_eta {
+                    write!(f, " ({} left)", human_duration(eta))?;
+                }
+            }
+            write!(
+                f,
+                ", image tower {} of {}",
+                human_bytes(t.vision_done),
+                human_bytes(t.vision_total)
+            )?;
         }
         if let Some(note) = &self.note {
             write!(f, " · {note}")?;
@@ -165,6 +207,37 @@ mod tests {
             ..LoadProgress::default()
         };
         assert_eq!(cached.to_string(), "1.11 MB of 1.11 MB (from the cache)");
+        let towers = LoadProgress {
+            towers: Some(TowerProgress {
+                text_done: 100_000_000,
+                text_total: 254_000_000,
+                vision_done: 0,
+                vision_total: 351_000_000,
+                text_eta: Some(Duration::from_secs(19)),
+            }),
+            ..p.clone()
+        };
+        assert_eq!(
+            towers.to_string(),
+            "151 MB of 605 MB · 8.10 MB/s · 1 min 12 s left · model.safetensors · text tower \
+             100 MB of 254 MB (19 s left), image tower 0 B of 351 MB"
+        );
+        let text_in = LoadProgress {
+            towers: Some(TowerProgress {
+                text_done: 254_000_000,
+                text_total: 254_000_000,
+                vision_done: 1_000_000,
+                vision_total: 351_000_000,
+                text_eta: None,
+            }),
+            ..p.clone()
+        };
+        assert!(
+            text_in
+                .to_string()
+                .ends_with("· text tower in, image tower 1.00 MB of 351 MB"),
+            "{text_in}"
+        );
         let unknown = LoadProgress {
             bytes_done: 2_000,
             bytes_total: 2_000,

@@ -13,6 +13,8 @@ pub struct GetRequest {
     pub headers: Vec<(String, String)>,
     /// Ask for the body from this byte on (`Range: bytes=N-`).
     pub range_start: Option<u64>,
+    /// … up to this byte, included (`Range: bytes=N-M`); only with `range_start`.
+    pub range_end: Option<u64>,
 }
 
 impl GetRequest {
@@ -21,6 +23,7 @@ impl GetRequest {
             url: url.into(),
             headers: Vec::new(),
             range_start: None,
+            range_end: None,
         }
     }
 
@@ -28,7 +31,8 @@ impl GetRequest {
     pub fn all_headers(&self) -> Vec<(String, String)> {
         let mut headers = self.headers.clone();
         if let Some(start) = self.range_start {
-            headers.push(("Range".into(), format!("bytes={start}-")));
+            let end = self.range_end.map(|e| e.to_string()).unwrap_or_default();
+            headers.push(("Range".into(), format!("bytes={start}-{end}")));
         }
         headers
     }
@@ -118,5 +122,7 @@ mod tests {
         let mut request = GetRequest::new("u");
         request.range_start = Some(7);
         assert_eq!(request.all_headers(), h(&[("Range", "bytes=7-")]));
+        request.range_end = Some(99);
+        assert_eq!(request.all_headers(), h(&[("Range", "bytes=7-99")]));
     }
 }

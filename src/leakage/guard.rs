@@ -91,6 +91,17 @@ impl Guard {
         })
     }
 
+    /// This guard with the vision tower loaded from the whole checkpoint (text first:
+    /// [`ClipEmbedder::with_vision_tower`]); the concept embeddings need only the text tower
+    /// and are kept.
+    pub fn with_vision_tower(&self, safetensors: Vec<u8>) -> Result<Self, GuardError> {
+        Ok(Self {
+            embedder: self.embedder.with_vision_tower(safetensors)?,
+            head: self.head.clone(),
+            concepts: self.concepts.clone(),
+        })
+    }
+
     /// Concept embeddings, row-major `[concepts, dim]` (in [`GuardHead::concepts`] order).
     pub fn concept_embeddings(&self) -> &[f32] {
         &self.concepts

@@ -73,13 +73,22 @@ impl ClipModel {
     /// Every projection's weight in panels (model::dense): what the CPU backend wants. Same
     /// values; results equal up to float summation order.
     pub fn with_cpu_layout(mut self) -> Self {
-        self.text_model.encoder.convert_to_cpu_layout();
-        self.vision_model.encoder.convert_to_cpu_layout();
-        self.projection_layouts = [
-            dense::convert(&mut self.visual_projection),
-            dense::convert(&mut self.text_projection),
-        ];
+        self.text_to_cpu_layout();
+        self.vision_to_cpu_layout();
         self
+    }
+
+    /// [`Self::with_cpu_layout`] for the text tower and its projection only (a model whose
+    /// vision tower is not loaded yet: converting it would initialise it).
+    pub fn text_to_cpu_layout(&mut self) {
+        self.text_model.encoder.convert_to_cpu_layout();
+        self.projection_layouts[1] = dense::convert(&mut self.text_projection);
+    }
+
+    /// [`Self::with_cpu_layout`] for the vision tower and its projection only.
+    pub fn vision_to_cpu_layout(&mut self) {
+        self.vision_model.encoder.convert_to_cpu_layout();
+        self.projection_layouts[0] = dense::convert(&mut self.visual_projection);
     }
 
     /// Context length of the text tower (77 for OpenAI checkpoints).

@@ -108,6 +108,18 @@ impl Bpe {
         })
     }
 
+    /// The largest id [`encode_word`](Self::encode_word) can produce (ids that stand for no
+    /// vocabulary entry are dropped there, so they are left out here too).
+    pub(super) fn max_id(&self) -> Option<u32> {
+        let bytes = self.byte_sym.iter().chain(&self.byte_sym_end).map(|s| s.id);
+        self.sym_ids
+            .iter()
+            .copied()
+            .chain(bytes)
+            .filter(|&id| id != NO_ID)
+            .max()
+    }
+
     /// The token ids of one word, appended to `ids`.
     pub(super) fn encode_word(&self, word: &str, ids: &mut Vec<u32>) {
         let bytes = word.as_bytes();

@@ -28,7 +28,7 @@
 
 use super::Piece;
 use super::files::AddedToken;
-use super::unicode::{Class, Nfc, hub_class, hub_lowercase};
+use super::unicode::{Class, Nfc, collapse_spaces, hub_class, hub_lowercase};
 
 #[derive(Clone, Debug)]
 pub(super) struct Pipeline {
@@ -95,20 +95,7 @@ impl Pipeline {
 /// Step 2: the normaliser `Sequence[NFC, Replace(\s+, " "), Lowercase]`.
 fn normalize(text: &str) -> String {
     let nfc = Nfc::Hub.apply(text);
-    let mut collapsed = String::with_capacity(nfc.len());
-    let mut in_space = false;
-    for c in nfc.chars() {
-        if hub_class(c) == Class::Space {
-            if !in_space {
-                collapsed.push(' ');
-            }
-            in_space = true;
-        } else {
-            collapsed.push(c);
-            in_space = false;
-        }
-    }
-    hub_lowercase(&collapsed)
+    hub_lowercase(&collapse_spaces(&nfc, hub_class))
 }
 
 enum Part<'a, 't> {

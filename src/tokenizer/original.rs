@@ -12,7 +12,7 @@
 //!    `<|startoftext|>` or `<|endoftext|>` is that token; every other piece goes to BPE.
 
 use super::Piece;
-use super::unicode::{Class, original_class, py_isspace, python_lower};
+use super::unicode::{Class, collapse_spaces, original_class, py_isspace, python_lower};
 use super::{BOS_TOKEN, EOS_TOKEN, ftfy, html};
 
 /// Steps 1–3: calls `f` with each piece in order (`bos`, `eos`: the special tokens' ids).
@@ -32,19 +32,7 @@ fn clean(text: &str) -> String {
     let fixed = ftfy::fix_text(text);
     let unescaped = html::unescape(&html::unescape(&fixed));
     let stripped = unescaped.trim_matches(py_isspace);
-    let mut collapsed = String::with_capacity(stripped.len());
-    let mut in_space = false;
-    for c in stripped.chars() {
-        if original_class(c) == Class::Space {
-            if !in_space {
-                collapsed.push(' ');
-            }
-            in_space = true;
-        } else {
-            collapsed.push(c);
-            in_space = false;
-        }
-    }
+    let collapsed = collapse_spaces(stripped, original_class);
     python_lower(collapsed.trim_matches(py_isspace))
 }
 

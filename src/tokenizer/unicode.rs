@@ -70,6 +70,25 @@ pub(super) fn original_class(c: char) -> Class {
 }
 
 /// Python's `str.isspace` (what `str.strip()` removes).
+/// Every run of characters `class` calls [`Class::Space`] as one plain space (both modes'
+/// whitespace rule, each with its own Unicode data).
+pub(super) fn collapse_spaces(text: &str, class: fn(char) -> Class) -> String {
+    let mut collapsed = String::with_capacity(text.len());
+    let mut in_space = false;
+    for c in text.chars() {
+        if class(c) == Class::Space {
+            if !in_space {
+                collapsed.push(' ');
+            }
+            in_space = true;
+        } else {
+            collapsed.push(c);
+            in_space = false;
+        }
+    }
+    collapsed
+}
+
 pub(super) fn py_isspace(c: char) -> bool {
     if c.is_ascii() {
         return matches!(c, '\t'..='\r' | '\x1c'..='\x1f' | ' ');

@@ -16,7 +16,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::worker::protocol::{
     AttributionReply, DeviceReply, Envelope, ImageReply, ModelChoice, OverlayReply, ProgressReply,
-    ReadyReply, RelevanceReply, Request, Response, SampleScoresReply, ScoreReply,
+    ReadyReply, RelevanceReply, Request, Response, SampleScoresReply, ScoreReply, TextReadyReply,
 };
 use crate::compute::Precision;
 use crate::datasets::Sample;
@@ -25,6 +25,7 @@ use crate::preprocess::PreprocessConfig;
 use crate::tokenizer::TokenizerMode;
 
 type Listener = Box<dyn Fn(&ProgressReply)>;
+type TextListener = Box<dyn Fn(&TextReadyReply)>;
 
 /// Why a request to the worker gave no answer of its kind.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -46,6 +47,7 @@ struct Inner {
     /// Request id → the resolve function of its promise.
     waiting: RefCell<HashMap<u32, Function>>,
     listener: RefCell<Option<Listener>>,
+    text_listener: RefCell<Option<TextListener>>,
     /// Resolves when the worker says it listens (its first message, id 0).
     ready: Promise,
 }
@@ -129,6 +131,12 @@ impl Inner {
                     listener(progress);
                 }
             }
+            // On the way to a text-first load's answer.
+            Response::TextReady(reply) => {
+                if let Some(listener) = self.text_listener.borrow().as_ref() {
+                    listener(reply);
+                }
+            }
             _ => self.resolve(envelope.id, &data),
         }
     }
@@ -150,6 +158,7 @@ impl ModelClient {
             next_id: Cell::new(1),
             waiting,
             listener: RefCell::default(),
+            text_listener: RefCell::default(),
             ready,
         });
         let weak = Rc::downgrade(&inner);
@@ -178,6 +187,12 @@ impl ModelClient {
     /// Receives the progress of every request (model download and preparation).
     pub fn set_listener(&self, listener: impl Fn(&ProgressReply) + 'static) {
         *self.inner.listener.borrow_mut() = Some(Box::new(listener));
+    }
+
+    /// Receives a text-first model load's `TextReady`: text can be scored while the image tower
+    /// downloads; [`Self::load_model`] answers when it is in.
+    pub fn set_text_ready_listener(&self, listener: impl Fn(&TextReadyReply) + 'static) {
+        *self.inner.text_listener.borrow_mut() = Some(Box::new(listener));
     }
 
     /// Sends `request` (with bytes, or files and blobs, where it needs them) and waits for its

@@ -1,7 +1,8 @@
 //! The leakage demo: a gallery of the project's own samples, an editable query re-scored as the
 //! person types (debounced), any image (upload, paste, drop, URL), three bars and the verdict
 //! in plain words, words shaded by attribution, the relevance overlay (drawn by the worker's
-//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`).
+//! WGSL shader), images blurred until revealed, and deep links (`#sample=…&text=…`). While a
+//! model's image tower still downloads (text first), the text is scored and the image waits.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -14,18 +15,18 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 use super::baked;
 use super::client::{ModelClient, WorkerError};
 use super::dom::{
-    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_html,
-    set_text, set_value, typed, value,
+    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_text,
+    set_value, typed, value,
 };
 use super::events::{self, ShowSample};
 use super::fetch::get;
 use super::files::read_blob;
-use super::url::hash_params;
+use super::url::deep_link;
 use super::worker::protocol::ScoreReply;
 use crate::leakage::bake::GalleryEntry;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
-use crate::util::html::escape;
+use crate::util::deeplink::DeepLink;
 
 /// The gallery's samples (www/gallery/samples.json; the images beside it are the project's own).
 const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");
@@ -40,6 +41,11 @@ pub fn samples() -> Vec<GalleryEntry> {
 #[derive(Default)]
 struct State {
     ready: bool,
+    /// The model's text tower is in, its image tower not yet.
+    text_only: bool,
+    /// The image shown while the image tower downloads (and its gallery sample): it is scored
+    /// when the tower is in.
+    pending_image: Option<(Vec<u8>, Option<String>)>,
     sample: Option<String>,
     has_image: bool,
     /// Bumped by every new query or image: answers for older ones are dropped.
@@ -74,6 +80,8 @@ impl Demo {
         }
         let ready = demo.clone();
         events::on_model_ready(move |_| ready.model_ready());
+        let text = demo.clone();
+        events::on_text_ready(move |_| text.text_ready());
         let shown = demo.clone();
         events::on_show_sample(move |sample: &ShowSample| {
             let (demo, sample) = (shown.clone(), sample.clone());
@@ -104,21 +112,50 @@ impl Demo {
 
     /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first.
     fn open_linked_sample(self: &Rc<Self>) {
-        let params = hash_params();
-        let sample = params
-            .as_ref()
-            .and_then(|p| p.get("sample"))
+        let link = deep_link();
+        // An id the gallery does not know is ignored; the link's text still counts.
+        let known = |id: &String| samples().iter().any(|s| &s.id == id);
+        let sample = link
+            .sample
+            .filter(known)
             .or_else(|| self.state.borrow().sample.clone())
             .or_else(|| samples().first().map(|s| s.id.clone()));
-        let text = params.as_ref().and_then(|p| p.get("text"));
+        let text = link.text;
         if let Some(id) = sample {
             let demo = self.clone();
             spawn_local(async move { demo.select_sample(&id, text).await });
         }
     }
 
-    /// Called once a model is ready: enables the controls, opens the deep-linked (or first) sample.
+    /// A model's text tower is in: the demo works on text; the image waits for its tower.
+    fn text_ready(self: &Rc<Self>) {
+        self.state.borrow_mut().text_only = true;
+        self.start_demo();
+    }
+
+    /// Called once a model is ready: enables the controls, opens the deep-linked (or first)
+    /// sample; after text first, scores the image that waited for the image tower.
     fn model_ready(self: &Rc<Self>) {
+        let was_text_only = std::mem::replace(&mut self.state.borrow_mut().text_only, false);
+        if was_text_only {
+            let pending = self.state.borrow_mut().pending_image.take();
+            if let Some((bytes, sample)) = pending {
+                // Busy from now on, not from when the task starts: the text-only scores on
+                // the page are not the last word.
+                set_busy(self, 1);
+                let demo = self.clone();
+                spawn_local(async move {
+                    demo.use_image(bytes, sample).await;
+                    set_busy(&demo, -1);
+                });
+            }
+            return;
+        }
+        self.start_demo();
+    }
+
+    /// Enables the controls and opens the deep-linked (or first) sample.
+    fn start_demo(self: &Rc<Self>) {
         let first_time = !std::mem::replace(&mut self.state.borrow_mut().ready, true);
         for id in [
             "demo-text",
@@ -139,28 +176,10 @@ impl Demo {
     }
 
     fn build_gallery(self: &Rc<Self>) -> Result<(), String> {
-        let mut buttons = Vec::new();
-        for s in samples() {
-            let button = build(
-                "button",
-                &[
-                    ("type", "button"),
-                    ("data-sample", &s.id),
-                    ("aria-pressed", "false"),
-                ],
-                "",
-            )?;
-            let src = format!("gallery/{}", s.image);
-            let image = [
-                ("src", src.as_str()),
-                ("alt", ""),
-                ("width", "96"),
-                ("height", "96"),
-            ];
-            append(&button, &build("img", &image, "")?)?;
-            append(&button, &build("span", &[], &s.title)?)?;
-            buttons.push(button);
-        }
+        let buttons: Vec<_> = samples()
+            .iter()
+            .map(gallery_button)
+            .collect::<Result<_, _>>()?;
         replace_children("gallery", &buttons)?;
         let demo = self.clone();
         on("gallery", "click", move |event| {
@@ -212,6 +231,7 @@ impl Demo {
         on("demo-no-image", "click", move |_| {
             let demo = demo.clone();
             spawn_local(async move {
+                demo.state.borrow_mut().pending_image = None;
                 if let Err(e) = demo.client.clear_image().await {
                     set_text("verdict", &e.to_string());
                     return;
@@ -401,6 +421,28 @@ impl Demo {
         set_hidden("demo-overlay", true);
         set_attr("demo-heat", "aria-pressed", "false");
         set_disabled("demo-heat", true);
+        if self.state.borrow().text_only {
+            // The image tower is still downloading: the image is scored when it is in. Until
+            // then a gallery sample shows its precomputed reading when the page has one for
+            // this text; anything else gets its text scored now.
+            let text = value("demo-text");
+            let baked = sample
+                .as_deref()
+                .is_some_and(|id| baked::bundle().is_some_and(|b| b.reading(id, &text).is_some()));
+            if baked && let Some(id) = sample.as_deref() {
+                self.show_baked(id, &text, &bytes).await;
+            }
+            {
+                let mut state = self.state.borrow_mut();
+                state.pending_image = Some((bytes, sample));
+                state.has_image = false;
+            }
+            set_busy(self, -1);
+            if !baked {
+                self.rescore().await;
+            }
+            return;
+        }
         let answer = self.client.set_image(&bytes).await;
         set_busy(self, -1);
         match answer {
@@ -447,8 +489,17 @@ impl Demo {
         let current = || self.state.borrow().generation == generation;
         update_link(self.state.borrow().sample.as_deref(), &text);
         set_busy(self, 1);
+        let mut live = "text";
         match self.client.score(&text).await {
-            Ok(reply) if current() => show_scores(&reply),
+            Ok(reply) if current() => {
+                if reply.pair.is_some() {
+                    live = "pair";
+                }
+                show_scores(&reply);
+                if self.state.borrow().pending_image.is_some() {
+                    show_image_pending();
+                }
+            }
             Ok(_) | Err(WorkerError::Superseded) => {}
             Err(e) => set_text("verdict", &e.to_string()),
         }
@@ -483,6 +534,9 @@ impl Demo {
         set_busy(self, -1);
         if current() {
             set_attr("demo", "data-source", "live");
+            // What the live score covered: the text alone (the image tower still on its way, or
+            // no image) or the text with its image. The first-visit timelines read it.
+            set_attr("demo", "data-live", live);
             set_attr("demo", "data-scored", &generation.to_string());
         }
     }
@@ -506,20 +560,42 @@ fn press_sample(id: Option<&str>) {
     }
 }
 
+/// One gallery button: the image and the title, as elements (the title as text).
+fn gallery_button(s: &GalleryEntry) -> Result<web_sys::Element, String> {
+    let button = build(
+        "button",
+        &[
+            ("type", "button"),
+            ("data-sample", &s.id),
+            ("aria-pressed", "false"),
+        ],
+        "",
+    )?;
+    let src = format!("gallery/{}", s.image);
+    let image = build(
+        "img",
+        &[
+            ("src", &src),
+            ("alt", ""),
+            ("width", "96"),
+            ("height", "96"),
+        ],
+        "",
+    )?;
+    append(&button, &image)?;
+    append(&button, &build("span", &[], &s.title)?)?;
+    Ok(button)
+}
+
 fn update_link(sample: Option<&str>, text: &str) {
-    let Ok(params) = web_sys::UrlSearchParams::new() else {
-        return;
-    };
-    if let Some(sample) = sample {
-        params.append("sample", sample);
-    }
     let default_text = sample
         .and_then(|id| samples().into_iter().find(|s| s.id == id))
         .map(|s| s.text);
-    if default_text.as_deref() != Some(text) {
-        params.append("text", text);
-    }
-    let hash = String::from(params.to_string());
+    let link = DeepLink {
+        sample: sample.map(str::to_owned),
+        text: (default_text.as_deref() != Some(text)).then(|| text.to_owned()),
+    };
+    let hash = link.to_hash();
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let url = if hash.is_empty() {
             " ".to_string()
@@ -577,10 +653,39 @@ fn show_scores(reply: &ScoreReply) {
     set_attr("demo-timing", "data-ms", &format!("{:.1}", reply.ms));
 }
 
+/// The image waits for the image tower: its bars say so.
+fn show_image_pending() {
+    for which in ["image", "pair"] {
+        set_text(&format!("value-{which}"), "…");
+        set_attr(
+            &format!("value-{which}"),
+            "title",
+            "The image tower is still downloading: this score follows when it is in.",
+        );
+    }
+    set_text(
+        "verdict",
+        "Text alone scored. The image tower is still downloading: the image and the pair are \
+         scored when it is in.",
+    );
+    set_attr("verdict", "data-class", "image-pending");
+}
+
 /// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.
 fn show_words(text: &str, words: &[WordAttribution]) {
+    if words.is_empty() {
+        set_text("demo-words", text.trim());
+        return;
+    }
+    if let Err(e) = word_spans(words).and_then(|spans| replace_children("demo-words", &spans)) {
+        set_text("demo-words", &e);
+    }
+}
+
+/// A span per word (its text as text), each followed by a space.
+fn word_spans(words: &[WordAttribution]) -> Result<Vec<web_sys::Element>, String> {
     let max = words.iter().map(|w| w.delta.abs()).fold(0.0f32, f32::max);
-    let mut html = String::new();
+    let mut spans = Vec::with_capacity(2 * words.len());
     for w in words {
         let level = if max > 0.0 {
             (3.0 * w.delta.abs() / max).ceil() as u32
@@ -592,16 +697,15 @@ fn show_words(text: &str, words: &[WordAttribution]) {
             (true, l) => format!("up{}", l.min(3)),
             (false, l) => format!("down{}", l.min(3)),
         };
-        html.push_str(&format!(
-            "<span class=\"{class}\" title=\"{:+.3}\">{}</span> ",
-            w.delta,
-            escape(&w.word)
-        ));
+        let title = format!("{:+.3}", w.delta);
+        spans.push(build(
+            "span",
+            &[("class", &class), ("title", &title)],
+            &w.word,
+        )?);
+        spans.push(build("span", &[], " ")?);
     }
-    if words.is_empty() && !text.trim().is_empty() {
-        html = escape(text);
-    }
-    set_html("demo-words", &html);
+    Ok(spans)
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {

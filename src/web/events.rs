@@ -1,5 +1,5 @@
-//! What one part of the page tells the others, without holding them: a model became ready, a
-//! benchmark folder was picked, a sample should be shown in the demo. A panel subscribes once
+//! What one part of the page tells the others, without holding them: a model's text tower or
+//! the whole model became ready, a benchmark folder was picked, a sample should be shown in the demo. A panel subscribes once
 //! when it starts; whoever emits knows no subscriber. Single-threaded (the page's thread).
 
 use std::cell::RefCell;
@@ -16,6 +16,11 @@ pub struct ModelReady {
     pub identity: RunIdentity,
 }
 
+/// A text-first model load has its text tower: text can be scored, images not yet (a
+/// [`ModelReady`] follows when the image tower is in).
+#[derive(Clone, Debug)]
+pub struct TextReady;
+
 /// A benchmark pair to open in the demo: its text, and its image's encoded bytes.
 #[derive(Clone, Debug)]
 pub struct ShowSample {
@@ -28,6 +33,7 @@ type Handlers<T> = RefCell<Vec<Handler<T>>>;
 
 thread_local! {
     static MODEL_READY: Handlers<ModelReady> = RefCell::default();
+    static TEXT_READY: Handlers<TextReady> = RefCell::default();
     static DATASET_PICKED: Handlers<Rc<PickedDataset>> = RefCell::default();
     static SHOW_SAMPLE: Handlers<ShowSample> = RefCell::default();
 }
@@ -46,6 +52,14 @@ pub fn on_model_ready(handler: impl Fn(&ModelReady) + 'static) {
 
 pub fn model_ready(event: &ModelReady) {
     emit(&MODEL_READY, event);
+}
+
+pub fn on_text_ready(handler: impl Fn(&TextReady) + 'static) {
+    TEXT_READY.with_borrow_mut(|h| h.push(Rc::new(handler)));
+}
+
+pub fn text_ready(event: &TextReady) {
+    emit(&TEXT_READY, event);
 }
 
 /// A benchmark folder (or data file and archive) picked in any panel: every panel that reads

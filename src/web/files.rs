@@ -49,7 +49,7 @@ pub struct PickedDataset {
 }
 
 /// The path a directory picker gives `file` (`vlsbench/imgs/12.png`), or its bare name.
-fn picked_path(file: &File) -> String {
+pub fn picked_path(file: &File) -> String {
     // Not in web-sys's bindings; every current browser sets it for directory picks.
     let path = js_sys::Reflect::get(file, &wasm_bindgen::JsValue::from_str("webkitRelativePath"))
         .ok()

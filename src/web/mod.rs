@@ -9,6 +9,7 @@
 
 pub mod baked;
 pub mod client;
+pub mod compare;
 pub mod dataset;
 pub mod demo;
 pub mod dom;

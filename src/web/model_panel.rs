@@ -8,17 +8,20 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::baked;
 use super::client::ModelClient;
+use super::client::WorkerError;
 use super::dom::{
     build, element, on, replace_children, set_attr, set_body_data, set_disabled, set_hidden,
     set_text, set_value, typed, value,
 };
-use super::events::{self, ModelReady};
+use super::events::{self, ModelReady, TextReady};
 use super::hub;
 use super::url::{hub_base, page_relative, query_value};
-use super::worker::protocol::{ConceptSource, ModelChoice, ProgressReply};
+use super::worker::protocol::{
+    ConceptSource, ModelChoice, ProgressReply, TextReadyReply, TowersReply,
+};
 use crate::model::{PRESETS, preset};
 use crate::tokenizer::TokenizerMode;
-use crate::util::format::human_duration;
+use crate::util::format::{human_bytes, human_duration};
 
 /// The test checkpoint the page serves itself (tests/fixtures/tiny-clip, copied by Trunk).
 pub const TEST_REPO: &str = "leakscope/tiny-clip-test";
@@ -151,8 +154,17 @@ fn show_source_rows() {
     set_hidden("model-files-row", source != "files");
 }
 
-/// Shows the worker's download and preparation progress.
+/// Shows the worker's download and preparation progress; a text-first download's two parts
+/// on their own bars, with the preparation of the text tower beside them.
 fn show_progress(p: &ProgressReply) {
+    if let Some(towers) = &p.towers {
+        show_towers(towers);
+    }
+    let towers_shown = element("model-towers").is_some_and(|t| !t.has_attribute("hidden"));
+    if p.stage == "prepare" && towers_shown {
+        set_text("model-prepare", &p.message);
+        return;
+    }
     set_hidden("model-progress", false);
     set_attr("model-progress", "max", &p.total.max(1).to_string());
     set_attr("model-progress", "value", &p.done.to_string());
@@ -169,6 +181,71 @@ fn show_progress(p: &ProgressReply) {
     set_text("model-status", &line);
 }
 
+fn show_towers(t: &TowersReply) {
+    set_hidden("model-towers", false);
+    for (id, label, done, total) in [
+        (
+            "model-progress-text",
+            "model-text-bytes",
+            t.text_done,
+            t.text_total,
+        ),
+        (
+            "model-progress-vision",
+            "model-vision-bytes",
+            t.vision_done,
+            t.vision_total,
+        ),
+    ] {
+        set_attr(id, "max", &total.max(1).to_string());
+        set_attr(id, "value", &done.to_string());
+        let text = id == "model-progress-text";
+        let mut line = format!("{} of {}", human_bytes(done), human_bytes(total));
+        if text && done >= total {
+            line = format!("in ({})", human_bytes(total));
+        } else if let (true, Some(eta)) = (text, t.text_eta_s) {
+            line.push_str(&format!(
+                ", {} left",
+                human_duration(std::time::Duration::from_secs_f64(eta))
+            ));
+        }
+        set_text(label, &line);
+    }
+}
+
+/// "model (tokenizer: hub), prepared in 1.2 s (concept embeddings from this browser's cache)".
+fn prepared(model: &str, tokenizer: TokenizerMode, ms: f64, concepts: ConceptSource) -> String {
+    format!(
+        "{model} (tokenizer: {tokenizer}), prepared in {:.1} s{}",
+        ms / 1000.0,
+        match concepts {
+            ConceptSource::Baked => " (concept embeddings precomputed for this checkpoint)",
+            ConceptSource::Cached => " (concept embeddings from this browser's cache)",
+            ConceptSource::Computed => "",
+        }
+    )
+}
+
+/// The text tower is in: the demo scores text while the image tower downloads.
+fn text_ready(reply: &TextReadyReply) {
+    set_body_data("model", "text-ready");
+    set_text(
+        "model-prepare",
+        &format!(
+            "Text tower ready: {}. Text scores and word attribution work now; image scores \
+             follow when the image tower is in.",
+            prepared(
+                &reply.model,
+                reply.tokenizer,
+                reply.prepare_ms,
+                reply.concepts
+            )
+        ),
+    );
+    set_hidden("model-warning", !reply.test_model);
+    events::text_ready(&TextReady);
+}
+
 /// Wires the model card; a loaded model is announced to the other panels as an event.
 pub fn init(client: ModelClient) {
     if let Err(e) = fill_presets() {
@@ -177,6 +254,7 @@ pub fn init(client: ModelClient) {
     set_disabled("model-load", false);
     on("model-source", "change", |_| source_changed());
     client.set_listener(show_progress);
+    client.set_text_ready_listener(text_ready);
     let load = {
         let client = client.clone();
         Rc::new(move || {
@@ -280,8 +358,14 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
             offer.as_ref().map(|(set, b)| (set.clone(), &b[..])),
         )
         .await;
+    if matches!(answer, Err(WorkerError::Superseded)) {
+        // A newer load (files dropped on the card) replaced this one: it reports itself.
+        return;
+    }
     set_disabled("model-load", false);
     set_hidden("model-progress", true);
+    set_hidden("model-towers", true);
+    set_text("model-prepare", "");
     let ready = match answer {
         Ok(ready) => ready,
         Err(e) => {
@@ -293,15 +377,13 @@ async fn load_with(client: ModelClient, choice: ModelChoice, files: Vec<web_sys:
     set_text(
         "model-status",
         &format!(
-            "Ready: {} (tokenizer: {}), prepared in {:.1} s{}.",
-            ready.model,
-            ready.tokenizer,
-            ready.prepare_ms / 1000.0,
-            match ready.concepts {
-                ConceptSource::Baked => " (concept embeddings precomputed for this checkpoint)",
-                ConceptSource::Cached => " (concept embeddings from this browser's cache)",
-                ConceptSource::Computed => "",
-            }
+            "Ready: {}.",
+            prepared(
+                &ready.model,
+                ready.tokenizer,
+                ready.prepare_ms,
+                ready.concepts
+            )
         ),
     );
     set_hidden("model-warning", !ready.test_model);

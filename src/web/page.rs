@@ -22,6 +22,7 @@ pub fn start() {
         return;
     }
     super::eval::init();
+    super::compare::init();
     spawn_local(async {
         if let Err(message) = run().await {
             set_text("status", &format!("Error: {message}"));

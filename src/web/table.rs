@@ -4,7 +4,7 @@
 
 use web_sys::Element;
 
-use crate::util::table::{RowKind, Table};
+use crate::util::table::{Align, RowKind, Table};
 
 use super::dom::{append, build};
 
@@ -15,8 +15,14 @@ pub fn element(table: &Table) -> Result<Element, String> {
     append(&root, &build("caption", &[], &table.caption)?)?;
     let head = build("thead", &[], "")?;
     let tr = build("tr", &[], "")?;
-    for column in &table.columns {
-        append(&tr, &build("th", &[("scope", "col")], &column.title)?)?;
+    // Left-aligned columns after the first say so (the stylesheet right-aligns numbers).
+    let left = |i: usize| i > 0 && table.columns.get(i).is_some_and(|c| c.align == Align::Left);
+    for (i, column) in table.columns.iter().enumerate() {
+        let class = if left(i) { "l" } else { "" };
+        append(
+            &tr,
+            &build("th", &[("scope", "col"), ("class", class)], &column.title)?,
+        )?;
     }
     append(&head, &tr)?;
     append(&root, &head)?;
@@ -34,6 +40,7 @@ pub fn element(table: &Table) -> Result<Element, String> {
                 for (i, cell) in row.cells.iter().enumerate() {
                     let cell = match i {
                         0 => build("th", &[("scope", "row")], cell)?,
+                        _ if left(i) => build("td", &[("class", "l")], cell)?,
                         _ => build("td", &[], cell)?,
                     };
                     append(&tr, &cell)?;

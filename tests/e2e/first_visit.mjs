@@ -68,7 +68,7 @@ function recordTimeline() {
     }
   }).observe(document, {
     subtree: true, attributes: true,
-    attributeFilter: ['data-source', 'data-model', 'data-state', 'data-scored', 'data-phase'],
+    attributeFilter: ['data-source', 'data-model', 'data-state', 'data-scored', 'data-live'],
   });
 }
 
@@ -86,14 +86,17 @@ async function visit(model, backend, site, hf) {
     });
     const query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${SHAPES[model].repo}${backend === 'cpu' ? '&cpu' : ''}`;
     await page.goto(site.url + query);
-    await page.waitForSelector('#demo[data-source="live"]', { timeout });
+    await page.waitForSelector('#demo[data-live="pair"]', { timeout });
     const timeline = await page.evaluate(() => window.__timeline);
     if (process.env.FIRST_VISIT_DEBUG) console.error(JSON.stringify(timeline));
     const first = (pattern) => timeline.find((t) => pattern.test(t.what))?.ms ?? null;
     const baked = first(/^demo\[data-source=baked\]/);
-    const pair = first(/^demo\[data-source=live\]/);
-    // Text-first loading marks the text tower's arrival; without it J(T) comes with J(T,I).
-    const text = first(/^demo\[data-phase=text\]/) ?? pair;
+    const pair = first(/^demo\[data-live=pair\]/);
+    // The first live J(T): a live text-only score, else the text tower ready (J(T) can be
+    // asked from then on; a gallery sample keeps its baked reading until the image tower is in).
+    const text = first(/^demo\[data-live=/) === pair
+      ? (first(/^body\[data-model=text-ready\]/) ?? pair)
+      : first(/^demo\[data-live=/);
     const requests = hf.seen().length;
     return { model, backend, mbit, baked_s: baked / 1000, text_s: text / 1000, pair_s: pair / 1000, requests, badge: await page.textContent('#backend') };
   } finally {

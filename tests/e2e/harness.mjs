@@ -2,7 +2,7 @@
 // Debian's Chromium driven by playwright-core (which never downloads a browser).
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { readFile, mkdtemp, mkdir } from 'node:fs/promises';
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -58,6 +58,8 @@ export async function serveStatic(dir = DIST, { gzip = false } = {}) {
  * adds --enable-unsafe-webgpu.
  */
 export async function launchChromium({ webgpu, userDataDir = null }) {
+  // A profile made here is removed on close (each holds ~100 MB of caches).
+  const own = userDataDir === null;
   userDataDir ??= await mkdtemp(join(tmpdir(), 'leakscope-e2e-'));
   const args = [
     '--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
@@ -65,11 +67,19 @@ export async function launchChromium({ webgpu, userDataDir = null }) {
     '--no-first-run', '--disable-quic',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
-  return chromium.launchPersistentContext(userDataDir, {
+  const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args,
   });
+  if (own) {
+    const close = context.close.bind(context);
+    context.close = async (...options) => {
+      await close(...options);
+      await rm(userDataDir, { recursive: true, force: true });
+    };
+  }
+  return context;
 }
 
 /** Save a screenshot under target/e2e-artifacts/ and return its path. */
@@ -94,7 +104,8 @@ export const MOCK_SERVER = join(ROOT, 'target', 'debug', 'examples', 'openai_moc
 
 /**
  * The Rust mock of an OpenAI-compatible API (examples/openai_mock_server.rs, built by
- * scripts/test.sh) with a fault script; resolves to { origin, seen(), release(), close() }.
+ * scripts/test.sh) with a fault script; resolves to { origin, seen(), paid(), violations(),
+ * release(), close() }.
  */
 export async function startMockApi(script = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'leakscope-mock-'));
@@ -114,6 +125,7 @@ export async function startMockApi(script = {}) {
   return {
     origin,
     seen: () => get('/__seen'),
+    paid: () => get('/__paid'),
     violations: () => get('/__violations'),
     release: () => get('/__release', 'POST'),
     close: () => { child.kill(); },

@@ -1,13 +1,14 @@
 // A local server in Hugging Face's URL layout for the page's model-loading tests (the node twin
 // of tests/native/support/hf_server.rs): serves a folder at /<repo>/resolve/<revision>/<file> with
 // Content-Length, ETag (the sha256 for .safetensors, as the hub's X-Linked-Etag; a 40-hex id
-// for the rest) and Range (206 + Content-Range), the hub's listing at
+// for the rest) and Range (`bytes=N-` or `bytes=N-M`: 206 + Content-Range), the hub's listing at
 // /api/models/<repo>/revision/<revision>, CORS for a page on another origin (preflight included,
 // the headers the loader reads exposed), scripted faults, and a record of every request.
 //
 //   const hf = await startHfServer({ folder });
 //   hf.fault('model.safetensors', { type: 'drop', after: 400_000 });   // once, then normal
 //   hf.missing('vocab.json');                                           // 404 on every request
+//   hf.hold('model.safetensors', at); … hf.release('model.safetensors');  // bytes from `at` on wait
 //   source = `${hf.endpoint}/${hf.repo}/resolve/main/`  (or ModelSource::mirror(endpoint, repo, rev))
 //
 // Faults (used up one per request, in order): { type: 'drop', after, ms = 200 } sends the
@@ -28,7 +29,9 @@ export const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex'
 
 /**
  * Starts the server; resolves to { endpoint, repo, revision, seen(), seenFor(file), fault(file, f),
- * missing(file), reset(), close() }. `token`: require `Authorization: Bearer <token>` (none → 401,
+ * missing(file), hold(file, at, { requests }), release(file), reset(), close() }. `hold`: every
+ * answer for `file` (or the next `requests` ones) sends its bytes before file offset `at`, then
+ * nothing more until `release(file)`. `token`: require `Authorization: Bearer <token>` (none → 401,
  * another → 403). `listing`: serve the hub's listing API (default true).
  */
 export async function startHfServer({
@@ -36,6 +39,7 @@ export async function startHfServer({
 } = {}) {
   const faults = new Map();
   const missing = new Set();
+  const holds = new Map();
   let seen = [];
 
   const fileBytes = async (name) => {
@@ -113,7 +117,7 @@ export async function startHfServer({
     const headers = { ...cors, etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
     if (lfs) headers['x-linked-etag'] = etag;
     if (fault?.type === 'status') return status(fault.code, 'scripted');
-    const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     let start = match && fault?.type !== 'ignore_range' ? Number(match[1]) : null;
     if (start !== null && start >= body.length) {
       record.status = 416;
@@ -123,11 +127,13 @@ export async function startHfServer({
     }
     let part = body;
     if (start !== null) {
-      part = body.subarray(start);
-      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+      const end = match[2] ? Math.min(Number(match[2]) + 1, body.length) : body.length;
+      part = body.subarray(start, end);
+      headers['content-range'] = `bytes ${start}-${end - 1}/${body.length}`;
       record.status = 206;
     } else {
       record.status = 200;
+      start = 0;
     }
     headers['content-length'] = String(part.length);
     res.writeHead(record.status, headers);
@@ -138,6 +144,17 @@ export async function startHfServer({
       // connection that breaks within the same instant may surface as an error only).
       const hold = fault.type === 'stall' ? fault.ms : (fault.ms ?? 200);
       res.write(sent, () => setTimeout(() => res.socket?.destroy(), hold));
+      return;
+    }
+    const held = holds.get(name);
+    if (held && --held.requests <= 0) holds.delete(name);
+    const cut = held ? Math.max(0, held.at - start) : part.length;
+    if (cut < part.length) {
+      record.held = true;
+      res.write(part.subarray(0, cut));
+      await held.released;
+      record.sent = part.length;
+      res.end(part.subarray(cut));
       return;
     }
     record.sent = part.length;
@@ -156,7 +173,16 @@ export async function startHfServer({
       faults.get(file).push(fault);
     },
     missing(file) { missing.add(file); },
-    reset() { faults.clear(); missing.clear(); seen = []; },
+    hold(file, at, { requests = Infinity } = {}) {
+      let release;
+      const released = new Promise((ok) => { release = ok; });
+      holds.set(file, { at, released, release, requests });
+    },
+    release(file) { holds.get(file)?.release(); holds.delete(file); },
+    reset() {
+      for (const held of holds.values()) held.release();
+      holds.clear(); faults.clear(); missing.clear(); seen = [];
+    },
     close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
   };
 }

@@ -2,7 +2,8 @@
 // the model server, so CORS is exercised) drives the loader through its test hook
 // (__test_load_checkpoint in src/web/hub/mod.rs) against hf_server.mjs serving
 // tests/fixtures/tiny-clip in Hugging Face's layout: streamed fetch, Cache API, progress,
-// a connection dropped mid-file and resumed with Range, 404 fallbacks, a gated repo.
+// a connection dropped mid-file and resumed with Range, 404 fallbacks, a gated repo, and text
+// first with byte ranges for a checkpoint whose text tower is not its first bytes.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, mkdtemp, writeFile, copyFile } from 'node:fs/promises';
@@ -161,4 +162,59 @@ test('a gated repo asks for a token; with it the load works through the CORS pre
 test('a wrong sha256 is refused', async () => {
   const result = await load(hf, { sha256: { [WEIGHTS]: 'ab'.repeat(32) } });
   assert.match(result.error ?? '', /is not the expected file: its sha256 is [0-9a-f]{64}, expected (ab){32} \(from you\)/);
+});
+
+/** tiny-clip's weights with the vision tower first, then logit_scale, then the text tower. */
+function visionFirst(bytes) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const rank = (name) => (/^vision_model|^visual_projection/.test(name) ? 0 : name === 'logit_scale' ? 1 : 2);
+  const names = Object.keys(header).filter((k) => k !== '__metadata__')
+    .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out = {};
+  const data = [];
+  let at = 0;
+  let textStart = null;
+  for (const name of names) {
+    const t = header[name];
+    const part = bytes.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
+    if (rank(name) > 0 && textStart === null) textStart = at;
+    out[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + part.length] };
+    data.push(part);
+    at += part.length;
+  }
+  let json = JSON.stringify(out);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  const headerEnd = 8 + json.length;
+  return { bytes: Buffer.concat([length, Buffer.from(json), ...data]), headerEnd, textStart: headerEnd + textStart };
+}
+
+test('text first by ranges: the header, the text tower, then the vision tower, checked whole', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'leakscope-hub-'));
+  for (const f of FILES.filter((f) => f !== WEIGHTS)) await copyFile(join(TINY, f), join(dir, f));
+  const { bytes, headerEnd, textStart } = visionFirst(await readFile(join(TINY, WEIGHTS)));
+  await writeFile(join(dir, WEIGHTS), bytes);
+  const other = await startHfServer({ folder: dir });
+  // The first answer stops after the header (on loopback the browser may otherwise hand the
+  // whole file over in one chunk, and then there is nothing left to ask ranges for).
+  other.hold(WEIGHTS, headerEnd, { requests: 1 });
+  try {
+    const result = await load(other, { text_first: true });
+    assert.ok(result.ok, result.error);
+    assert.equal(result.ok.checkpoint[WEIGHTS], sha256(bytes));
+    assert.deepEqual(result.ok.text_first, { handed_over: true, stale: false });
+    assert.equal(result.ok.text_parts.length, 1);
+    const ranges = other.seenFor(WEIGHTS).map((r) => [r.range, r.status]);
+    assert.equal(ranges.length, 3, JSON.stringify(ranges));
+    assert.deepEqual(ranges[0], ['bytes=0-', 206]);
+    assert.deepEqual(ranges[1], [`bytes=${textStart}-${bytes.length - 1}`, 206]);
+    assert.match(ranges[2][0], new RegExp(`^bytes=\\d+-${textStart - 1}$`));
+    const model = result.ok.files.find((r) => r.file === WEIGHTS);
+    assert.equal(model.verified_by, "the hub's listing");
+  } finally {
+    await call('__test_delete_cached', scopeOf(other));
+    await other.close();
+  }
 });

@@ -988,9 +988,14 @@ fn an_exhausted_quota_midway_stops_at_once_and_keeps_every_answer() {
         (1..=4).contains(&quota),
         "at most the requests in flight: {quota}"
     );
+    // Row 12 starts only once 9 of rows 0..12 are done with both stages, so at least 18
+    // answers are stored; rows still between their target and judge stages when the quota
+    // runs out keep their target answer and are judged on the next run.
     let kept = records(&dir);
     assert!(
-        kept.len() >= 24 && kept.iter().all(|r| r["status"] != "error"),
+        kept.len() >= 18
+            && kept.iter().all(|r| r["status"] != "error")
+            && kept.iter().all(|r| r["key"]["row"].as_u64() < Some(12)),
         "{}",
         kept.len()
     );
@@ -1229,5 +1234,64 @@ fn refusals_in_empty_answers_are_judged_and_partial_usage_is_read() {
             .next()
             .unwrap()
             .contains(r#""target_refusal":"I can't help with that.""#)
+    );
+}
+
+/// `leakscope compare` on two runs of the same 20 rows: model-b's judge calls six of the rows
+/// that model-a gets safe unsafe, so McNemar's exact test on the paired rows finds the 30-point
+/// difference significant (p = 2 · ½⁶ = 0.031); the tables come as text, Markdown and CSV.
+#[test]
+fn compare_puts_two_runs_side_by_side_with_a_paired_test() {
+    let a = dataset("compare-a", 20);
+    let b = dataset("compare-b", 20);
+    let plain = MockServer::start(Script::default());
+    run_ok(eval(&plain, &a, &["--yes", "--target-model", "model-a"]));
+    let mut harsher = Script::default();
+    for row in (0..10).filter(|&r| crate::support::openai_server::label_for(r) != 3) {
+        let verdict = r#"{"label": 3, "label_str": "Unsafe", "explanation": "It helps."}"#;
+        harsher.final_answer(row, Stage::Judge, Final::Text(verdict.into()));
+    }
+    let strict = MockServer::start(harsher);
+    run_ok(eval(&strict, &b, &["--yes", "--target-model", "model-b"]));
+
+    let md = a.join("board.md");
+    let csv = a.join("board.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .arg("compare")
+        .arg(b.join("out"))
+        .arg(a.join("out/report.json"))
+        .arg(a.join("out"))
+        .args(["--markdown", md.to_str().unwrap()])
+        .args(["--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert!(run.ok, "{}\n{}", run.stderr, run.stdout);
+    let text = &run.stdout;
+    // Best first: model-a 12/20 safe, model-b 6/20.
+    let (first_a, first_b) = (text.find("model-a").unwrap(), text.find("model-b").unwrap());
+    assert!(first_a < first_b, "{text}");
+    assert!(text.contains("McNemar, 20 rows (6 discordant)"), "{text}");
+    assert!(text.contains("+30.0 pts"), "{text}");
+    assert!(text.contains("0.031"), "{text}");
+    // The report.json given alone has no rows: against it, the unpaired test.
+    assert!(text.contains("two-proportion z"), "{text}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains("| model-b |") && markdown.contains("| ---: |"));
+    // The two runs of model-a (same judge) are told apart by where they came from.
+    assert!(markdown.contains("| model-a (") && markdown.contains("report.json) |"));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.contains("Category,model-a ("), "{csv}");
+    // A folder that is not a run says what to give instead.
+    let out = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["compare", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert!(
+        !run.ok
+            && run
+                .stderr
+                .contains("give a run folder written by `leakscope eval`")
     );
 }

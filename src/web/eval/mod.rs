@@ -2,6 +2,8 @@
 //! clock, IndexedDB for the records, the picked files for images (HTTP is [`crate::web::fetch`]).
 
 mod clock;
+mod estimate;
+mod form;
 mod keys;
 mod panel;
 mod store;

@@ -15,64 +15,34 @@ use wasm_bindgen_futures::spawn_local;
 use crate::datasets::{DatasetFormat, Strictness, load};
 use crate::eval::dataset::rows_from_samples;
 use crate::eval::export::TemplateInfo;
-use crate::eval::image::ImageData;
-use crate::eval::plan::{EvalSetup, Plan, Work};
+use crate::eval::plan::EvalSetup;
 use crate::eval::progress::Progress;
 use crate::eval::results::{SetupKey, collect};
-use crate::eval::settings::{EvalSettings, TemplateChoice, locked_connect_src};
+use crate::eval::settings::locked_connect_src;
 use crate::eval::store::MemoryStore;
 use crate::eval::{
-    EngineEvent, HttpProvider, JudgeTemplate, Provider, ProviderError, Report, ResultStore, Row,
-    RowResult, RunControl, export,
+    EngineEvent, HttpProvider, Provider, Report, ResultStore, Row, RowResult, RunControl, export,
 };
 use crate::platform::clock::Clock;
-use crate::platform::http::{HttpClient, HttpRequest};
 use crate::util::format::thousands;
 use crate::web::dom::{
-    self, download, on, optional_element, set_body_data, set_disabled, set_hidden, set_text,
-    set_value, typed, value,
+    self, download, on, optional_element, set_body_data, set_disabled, set_hidden, set_text, value,
 };
 use crate::web::fetch::Fetch;
 use crate::web::idb::{Database, RECORDS};
 
 use super::clock::BrowserClock;
+use super::estimate;
+use super::form::{self, judge_template, put_json, save_settings, settings};
 use super::keys::{forget_keys, forget_stored_keys, restore_keys, save_keys_if_asked};
 use super::store::IdbResultStore;
-use super::view;
+use super::view::{self, message};
 use crate::web::events;
-use crate::web::files::{PickedDataset, input_files, read_blob};
+use crate::web::files::{PickedDataset, input_files};
 
-/// Form fields saved between visits (never the keys).
-const SAVED_FIELDS: &[&str] = &[
-    "target-api",
-    "target-base",
-    "target-model",
-    "target-price-in",
-    "target-price-out",
-    "judge-enabled",
-    "judge-api",
-    "judge-base",
-    "judge-model",
-    "judge-schema",
-    "judge-price-in",
-    "judge-price-out",
-    "target-params",
-    "judge-params",
-    "template",
-    "concurrency",
-    "timeout",
-    "cap",
-    "max-rows",
-    "mode",
-];
-/// IndexedDB key-value entries.
-const SETTINGS_ENTRY: &str = "eval-settings";
+/// IndexedDB key-value entries: the run in progress, the last judge (for a second judge's κ).
 const RUN_ENTRY: &str = "eval-run";
 const LAST_JUDGE_ENTRY: &str = "eval-last-judge";
-/// Bytes read from each image for the estimate: enough for any header's size fields.
-const HEAD_BYTES: u64 = 64 * 1024;
-/// The official judge template's source file is a few kB.
-const TEMPLATE_LIMIT: usize = 10 << 20;
 
 struct Loaded {
     dataset: Rc<PickedDataset>,
@@ -84,6 +54,8 @@ struct Finished {
     report: Report,
     /// `None` without a judge.
     template: Option<TemplateInfo>,
+    /// Which models answered and judged (never a key), for `report.json`.
+    setup: serde_json::Value,
 }
 
 #[derive(Default)]
@@ -98,10 +70,6 @@ struct State {
 }
 
 type Shared = Rc<RefCell<State>>;
-
-fn message(text: &str) {
-    set_text("eval-message", text);
-}
 
 fn set_run_state(state: &str) {
     set_body_data("eval-state", state);
@@ -150,7 +118,15 @@ pub fn init() {
         on("eval-estimate", "click", move |_| {
             let state = state.clone();
             spawn_local(async move {
-                if let Err(e) = show_estimate(&state).await {
+                let (loaded, db) = {
+                    let s = state.borrow();
+                    (s.dataset.clone(), s.db.clone())
+                };
+                let shown = match loaded {
+                    Some(loaded) => estimate::show(&loaded.dataset, &loaded.rows, db).await,
+                    None => Err("Pick the VLSBench folder first.".to_owned()),
+                };
+                if let Err(e) = shown {
                     message(&e);
                 }
             });
@@ -203,6 +179,7 @@ pub fn init() {
     for (id, kind) in [
         ("eval-export-jsonl", "jsonl"),
         ("eval-export-csv", "csv"),
+        ("eval-export-report", "report"),
         ("eval-export-official", "official"),
     ] {
         let state = state.clone();
@@ -245,16 +222,7 @@ async fn open_storage(state: Shared) {
         }
     };
     set_body_data("eval-storage", "indexeddb");
-    if let Ok(Some(saved)) = db.get(SETTINGS_ENTRY).await
-        && let Ok(fields) =
-            serde_json::from_str::<std::collections::BTreeMap<String, String>>(&saved)
-    {
-        for (name, text) in fields {
-            if SAVED_FIELDS.contains(&name.as_str()) {
-                set_value(&name, &text);
-            }
-        }
-    }
+    form::restore(&db).await;
     if let Ok(Some(run)) = db.get(RUN_ENTRY).await {
         let stored = db.count(RECORDS).await.unwrap_or(0);
         let what = serde_json::from_str::<serde_json::Value>(&run)
@@ -335,83 +303,6 @@ async fn load_rows(dataset: &PickedDataset) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-fn settings() -> Result<EvalSettings, String> {
-    EvalSettings::from_form(value)
-}
-
-/// The stored records: IndexedDB's, or none when the browser gives no storage.
-async fn stored_records(state: &Shared) -> Result<Vec<crate::eval::Record>, String> {
-    let db = state.borrow().db.clone();
-    match db {
-        Some(db) => IdbResultStore::new(db)
-            .load()
-            .await
-            .map_err(|e| e.to_string()),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The image size of every row with work (`None`: no work, or unreadable), from the first
-/// bytes of each image.
-async fn image_sizes(
-    dataset: &PickedDataset,
-    rows: &[Row],
-    work: &[Work],
-) -> Vec<Option<(u32, u32)>> {
-    let mut sizes = Vec::with_capacity(rows.len());
-    for (row, w) in rows.iter().zip(work) {
-        let size = match w {
-            Work::Nothing => None,
-            _ => match dataset.image_head(&row.image_path, HEAD_BYTES).await {
-                Ok(head) => ImageData::dimensions(&head).ok(),
-                Err(_) => None,
-            },
-        };
-        sizes.push(size);
-    }
-    sizes
-}
-
-/// The core's plan of the run the form describes, as `leakscope eval` would make it: stored
-/// results, the mode and the chosen template count.
-async fn show_estimate(state: &Shared) -> Result<(), String> {
-    let settings = settings()?;
-    let loaded = state
-        .borrow()
-        .dataset
-        .clone()
-        .ok_or("Pick the VLSBench folder first.")?;
-    let rows = settings.select(&loaded.rows);
-    let template = judge_template(&settings).await?;
-    // Providers without keys: the plan only asks them their model and format.
-    let target = HttpProvider::new(settings.target.config("", true), Fetch::api());
-    let judge = settings
-        .judge
-        .as_ref()
-        .map(|j| HttpProvider::new(j.config("", true), Fetch::api()));
-    let setup = EvalSetup::new(
-        &settings,
-        &target,
-        judge.as_ref().map(|p| p as &dyn Provider),
-        template,
-    );
-    message("Reading stored results and image sizes…");
-    let records = stored_records(state).await?;
-    let work = setup.work(&rows, &records);
-    let sizes = image_sizes(&loaded.dataset, &rows, &work).await;
-    let plan = Plan::new(&setup, &rows, work, &sizes);
-    let mut missing = Vec::new();
-    if plan.full > 0 && !settings.target.priced() {
-        missing.push("the model under test");
-    }
-    if settings.judge.as_ref().is_some_and(|j| !j.priced()) {
-        missing.push("the judge");
-    }
-    message("");
-    view::show_estimate(&plan, rows.len(), &missing, &settings.departures());
-    Ok(())
-}
-
 /// Narrows the page's connect-src to the run's origins (once per page: a policy can be added,
 /// never removed).
 fn lock_connections(state: &Shared, origins: Vec<String>) -> Result<(), String> {
@@ -443,66 +334,6 @@ fn lock_connections(state: &Shared, origins: Vec<String>) -> Result<(), String> 
     set_body_data("connect-locked", &origins.join(" "));
     state.borrow_mut().locked = Some(origins);
     Ok(())
-}
-
-async fn judge_template(settings: &EvalSettings) -> Result<JudgeTemplate, String> {
-    match settings.template {
-        TemplateChoice::Default => Ok(JudgeTemplate::default()),
-        TemplateChoice::File => {
-            let input: web_sys::HtmlInputElement =
-                typed("template-file").ok_or("no template file field")?;
-            let file = input_files(&input)
-                .into_iter()
-                .next()
-                .ok_or("Choose the judge template file, or another template.")?;
-            let bytes = read_blob(&file).await?;
-            let text = String::from_utf8(bytes).map_err(|_| "the template is not UTF-8 text")?;
-            JudgeTemplate::custom(&text).map_err(|e| format!("Judge template: {e}"))
-        }
-        TemplateChoice::Official => {
-            let url = crate::eval::official::source_url();
-            let response = Fetch::default()
-                .send(HttpRequest::get(url.clone()), TEMPLATE_LIMIT)
-                .await
-                .map_err(|e| {
-                    let e = ProviderError::no_answer(e, &url);
-                    format!("Could not fetch the official template: {e}")
-                })?;
-            if response.status != 200 {
-                return Err(format!(
-                    "Could not fetch the official template from {url}: HTTP {}",
-                    response.status
-                ));
-            }
-            let source = String::from_utf8_lossy(&response.body);
-            crate::eval::official::template_from_source(&source)
-                .map_err(|e| format!("Official template: {e}"))
-        }
-    }
-}
-
-/// Keeps the form (never the keys) for the next visit; says so when it cannot.
-async fn save_settings(db: &Database) {
-    let fields: std::collections::BTreeMap<&str, String> =
-        SAVED_FIELDS.iter().map(|id| (*id, value(id))).collect();
-    put_json(
-        db,
-        SETTINGS_ENTRY,
-        &fields,
-        "the settings are not kept for the next visit",
-    )
-    .await;
-}
-
-/// Stores `value` as JSON under `key`; a failure is shown with what it costs the person.
-async fn put_json(db: &Database, key: &str, value: &impl serde::Serialize, cost: &str) {
-    let saved = match serde_json::to_string(value) {
-        Ok(text) => db.put(key, &text).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = saved {
-        message(&format!("{e}: {cost}"));
-    }
 }
 
 async fn start(state: Shared) {
@@ -635,10 +466,21 @@ async fn run(state: &Shared) -> Result<bool, String> {
     view::show_report(&report, &title, &settings.departures());
     set_hidden("eval-results", false);
     let halt = summary.halt.clone();
+    // The fields `leakscope eval` writes to report.json's setup that the leaderboard reads.
+    let model = |api: &crate::eval::settings::ApiSettings| serde_json::json!({ "model": api.model, "base_url": api.base_url });
+    let setup = serde_json::json!({
+        "dataset": loaded.dataset.file_name(),
+        "target": model(&settings.target),
+        "judge": settings.judge.as_ref().map(model),
+        "template": template_info,
+        "judge_template": template_info.as_ref().map(|t| t.name),
+        "rows": rows.len(),
+    });
     state.borrow_mut().finished = Some(Rc::new(Finished {
         results,
         report,
         template: template_info,
+        setup,
     }));
     if let Some(halt) = halt {
         set_body_data(
@@ -688,6 +530,12 @@ fn export_results(state: &Shared, kind: &str) -> Result<(), String> {
             "text/csv",
             &export::csv(&finished.results),
         ),
+        "report" => {
+            // As `leakscope eval` writes it: the leaderboard ("Compare runs") reads it.
+            let report = serde_json::json!({ "setup": finished.setup, "report": finished.report });
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            download("report.json", "application/json", &text)
+        }
         _ => {
             let template = finished
                 .template

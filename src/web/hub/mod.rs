@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use crate::hub::{self, ModelCache, Platform};
 pub use crate::hub::{
     CacheError, CachedModel, HubError, HubWarning, LoadOptions, LoadProgress, Loaded, ModelSource,
-    StorageEstimate,
+    StorageEstimate, TextPart,
 };
 use crate::util::hash::sha256_hex;
 pub use cache::{CACHE_NAME, CacheApi};
@@ -36,6 +36,26 @@ pub async fn load_checkpoint(
     options: &LoadOptions,
     mut on_progress: impl FnMut(&LoadProgress),
 ) -> Result<Loaded, HubError> {
+    load(source, options, &mut on_progress, None).await
+}
+
+/// [`load_checkpoint`] with the weights' text tower first ([`hub::load_checkpoint_text_first`]):
+/// `on_text` gets the small files and the text tower as soon as they are in.
+pub async fn load_checkpoint_text_first(
+    source: &ModelSource,
+    options: &LoadOptions,
+    mut on_progress: impl FnMut(&LoadProgress),
+    mut on_text: impl FnMut(TextPart),
+) -> Result<Loaded, HubError> {
+    load(source, options, &mut on_progress, Some(&mut on_text)).await
+}
+
+async fn load(
+    source: &ModelSource,
+    options: &LoadOptions,
+    on_progress: &mut dyn FnMut(&LoadProgress),
+    on_text: Option<&mut dyn FnMut(TextPart)>,
+) -> Result<Loaded, HubError> {
     // The model is kept in the Cache API; the HTTP cache would hold a second copy.
     let net = Fetch {
         no_store: true,
@@ -48,7 +68,12 @@ pub async fn load_checkpoint(
         cache: cache.as_ref().ok().map(|c| c as &dyn ModelCache),
         clock: &clock,
     };
-    let mut loaded = hub::load_checkpoint(source, options, platform, &mut on_progress).await?;
+    let mut loaded = match on_text {
+        Some(on_text) => {
+            hub::load_checkpoint_text_first(source, options, platform, on_progress, on_text).await?
+        }
+        None => hub::load_checkpoint(source, options, platform, on_progress).await?,
+    };
     if let Err(error) = cache {
         loaded.warnings.push(HubWarning::NotCached {
             error,
@@ -81,11 +106,13 @@ pub async fn storage_estimate() -> Option<StorageEstimate> {
 }
 
 /// A test hook for tests/e2e/hub.test.mjs: the loader alone, without the worker and panels the
-/// page wraps it in, so the test reads every file's request figures. Loads `source` at `revision` with `options` (`{"token", "sha256": {file: hex},
-/// "no_listing", "stall_ms", "retry_delay_ms"}`, all optional) and answers a summary:
+/// page wraps it in, so the test reads every file's request figures. Loads `source` at
+/// `revision` with `options` (`{"token", "sha256": {file: hex}, "no_listing", "stall_ms",
+/// "retry_delay_ms", "text_first"}`, all optional) and answers a summary:
 /// `{files: [{file, size, sha256, from_cache, verified_by, requests, resumed_at, restarts,
 /// network_bytes}], checkpoint: {file: sha256 of the bytes handed over}, missing, warnings,
-/// events, last}` or throws the error's message.
+/// events, last, text_parts: [{sha256, after_events}], text_first}` or throws the error's
+/// message.
 #[wasm_bindgen]
 pub async fn __test_load_checkpoint(
     source: String,
@@ -113,10 +140,22 @@ pub async fn __test_load_checkpoint(
         opts.retry.max_delay = std::time::Duration::from_millis(ms * 4);
     }
     let source = ModelSource::parse(&source, &revision).map_err(|e| e.to_string())?;
-    let mut events = Vec::new();
-    let loaded = load_checkpoint(&source, &opts, |p| events.push(p.clone()))
-        .await
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let events = std::cell::RefCell::new(Vec::new());
+    let mut parts = Vec::new();
+    let on_progress = |p: &LoadProgress| events.borrow_mut().push(p.clone());
+    let loaded = if parsed["text_first"].as_bool().unwrap_or(false) {
+        let on_text = |part: TextPart| {
+            parts.push(serde_json::json!({
+                "sha256": sha256_hex(&part.files.model_safetensors),
+                "after_events": events.borrow().len(),
+            }));
+        };
+        load_checkpoint_text_first(&source, &opts, on_progress, on_text).await
+    } else {
+        load_checkpoint(&source, &opts, on_progress).await
+    }
+    .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let events = events.into_inner();
     let f = &loaded.files;
     let mut checkpoint = serde_json::Map::new();
     for (name, bytes) in [
@@ -145,6 +184,11 @@ pub async fn __test_load_checkpoint(
         "first": events.first(),
         "last": events.last(),
         "last_line": events.last().map(ToString::to_string),
+        "text_parts": parts,
+        "text_first": {
+            "handed_over": loaded.text_first.handed_over,
+            "stale": loaded.text_first.stale,
+        },
     });
     Ok(JsValue::from_str(&summary.to_string()))
 }

@@ -6,17 +6,19 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures_util::future::{AbortHandle, abortable};
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
 
-use super::Job;
-use super::model::{self, Model};
+use super::model::{self, Loaded, Model};
 use super::protocol::{
     AttributionReply, DeviceReply, ImageReply, OverlayReply, ProgressReply, RelevanceReply,
     Request, Response, SampleScoresReply, ScoreReply,
 };
+use super::{Job, post, post_progress};
 use crate::compute::{BackendKind, ComputeDevice, Precision, smoke_check};
 use crate::datasets::Sample;
-use crate::embedder::{ClipEmbedder, Embeddings};
+use crate::embedder::{ClipEmbedder, EmbedError, Embeddings};
 use crate::gpu::overlay::render_overlay_on;
 use crate::gpu::preprocess::model_input;
 use crate::leakage::batch::{SampleImage, problem, score_batch};
@@ -42,6 +44,10 @@ struct State {
     device: Option<ComputeDevice>,
     model: Option<Rc<Model>>,
     image: Option<Rc<CurrentImage>>,
+    /// A text-first load whose image tower is still on its way, and its load's number.
+    rest: Option<(AbortHandle, u32)>,
+    /// Model loads so far: a load that finishes late touches the state only if it is the last.
+    loads: u32,
 }
 
 thread_local! {
@@ -67,8 +73,10 @@ fn current_image() -> Option<Rc<CurrentImage>> {
 /// An answer and the bytes that go with it (the overlay's RGBA).
 pub(super) type Answer = (Response, Option<Vec<u8>>);
 
-/// Runs one request; `progress` posts progress on the way (model download and preparation).
-pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result<Answer, String> {
+/// Runs one request: its answer, or `None` when a task it started answers later (a text-first
+/// model load answers `TextReady` at once and `Ready` when the image tower is in).
+pub(super) async fn handle(job: Job) -> Result<Option<Answer>, String> {
+    let id = job.id;
     let reply = match job.request {
         Request::Init {
             prefer_gpu,
@@ -84,19 +92,13 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
                 .into_iter()
                 .filter_map(|b| b.dyn_into().ok())
                 .collect();
-            let baked = baked.zip(job.bytes);
             let load = model::Load {
                 choice,
                 picked: files,
-                baked,
+                baked: baked.zip(job.bytes),
                 tokenizer,
             };
-            let (model, reply) = model::load(&device()?, load, progress).await?;
-            STATE.with_borrow_mut(|s| {
-                s.model = Some(Rc::new(model));
-                s.image = None;
-            });
-            Response::Ready(reply)
+            return Box::pin(load_model(id, load)).await;
         }
         Request::ScoreSamples { samples, has_image } => {
             Response::SampleScores(score_samples(samples, has_image, job.blobs).await?)
@@ -124,7 +126,7 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
         }
         Request::Relevance { text } => {
             let (reply, overlay) = relevance(&text).await?;
-            return Ok((Response::Relevance(reply), Some(overlay)));
+            return Ok(Some((Response::Relevance(reply), Some(overlay))));
         }
         Request::Overlay {
             values,
@@ -149,10 +151,70 @@ pub(super) async fn handle(job: Job, progress: &dyn Fn(ProgressReply)) -> Result
                 width: rgb.width,
                 height: rgb.height,
             };
-            return Ok((Response::Overlay(reply), Some(overlay)));
+            return Ok(Some((Response::Overlay(reply), Some(overlay))));
         }
     };
-    Ok((reply, None))
+    Ok(Some((reply, None)))
+}
+
+/// Loads a model. Text first, the request gets `TextReady` as soon as text can be scored and
+/// its answer (`Ready`, or the error) from a task that adds the image tower while the queue
+/// goes on; a newer load stops that task (its request is answered `Superseded`).
+async fn load_model(id: u32, load: model::Load) -> Result<Option<Answer>, String> {
+    let number = STATE.with_borrow_mut(|s| {
+        if let Some((rest, _)) = s.rest.take() {
+            rest.abort();
+        }
+        s.loads += 1;
+        s.loads
+    });
+    let progress: Rc<dyn Fn(ProgressReply)> = Rc::new(move |p| post_progress(id, p));
+    let current = move |s: &State| s.loads == number;
+    match Box::pin(model::load(&device()?, load, progress)).await? {
+        Loaded::Ready(model, reply) => {
+            STATE.with_borrow_mut(|s| {
+                s.model = Some(Rc::new(*model));
+                s.image = None;
+            });
+            Ok(Some((Response::Ready(reply), None)))
+        }
+        Loaded::TextFirst { model, reply, rest } => {
+            let (rest, handle) = abortable(rest);
+            STATE.with_borrow_mut(|s| {
+                s.model = Some(model);
+                s.image = None;
+                s.rest = Some((handle, number));
+            });
+            post(id, Response::TextReady(reply), None);
+            spawn_local(async move {
+                let body = match rest.await {
+                    Err(_aborted) => Response::Superseded,
+                    Ok(Ok((model, reply))) => {
+                        STATE.with_borrow_mut(|s| {
+                            if current(s) {
+                                s.model = Some(Rc::new(model));
+                                s.rest = None;
+                            }
+                        });
+                        Response::Ready(reply)
+                    }
+                    Ok(Err(message)) => {
+                        // The text tower came from bytes that never passed their check.
+                        STATE.with_borrow_mut(|s| {
+                            if current(s) {
+                                s.model = None;
+                                s.image = None;
+                                s.rest = None;
+                            }
+                        });
+                        Response::Error { message }
+                    }
+                };
+                post(id, body, None);
+            });
+            Ok(None)
+        }
+    }
 }
 
 async fn init(prefer_gpu: bool, precision: Precision) -> Result<DeviceReply, String> {
@@ -224,6 +286,9 @@ async fn set_image(bytes: &[u8]) -> Result<ImageReply, String> {
     let model = loaded()?;
     let device = device()?;
     let embedder = &model.guard.embedder;
+    if !embedder.has_vision_tower() {
+        return Err(EmbedError::VisionPending.to_string());
+    }
     let (width, height, rgba, input) = model_input_of(&device, embedder, bytes)
         .map_err(|e| format!("this file is not an image the app can read: {e}"))?;
     let input_size = input.dims()[3] as u32;

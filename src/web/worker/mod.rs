@@ -6,7 +6,9 @@
 //! arrival order; a queued score, attribution or relevance request is replaced by a newer one of
 //! the same kind (typing re-scores on every pause, only the last text matters). Every request
 //! gets exactly one final answer — its reply, or an error — so no promise in the page waits
-//! forever. What each request does is in [`handlers`] and [`model`].
+//! forever. A text-first model load answers `TextReady` first and leaves the queue then: its
+//! final answer comes from the task that adds the image tower, while text requests run. What
+//! each request does is in [`handlers`] and [`model`].
 
 mod handlers;
 mod model;
@@ -167,10 +169,11 @@ async fn drain() {
         next
     }) {
         let id = job.id;
-        let (body, bytes) = match handlers::handle(job, &|p| post_progress(id, p)).await {
-            Ok(answer) => answer,
-            Err(message) => (Response::Error { message }, None),
-        };
-        post(id, body, bytes);
+        match handlers::handle(job).await {
+            Ok(Some((body, bytes))) => post(id, body, bytes),
+            // A task the request started answers it.
+            Ok(None) => {}
+            Err(message) => post(id, Response::Error { message }, None),
+        }
     }
 }

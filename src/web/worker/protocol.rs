@@ -154,6 +154,22 @@ pub struct OverlayReply {
     pub height: u32,
 }
 
+/// The text tower is in (text first): text scores and word attribution work; the final
+/// [`ReadyReply`] (or an error) follows when the image tower is. Sent with the `LoadModel`
+/// request's id before its answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TextReadyReply {
+    pub model: String,
+    /// The tiny random-weight fixture: scores mean nothing.
+    pub test_model: bool,
+    /// Text tower to device plus concept embeddings.
+    pub prepare_ms: f64,
+    /// Where the concept embeddings came from.
+    pub concepts: ConceptSource,
+    /// The tokenizer mode that scores with this model.
+    pub tokenizer: TokenizerMode,
+}
+
 /// The current image, decoded and embedded (answers `SetImage`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageReply {
@@ -213,6 +229,20 @@ pub struct ProgressReply {
     pub rate: f64,
     pub eta_s: Option<f64>,
     pub message: String,
+    /// A text-first download: the text and image towers' bytes.
+    #[serde(default)]
+    pub towers: Option<TowersReply>,
+}
+
+/// The two parts of a text-first download (see `crate::hub::TowerProgress`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TowersReply {
+    pub text_done: u64,
+    pub text_total: u64,
+    pub vision_done: u64,
+    pub vision_total: u64,
+    /// Seconds until the text tower is in.
+    pub text_eta_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -220,6 +250,7 @@ pub struct ProgressReply {
 pub enum Response {
     Device(DeviceReply),
     Progress(ProgressReply),
+    TextReady(TextReadyReply),
     Ready(ReadyReply),
     SampleScores(SampleScoresReply),
     ImageReady(ImageReply),
@@ -241,6 +272,7 @@ impl Response {
         match self {
             Response::Device(_) => "device",
             Response::Progress(_) => "progress",
+            Response::TextReady(_) => "text_ready",
             Response::Ready(_) => "ready",
             Response::SampleScores(_) => "sample_scores",
             Response::ImageReady(_) => "image_ready",

@@ -3,8 +3,10 @@
 //!
 //! `/<repo>/resolve/<revision>/<file>` serves a fixture folder with `Content-Length`, `ETag`
 //! (the sha256 for `.safetensors`, as the hub's `X-Linked-Etag`; a 40-hex id for the rest) and
-//! `Range: bytes=N-` (206 + `Content-Range`). `/api/models/<repo>/revision/<rev>` gives the
-//! listing with sizes and the LFS sha256. An unknown repo answers 401 as the hub does.
+//! `Range: bytes=N-` or `bytes=N-M` (206 + `Content-Range`; none with `no_ranges`).
+//! `/api/models/<repo>/revision/<rev>` gives the listing with sizes and the LFS sha256. An
+//! unknown repo answers 401 as the hub does. `hold` keeps one file's bytes from an offset on
+//! until [`HfServer::release`] (the vision tower held back, for the text-first tests).
 //!
 //! Faults are scripted per file and used up one per request, in order; missing files answer
 //! 404 on every request. Every request is recorded.
@@ -15,6 +17,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use leakscope::util::hash::sha256_hex;
 
@@ -34,6 +37,8 @@ pub enum HfFault {
     IgnoreRange,
     /// Name a wrong sha256 in `ETag`/`X-Linked-Etag`.
     WrongEtag,
+    /// Answer normally (to script the request after this one).
+    Pass,
 }
 
 #[derive(Default)]
@@ -48,6 +53,11 @@ pub struct HfScript {
     /// Answer `.safetensors` requests with a 302 to `/cdn/<file>`, as the hub sends LFS files
     /// to its CDN.
     pub redirect_lfs: bool,
+    /// Ignore every `Range` (200 with the whole file), as some servers do.
+    pub no_ranges: bool,
+    /// Send this file's bytes before this offset, then nothing more (on any request) until
+    /// [`HfServer::release`] (or 20 s).
+    pub hold: Option<(String, usize)>,
 }
 
 impl HfScript {
@@ -83,6 +93,9 @@ struct State {
     script: Mutex<HfScript>,
     seen: Mutex<Vec<HfSeen>>,
     stop: AtomicBool,
+    released: AtomicBool,
+    /// A hold ran out before [`HfServer::release`].
+    timed_out: AtomicBool,
 }
 
 pub struct HfServer {
@@ -99,6 +112,8 @@ impl HfServer {
             script: Mutex::new(script),
             seen: Mutex::default(),
             stop: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
         });
         let s = state.clone();
         std::thread::spawn(move || {
@@ -133,6 +148,20 @@ impl HfServer {
 
     pub fn script(&self) -> std::sync::MutexGuard<'_, HfScript> {
         self.state.script.lock().unwrap()
+    }
+
+    /// Lets the held bytes go (see `HfScript::hold`).
+    pub fn release(&self) {
+        self.state.released.store(true, Ordering::SeqCst);
+    }
+
+    pub fn released(&self) -> bool {
+        self.state.released.load(Ordering::SeqCst)
+    }
+
+    /// A hold gave up waiting for [`Self::release`].
+    pub fn timed_out(&self) -> bool {
+        self.state.timed_out.load(Ordering::SeqCst)
     }
 }
 
@@ -201,6 +230,8 @@ struct Reply {
     cut: Option<usize>,
     /// Before closing, hold the connection this long.
     stall: Option<std::time::Duration>,
+    /// Body bytes sent before waiting for [`HfServer::release`].
+    hold: Option<usize>,
 }
 
 impl Reply {
@@ -211,6 +242,7 @@ impl Reply {
             body: message.as_bytes().to_vec(),
             cut: None,
             stall: None,
+            hold: None,
         }
     }
 }
@@ -246,11 +278,26 @@ fn answer(w: &mut TcpStream, request: &Request, state: &State) -> bool {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let ok = w
+    let held = reply.hold.unwrap_or(sent).min(sent);
+    let mut ok = w
         .write_all(head.as_bytes())
-        .and_then(|()| w.write_all(&reply.body[..sent]))
+        .and_then(|()| w.write_all(&reply.body[..held]))
         .and_then(|()| w.flush())
         .is_ok();
+    if held < sent {
+        let until = Instant::now() + Duration::from_secs(20);
+        while !state.released.load(Ordering::SeqCst) {
+            if Instant::now() > until {
+                state.timed_out.store(true, Ordering::SeqCst);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        ok &= w
+            .write_all(&reply.body[held..sent])
+            .and_then(|()| w.flush())
+            .is_ok();
+    }
     if let Some(pause) = reply.stall {
         std::thread::sleep(pause);
     }
@@ -314,10 +361,13 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
             body: Vec::new(),
             cut: None,
             stall: None,
+            hold: None,
         };
         return (reply, None);
     }
     let fault = script.faults.get_mut(&file).and_then(VecDeque::pop_front);
+    let script_no_ranges = script.no_ranges;
+    let script_hold = script.hold.clone();
     drop(script);
     let etag = match (&fault, lfs) {
         (Some(HfFault::WrongEtag), _) => format!("\"{}\"", "0".repeat(64)),
@@ -334,16 +384,27 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
     if let Some(HfFault::Status(code)) = fault {
         return (Reply::status(code, "scripted"), fault);
     }
-    let start = request
+    // `bytes=N-` or `bytes=N-M` (M included).
+    let range = request
         .range
         .as_deref()
         .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.strip_suffix('-'))
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|_| fault != Some(HfFault::IgnoreRange));
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| {
+            let start = a.parse::<usize>().ok()?;
+            let end = match b {
+                "" => None,
+                b => Some(b.parse::<usize>().ok()? + 1),
+            };
+            Some((start, end))
+        })
+        .filter(|_| fault != Some(HfFault::IgnoreRange) && !script_no_ranges);
     let len = body.len();
-    let mut reply = match start {
-        Some(start) if start >= len => {
+    let hold = script_hold
+        .filter(|(held, _)| *held == file)
+        .map(|(_, at)| at);
+    let mut reply = match range {
+        Some((start, _)) if start >= len => {
             headers.push(("content-range".into(), format!("bytes */{len}")));
             Reply {
                 status: 416,
@@ -351,19 +412,22 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
                 body: Vec::new(),
                 cut: None,
                 stall: None,
+                hold: None,
             }
         }
-        Some(start) => {
+        Some((start, end)) => {
+            let end = end.unwrap_or(len).min(len);
             headers.push((
                 "content-range".into(),
-                format!("bytes {start}-{}/{len}", len - 1),
+                format!("bytes {start}-{}/{len}", end - 1),
             ));
             Reply {
                 status: 206,
                 headers,
-                body: body[start..].to_vec(),
+                body: body[start..end].to_vec(),
                 cut: None,
                 stall: None,
+                hold: hold.map(|at| at.saturating_sub(start)),
             }
         }
         None => Reply {
@@ -372,6 +436,7 @@ fn route(request: &Request, state: &State) -> (Reply, Option<HfFault>) {
             body,
             cut: None,
             stall: None,
+            hold,
         },
     };
     match fault {
@@ -392,6 +457,7 @@ fn json_reply(body: String) -> Reply {
         body: body.into_bytes(),
         cut: None,
         stall: None,
+        hold: None,
     }
 }
 

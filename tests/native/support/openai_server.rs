@@ -26,7 +26,8 @@
 //! a `system_fingerprint`.
 //!
 //! Control endpoints: `GET /__seen` (every model request so far, in arrival order, as JSON, with
-//! its raw body), `GET /__violations` (requests that broke the VLSBench protocol) and
+//! its raw body), `GET /__paid` (the calls a provider would bill, per (row, stage), and those
+//! paid twice), `GET /__violations` (requests that broke the VLSBench protocol) and
 //! `POST /__release` (open the gate).
 //!
 //! Batches: OpenAI's file and batch endpoints and Anthropic's Message Batches, in
@@ -115,6 +116,17 @@ pub enum Api {
     Anthropic,
 }
 
+impl Seen {
+    /// Whether a provider would bill this call: it was answered with 200 (normally, late, or
+    /// with a body the client cannot read); rate limits, errors and drops are free.
+    pub fn paid(&self) -> bool {
+        matches!(
+            self.fault,
+            None | Some(Fault::Slow(_)) | Some(Fault::MalformedBody)
+        )
+    }
+}
+
 /// One model request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -179,6 +191,7 @@ impl Script {
     /// {"latency_ms": 0, "hold_after": 10,
     ///  "faults": [{"row": 1, "stage": "target", "fault": "rate_limit_ms", "ms": 20},
     ///             {"row": 5, "stage": "judge", "fault": "rate_limit_secs", "secs": 1},
+    ///             {"row": 5, "stage": "target", "fault": "rate_limit_no_hint"},
     ///             {"row": 6, "stage": "target", "fault": "server_error"},
     ///             {"row": 7, "stage": "target", "fault": "bad_request"},
     ///             {"row": 9, "stage": "target", "fault": "slow", "ms": 3000},
@@ -445,6 +458,29 @@ impl State {
         }
     }
 
+    /// `GET /__paid`: the model calls a provider would bill (each one answered with 200, a
+    /// malformed body included), in all and per (row, stage), and the (row, stage) pairs paid
+    /// for more than once.
+    fn paid_json(&self) -> Vec<u8> {
+        let mut per_key: HashMap<(u64, Stage), u64> = HashMap::new();
+        for s in self.seen.lock().unwrap().iter().filter(|s| s.paid()) {
+            *per_key.entry((s.row, s.stage)).or_default() += 1;
+        }
+        let mut repeated: Vec<Value> = per_key
+            .iter()
+            .filter(|&(_, &n)| n > 1)
+            .map(|((row, stage), n)| json!({"row": row, "stage": stage, "paid": n}))
+            .collect();
+        repeated.sort_by_key(|v| (v["row"].as_u64(), v["stage"].as_str().map(str::to_owned)));
+        json!({
+            "paid": per_key.values().sum::<u64>(),
+            "keys": per_key.len(),
+            "repeated": repeated,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
     fn seen_json(&self) -> Vec<u8> {
         let seen: Vec<Value> = self
             .seen
@@ -462,6 +498,7 @@ impl State {
                     "status": s.status,
                     "batch": s.batch,
                     "body": s.body,
+                    "paid": s.paid(),
                 })
             })
             .collect();
@@ -502,6 +539,7 @@ fn serve(stream: TcpStream, state: &State) {
         match (request.method.as_str(), request.path.as_str()) {
             ("OPTIONS", _) => respond(&mut writer, 204, &PREFLIGHT, b""),
             ("GET", "/__seen") => respond(&mut writer, 200, &[], &state.seen_json()),
+            ("GET", "/__paid") => respond(&mut writer, 200, &[], &state.paid_json()),
             ("GET", "/__violations") => {
                 let v = state.violations.lock().unwrap().clone();
                 respond(&mut writer, 200, &[], json!(v).to_string().as_bytes())
