@@ -77,6 +77,9 @@ pub enum ErrorKind {
     Empty,
     /// The row's image cannot go to this provider (nothing was sent).
     Image,
+    /// A provider's batch ended without running this request: it expired, was cancelled, or
+    /// failed validation (nothing was charged for it).
+    Batch,
 }
 
 /// A failed call, with what the retry logic needs.

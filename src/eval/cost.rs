@@ -28,6 +28,14 @@ impl Pricing {
         }
     }
 
+    /// These prices times `factor` (a batch discount).
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self::per_million(
+            self.input_per_million * factor,
+            self.output_per_million * factor,
+        )
+    }
+
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
         (input_tokens as f64 * self.input_per_million
             + output_tokens as f64 * self.output_per_million)
@@ -105,6 +113,14 @@ impl CostModel {
             _ => return None,
         };
         Some(Self { pricing, image })
+    }
+
+    /// The same model at `factor` times its prices.
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self {
+            pricing: self.pricing.scaled(factor),
+            image: self.image,
+        }
     }
 
     /// Estimated prompt tokens of `request` whose image is `width`×`height`.

@@ -43,7 +43,7 @@ pub trait Provider {
 
 /// Error messages are stored and exported; a server that echoes the key (some do, in a 401)
 /// must not put it there.
-fn redact(mut error: ProviderError, key: &str) -> ProviderError {
+pub(crate) fn redact(mut error: ProviderError, key: &str) -> ProviderError {
     if key.len() >= 4 && error.message.contains(key) {
         error.message = error.message.replace(key, "[your key]");
     }

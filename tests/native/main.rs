@@ -11,6 +11,7 @@ mod support;
 
 mod bake;
 mod cli;
+mod cli_batch;
 mod cli_bench;
 mod cli_eval;
 mod cli_leakage;
