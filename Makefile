@@ -2,7 +2,7 @@
 #   make serve   install what is missing, build the page and serve it on http://127.0.0.1:8080
 #   make test    install what is missing and run every check CI runs
 
-.PHONY: setup serve test release bake deploy-page parity-full bench bench-browser
+.PHONY: setup serve test release bake deploy-page parity-full bench bench-browser fuzz soak
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,22 @@ serve: setup
 
 test: setup
 	@scripts/test.sh
+
+# Fuzzing for as long as one likes (README "Reliability"): every target of tests/native/fuzz/ with
+# fresh random seeds for FUZZ_SECONDS each (make test runs a fixed number of cases). A failing
+# input is saved under target/tmp/fuzz-failures/<target>/; keep it in tests/fixtures/fuzz/.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	LEAKSCOPE_FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --test native fuzz:: -- --nocapture
+
+# The full soak (README "Reliability"): leakscope eval on 2,241 rows with 10% faults and
+# leakscope leakage on 3,000 samples, each SIGKILLed at ten random moments and restarted; then
+# the page's evaluation and dataset runs, each reloaded three times. make test runs smaller sizes.
+soak: setup
+	LEAKSCOPE_SOAK=full cargo test --test native soak:: -- --nocapture --test-threads=1
+	PATH="$$HOME/.cargo/bin:$$PATH" trunk build
+	cargo build --example openai_mock_server --bin leakscope
+	LEAKSCOPE_SOAK=full node --test --test-concurrency=1 tests/e2e/soak.test.mjs
 
 # Optimised page in dist/ (single-threaded, and threaded in dist/threads/): size-first profile,
 # then wasm-opt -Oz from npm's binaryen@132 (installed into target/tools/ once; never Debian's).

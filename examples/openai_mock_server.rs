@@ -8,7 +8,8 @@
 //! The first line on stdout is the origin, `http://127.0.0.1:<port>`; point clients at
 //! `<origin>/v1` (OpenAI: `/v1/chat/completions`, Anthropic: `/v1/messages`). It serves until
 //! killed. The script format, the answers and the control endpoints (`GET /__seen`,
-//! `GET /__violations`, `POST /__release`) are described in `tests/native/support/openai_server.rs`.
+//! `GET /__paid`, `GET /__violations`, `POST /__release`) are described in
+//! `tests/native/support/openai_server.rs`.
 
 #[allow(dead_code)]
 #[path = "../tests/native/support/openai_server.rs"]

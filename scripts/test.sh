@@ -27,6 +27,14 @@ boundary() {
     return 1
   fi
   echo "only src/web/ names wasm_bindgen, web_sys, js_sys or gloo"
+  # Text-only rendering: no string ever becomes markup (dom::build and dom::svg make elements).
+  local markup
+  markup=$(grep -rnE 'set_inner_html|set_outer_html|insert_adjacent_html|innerHTML|outerHTML|insertAdjacentHTML|document\.write' src www --include='*.rs' --include='*.js' --include='*.html' || true)
+  if [ -n "$markup" ]; then
+    echo "markup set from strings (use dom::build, dom::svg): $markup" >&2
+    return 1
+  fi
+  echo "no innerHTML, outerHTML, insertAdjacentHTML or document.write in src/ or www/"
 }
 
 step "rustfmt" cargo fmt --check

@@ -1,9 +1,17 @@
-//! Bar charts as SVG text, with the 95% interval drawn on each bar: the evaluation's safe rates
-//! and the leakage report's R1 / R2 per category. Plain SVG (no script, no external style) so it
-//! can be shown in the page, saved, and checked in tests; colours come from CSS variables with
-//! fallbacks, so the page's dark mode applies.
+//! Bar charts as SVG, with the 95% interval drawn on each bar: the evaluation's safe rates and
+//! the leakage report's R1 / R2 per category. Plain SVG (no script, no external style), colours
+//! from CSS variables with fallbacks, so the page's dark mode applies.
+//!
+//! A chart is a tree of [`SvgNode`]s whose tag and attribute names are constants of this
+//! module; labels (category names from a dataset, notes) are only ever text or attribute
+//! *values*. The page turns the tree into DOM nodes one by one (`createElementNS`,
+//! `setAttribute`, `textContent`), so no label is ever parsed as markup; [`SvgNode::to_markup`]
+//! writes the same tree as escaped text for files and tests.
 
 use crate::util::html::escape;
+
+/// The SVG namespace, for `createElementNS`.
+pub const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
 /// One bar: a rate in [0, 1] with its interval.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,57 +24,169 @@ pub struct Bar {
     pub note: String,
 }
 
+/// An SVG element: its tag and attribute names are this module's constants, its attribute
+/// values and text are data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SvgNode {
+    pub tag: &'static str,
+    pub attributes: Vec<(&'static str, String)>,
+    /// Text content (before the children).
+    pub text: String,
+    pub children: Vec<SvgNode>,
+}
+
+impl SvgNode {
+    fn new(tag: &'static str, attributes: &[(&'static str, String)]) -> Self {
+        Self {
+            tag,
+            attributes: attributes.to_vec(),
+            text: String::new(),
+            children: Vec::new(),
+        }
+    }
+
+    fn with_text(mut self, text: String) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// The tree as SVG text, every value and text escaped.
+    pub fn to_markup(&self) -> String {
+        let mut out = format!("<{}", self.tag);
+        for (name, value) in &self.attributes {
+            out.push_str(&format!(" {name}=\"{}\"", escape(value)));
+        }
+        if self.text.is_empty() && self.children.is_empty() {
+            out.push_str("/>");
+            return out;
+        }
+        out.push('>');
+        out.push_str(&escape(&self.text));
+        for child in &self.children {
+            out.push_str(&child.to_markup());
+        }
+        out.push_str(&format!("</{}>", self.tag));
+        out
+    }
+}
+
 const ROW: f64 = 28.0;
 const LABEL_W: f64 = 230.0;
 const BAR_W: f64 = 320.0;
 const VALUE_W: f64 = 70.0;
 
-/// A horizontal bar chart, one row per bar, with a title for screen readers.
+/// A horizontal bar chart, one row per bar, with a title for screen readers, as SVG text.
 pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
+    bar_chart_tree(title, bars).to_markup()
+}
+
+/// [`bar_chart`] as a tree, for the page to build as DOM nodes.
+pub fn bar_chart_tree(title: &str, bars: &[Bar]) -> SvgNode {
     let height = ROW * bars.len() as f64 + 24.0;
     let width = LABEL_W + BAR_W + VALUE_W;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" aria-label=\"{t}\"><title>{t}</title>",
-        t = escape(title)
+    let mut svg = SvgNode::new(
+        "svg",
+        &[
+            ("xmlns", SVG_NS.to_owned()),
+            ("role", "img".to_owned()),
+            ("viewBox", format!("0 0 {width} {height}")),
+            ("width", "100%".to_owned()),
+            ("aria-label", title.to_owned()),
+        ],
     );
+    svg.children
+        .push(SvgNode::new("title", &[]).with_text(title.to_owned()));
+    let fg = || ("fill", "var(--fg, #222)".to_owned());
     for (i, bar) in bars.iter().enumerate() {
         let y = ROW * i as f64;
-        let clamp = |v: f64| v.clamp(0.0, 1.0) * BAR_W;
+        // A NaN rate (nothing counted) draws as an empty bar.
+        let clamp = |v: f64| {
+            if v.is_nan() {
+                0.0
+            } else {
+                v.clamp(0.0, 1.0) * BAR_W
+            }
+        };
         let (value, low, high) = (clamp(bar.value), clamp(bar.low), clamp(bar.high));
         let label = if bar.note.is_empty() {
-            escape(&bar.label)
+            bar.label.clone()
         } else {
-            format!("{} ({})", escape(&bar.label), escape(&bar.note))
+            format!("{} ({})", bar.label, bar.note)
         };
-        svg.push_str(&format!(
-            "<g><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"12\" \
-             fill=\"var(--fg, #222)\">{label}</text>\
-             <rect x=\"{bx}\" y=\"{ry}\" width=\"{BAR_W}\" height=\"16\" fill=\"var(--bar-bg, #e6e6e6)\"/>\
-             <rect x=\"{bx}\" y=\"{ry}\" width=\"{value:.1}\" height=\"16\" fill=\"var(--bar, #3465a4)\"/>\
-             <line x1=\"{l:.1}\" x2=\"{h:.1}\" y1=\"{my}\" y2=\"{my}\" stroke=\"var(--fg, #222)\" stroke-width=\"1.5\"/>\
-             <text x=\"{vx}\" y=\"{ty}\" font-size=\"12\" fill=\"var(--fg, #222)\">{pct:.1}%</text></g>",
-            lx = LABEL_W - 8.0,
-            ty = y + 16.0,
-            bx = LABEL_W,
-            ry = y + 4.0,
-            l = LABEL_W + low,
-            h = LABEL_W + high,
-            my = y + 12.0,
-            vx = LABEL_W + BAR_W + 8.0,
-            pct = bar.value * 100.0,
+        let ty = format!("{}", y + 16.0);
+        let ry = format!("{}", y + 4.0);
+        let my = format!("{}", y + 12.0);
+        let mut g = SvgNode::new("g", &[]);
+        g.children.push(
+            SvgNode::new(
+                "text",
+                &[
+                    ("x", format!("{}", LABEL_W - 8.0)),
+                    ("y", ty.clone()),
+                    ("text-anchor", "end".to_owned()),
+                    ("font-size", "12".to_owned()),
+                    fg(),
+                ],
+            )
+            .with_text(label),
+        );
+        for (w, fill) in [
+            (format!("{BAR_W}"), "var(--bar-bg, #e6e6e6)"),
+            (format!("{value:.1}"), "var(--bar, #3465a4)"),
+        ] {
+            g.children.push(SvgNode::new(
+                "rect",
+                &[
+                    ("x", format!("{LABEL_W}")),
+                    ("y", ry.clone()),
+                    ("width", w),
+                    ("height", "16".to_owned()),
+                    ("fill", fill.to_owned()),
+                ],
+            ));
+        }
+        g.children.push(SvgNode::new(
+            "line",
+            &[
+                ("x1", format!("{:.1}", LABEL_W + low)),
+                ("x2", format!("{:.1}", LABEL_W + high)),
+                ("y1", my.clone()),
+                ("y2", my),
+                ("stroke", "var(--fg, #222)".to_owned()),
+                ("stroke-width", "1.5".to_owned()),
+            ],
         ));
+        g.children.push(
+            SvgNode::new(
+                "text",
+                &[
+                    ("x", format!("{}", LABEL_W + BAR_W + 8.0)),
+                    ("y", ty),
+                    ("font-size", "12".to_owned()),
+                    fg(),
+                ],
+            )
+            .with_text(format!("{:.1}%", bar.value * 100.0)),
+        );
+        svg.children.push(g);
     }
     // Axis: 0, 50 and 100 %.
-    let ay = ROW * bars.len() as f64 + 14.0;
+    let ay = format!("{}", ROW * bars.len() as f64 + 14.0);
     for (frac, text) in [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")] {
-        svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{ay}\" font-size=\"10\" text-anchor=\"middle\" \
-             fill=\"var(--muted, #666)\">{text}</text>",
-            LABEL_W + frac * BAR_W
-        ));
+        svg.children.push(
+            SvgNode::new(
+                "text",
+                &[
+                    ("x", format!("{:.1}", LABEL_W + frac * BAR_W)),
+                    ("y", ay.clone()),
+                    ("font-size", "10".to_owned()),
+                    ("text-anchor", "middle".to_owned()),
+                    ("fill", "var(--muted, #666)".to_owned()),
+                ],
+            )
+            .with_text(text.to_owned()),
+        );
     }
-    svg.push_str("</svg>");
     svg
 }
 
@@ -104,5 +224,39 @@ mod tests {
         );
         assert!(!svg.contains("<script"));
         assert_eq!(svg.matches("<g>").count(), 2);
+    }
+
+    #[test]
+    fn labels_are_data_in_the_tree() {
+        let payload = "<img src=x onerror=alert(1)></svg><script>alert(2)</script>";
+        let tree = bar_chart_tree(
+            payload,
+            &[Bar {
+                label: payload.into(),
+                value: f64::NAN,
+                low: 0.0,
+                high: 1.0,
+                note: "\u{202E}n = 1".into(),
+            }],
+        );
+        fn walk(n: &SvgNode, tags: &mut Vec<&'static str>) {
+            tags.push(n.tag);
+            n.children.iter().for_each(|c| walk(c, tags));
+        }
+        let mut tags = Vec::new();
+        walk(&tree, &mut tags);
+        assert!(
+            tags.iter()
+                .all(|t| ["svg", "title", "g", "text", "rect", "line"].contains(t))
+        );
+        let markup = tree.to_markup();
+        assert!(
+            !markup.contains("<img") && !markup.contains("<script"),
+            "{markup}"
+        );
+        assert!(
+            markup.contains("width=\"0.0\""),
+            "a NaN rate draws an empty bar"
+        );
     }
 }

@@ -39,10 +39,36 @@ pub enum EmbedError {
     )]
     NoTokenizer,
     #[error(
-        "the tokenizer has {tokenizer} ids but the model's vocabulary has {model}: the tokenizer \
-         files belong to another checkpoint"
+        "the tokenizer's ids go up to {largest} but the model's vocabulary has {model} entries \
+         (ids 0 to {}): vocab.json belongs to another checkpoint or is corrupt",
+        .model.saturating_sub(1)
     )]
-    VocabMismatch { tokenizer: usize, model: usize },
+    VocabMismatch { largest: u64, model: usize },
+    #[error(
+        "token row {row} holds id {id}, outside the model's vocabulary of {model} (or is not \
+         {context} ids long): tokenize with this model's tokenizer"
+    )]
+    BadTokenRow {
+        row: usize,
+        id: u64,
+        model: usize,
+        context: usize,
+    },
+    #[error(
+        "preprocessor_config.json makes {height}×{width} images but config.json's model takes \
+         {size}×{size}: use the preprocessor_config.json that came with these weights"
+    )]
+    PreprocessMismatch {
+        height: u32,
+        width: u32,
+        size: usize,
+    },
+    #[error(
+        "the model computed {what} that are not unit vectors of finite numbers (NaN, infinity or \
+         zero): the weights or config.json hold values no trained CLIP has; load the checkpoint \
+         again, or another one"
+    )]
+    NonFinite { what: &'static str },
     #[error("preprocessor_config.json: {0}")]
     PreprocessConfig(PreprocessError),
     #[error("image {index}: {error}")]
@@ -106,6 +132,52 @@ impl Embeddings {
             }
         }
         out
+    }
+}
+
+/// Whether every id `tokenizer` can produce has a row in `config`'s embedding table. The
+/// entry count is not enough: a vocab.json may number its entries past it (or past 2^31).
+pub fn check_tokenizer(tokenizer: &ClipTokenizer, config: &ClipConfig) -> Result<(), EmbedError> {
+    let largest = u64::from(tokenizer.max_id());
+    let model = config.text_config.vocab_size;
+    if largest >= model as u64 {
+        return Err(EmbedError::VocabMismatch { largest, model });
+    }
+    Ok(())
+}
+
+/// Whether `preprocess` makes the images `config`'s vision tower takes (checked once at load,
+/// not on every image).
+pub fn check_preprocess(
+    preprocess: &PreprocessConfig,
+    config: &ClipConfig,
+) -> Result<(), EmbedError> {
+    let size = config.vision_config.image_size;
+    let Some((height, width)) = preprocess.output_size() else {
+        return Ok(());
+    };
+    if height as usize != size || width as usize != size {
+        return Err(EmbedError::PreprocessMismatch {
+            height,
+            width,
+            size,
+        });
+    }
+    Ok(())
+}
+
+/// `embeddings`, or the error a NaN, an infinity or a zero row in them is (each row must be a
+/// unit vector): weights or settings that slipped past the load checks, e.g. finite weights so
+/// large that the towers overflow, must not come out as numbers.
+fn finite(embeddings: Embeddings, what: &'static str) -> Result<Embeddings, EmbedError> {
+    let unit = |row: &[f32]| {
+        let norm: f32 = row.iter().map(|v| v * v).sum();
+        norm.is_finite() && (norm - 1.0).abs() < 0.05
+    };
+    if embeddings.dim > 0 && embeddings.values.chunks(embeddings.dim).all(unit) {
+        Ok(embeddings)
+    } else {
+        Err(EmbedError::NonFinite { what })
     }
 }
 
@@ -185,6 +257,11 @@ impl ClipEmbedder {
             .copied()
             .unwrap_or(0.0)
             .exp();
+        if !logit_scale.is_finite() {
+            return Err(EmbedError::NonFinite {
+                what: "a logit scale",
+            });
+        }
         Ok(Self {
             model,
             config,
@@ -234,6 +311,19 @@ impl ClipEmbedder {
         &self,
         rows: &[Vec<u32>],
     ) -> Result<Embeddings, EmbedError> {
+        let model = self.config.text_config.vocab_size;
+        let context = self.model.context_length();
+        for (row, ids) in rows.iter().enumerate() {
+            let bad = ids.iter().find(|&&id| id as usize >= model);
+            if bad.is_some() || ids.len() != context {
+                return Err(EmbedError::BadTokenRow {
+                    row,
+                    id: bad.map_or(0, |&id| u64::from(id)),
+                    model,
+                    context,
+                });
+            }
+        }
         let dim = self.config.projection_dim;
         let mut out = Embeddings::empty(dim);
         for chunk in rows.chunks(MAX_BATCH) {
@@ -241,7 +331,7 @@ impl ClipEmbedder {
             out.values.extend(read_f32(embeds).await?);
             out.rows += chunk.len();
         }
-        Ok(out)
+        finite(out, "text embeddings")
     }
 
     /// Decode and preprocess an encoded image (PNG, JPEG, WebP, GIF).
@@ -274,7 +364,7 @@ impl ClipEmbedder {
             out.values.extend(read_f32(embeds).await?);
             out.rows += chunk.len();
         }
-        Ok(out)
+        finite(out, "image embeddings")
     }
 
     /// The model input `[1, 3, size, size]` of one preprocessed image on this embedder's
@@ -314,11 +404,14 @@ impl ClipEmbedder {
             });
         }
         let embeds = l2_normalize(self.model.image_embeds(pixels));
-        Ok(Embeddings {
-            rows: batch,
-            dim: self.config.projection_dim,
-            values: read_f32(embeds).await?,
-        })
+        finite(
+            Embeddings {
+                rows: batch,
+                dim: self.config.projection_dim,
+                values: read_f32(embeds).await?,
+            },
+            "image embeddings",
+        )
     }
 
     /// Normalised embeddings of every patch token of one image, `[grid·grid, projection_dim]`
@@ -334,11 +427,14 @@ impl ClipEmbedder {
         let projected = self
             .model
             .project_visual(self.model.vision_model.post_layernorm.forward(patches));
-        Ok(Embeddings {
-            rows: tokens - 1,
-            dim: self.config.projection_dim,
-            values: read_f32(l2_normalize(projected)).await?,
-        })
+        finite(
+            Embeddings {
+                rows: tokens - 1,
+                dim: self.config.projection_dim,
+                values: read_f32(l2_normalize(projected)).await?,
+            },
+            "patch embeddings",
+        )
     }
 
     /// `exp(logit_scale) · cos(image_i, text_j)`, row-major `[images, texts]` — transformers'
@@ -368,17 +464,13 @@ fn parse_small_files(
         Err(TokenizerError::NoFiles(_)) => return Err(EmbedError::NoTokenizer),
         other => other?,
     };
-    if tokenizer.vocab_size() > config.text_config.vocab_size {
-        return Err(EmbedError::VocabMismatch {
-            tokenizer: tokenizer.vocab_size(),
-            model: config.text_config.vocab_size,
-        });
-    }
+    check_tokenizer(&tokenizer, &config)?;
     let preprocess = match &files.preprocessor_config_json {
         Some(json) => {
             PreprocessConfig::from_json_bytes(json).map_err(EmbedError::PreprocessConfig)?
         }
         None => PreprocessConfig::default(),
     };
+    check_preprocess(&preprocess, &config)?;
     Ok((config, tokenizer, preprocess))
 }

@@ -44,10 +44,34 @@ pub enum WeightsError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(
-        "model.safetensors is not a readable safetensors file ({0}). If it was downloaded, the \
-         download is probably truncated: delete it and download it again."
+        "model.safetensors is not a safetensors file ({0}). Pick the checkpoint's \
+         model.safetensors (for pytorch_model.bin, run `leakscope convert` first)."
     )]
     NotSafetensors(String),
+    #[error(
+        "model.safetensors is {size} bytes but its header says the file has at least {needed}: \
+         the file is cut short (an interrupted download?); download it again"
+    )]
+    Truncated { size: u64, needed: u64 },
+    #[error(
+        "model.safetensors has {extra} bytes after its last tensor: the file is corrupt or two \
+         files were joined; download it again"
+    )]
+    TrailingBytes { extra: u64 },
+    #[error(
+        "model.safetensors: the entry for `{tensor}` in the header is unusable: {why}. The file \
+         is corrupt or was written by a broken exporter"
+    )]
+    BadEntry { tensor: String, why: String },
+    #[error(
+        "model.safetensors: `{tensor}` holds {value} at element {index}; a trained CLIP has only \
+         finite weights: the file is corrupt"
+    )]
+    NonFinite {
+        tensor: String,
+        index: usize,
+        value: String,
+    },
     #[error(
         "model.safetensors lacks {count} tensor(s) this config needs, first `{tensor}` \
          (expected shape {expected:?}). The weights belong to a different model: pick the \
@@ -179,7 +203,183 @@ fn encoder_tensors(
     }
 }
 
-/// Check a safetensors buffer against `config` without loading any data.
+/// Largest safetensors header read: a CLIP header is tens of kB (ViT-L/14: ~60 kB); the
+/// format's own limit, 100 MB, would let a hostile file cost hundreds of MB of parsing.
+pub const MAX_HEADER_BYTES: u64 = 4 << 20;
+
+/// One header entry, checked.
+struct Entry {
+    name: String,
+    dtype: String,
+    element: usize,
+    start: u64,
+    end: u64,
+}
+
+/// Reads and checks the header and the data layout of a safetensors file, so that every
+/// structure error names what is wrong (and which tensor) instead of one generic message:
+/// the length prefix, the JSON, each entry's dtype, shape and offsets, gaps and overlaps
+/// between tensors, and the data section's length.
+fn check_layout(bytes: &[u8]) -> Result<Vec<Entry>, WeightsError> {
+    let size = bytes.len() as u64;
+    let Some(prefix) = bytes.first_chunk::<8>() else {
+        return Err(WeightsError::Truncated { size, needed: 8 });
+    };
+    let n = u64::from_le_bytes(*prefix);
+    if n > MAX_HEADER_BYTES {
+        return Err(WeightsError::NotSafetensors(format!(
+            "the first 8 bytes give a header length of {n}, over the {} MiB a CLIP header could \
+             need",
+            MAX_HEADER_BYTES >> 20
+        )));
+    }
+    let body = 8 + n;
+    if body > size {
+        return Err(WeightsError::Truncated { size, needed: body });
+    }
+    let header = &bytes[8..body as usize];
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| {
+            WeightsError::NotSafetensors(format!("the header is not a JSON object: {e}"))
+        })?;
+    let mut entries = Vec::with_capacity(json.len());
+    for (name, value) in json {
+        if name == "__metadata__" {
+            continue;
+        }
+        entries.push(entry(name, &value)?);
+    }
+    entries.sort_by_key(|e| (e.start, e.end));
+    let mut end = 0u64;
+    let mut previous: Option<&str> = None;
+    for e in &entries {
+        if e.start != end {
+            let why = match (previous, e.start < end) {
+                (Some(p), true) => format!("its data overlaps that of `{p}`"),
+                (Some(p), false) => {
+                    format!("its data starts {} bytes after `{p}` ends", e.start - end)
+                }
+                (None, _) => format!("the first tensor's data starts at {} instead of 0", e.start),
+            };
+            return Err(WeightsError::BadEntry {
+                tensor: e.name.clone(),
+                why,
+            });
+        }
+        end = e.end;
+        previous = Some(&e.name);
+    }
+    let data = size - body;
+    if end > data {
+        return Err(WeightsError::Truncated {
+            size,
+            needed: body + end,
+        });
+    }
+    if end < data {
+        return Err(WeightsError::TrailingBytes { extra: data - end });
+    }
+    Ok(entries)
+}
+
+fn entry(name: String, value: &serde_json::Value) -> Result<Entry, WeightsError> {
+    let bad = |why: String| WeightsError::BadEntry {
+        tensor: name.clone(),
+        why,
+    };
+    let dtype = value
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| bad("no `dtype` string".into()))?;
+    let element = match dtype {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        other => return Err(bad(format!("unknown dtype {other:?}"))),
+    };
+    let shape: Vec<u64> = value
+        .get("shape")
+        .and_then(|s| s.as_array())
+        .and_then(|dims| dims.iter().map(|d| d.as_u64()).collect())
+        .ok_or_else(|| bad("`shape` is not a list of whole numbers".into()))?;
+    let offsets = value
+        .get("data_offsets")
+        .and_then(|o| o.as_array())
+        .filter(|o| o.len() == 2)
+        .and_then(|o| Some((o[0].as_u64()?, o[1].as_u64()?)))
+        .ok_or_else(|| bad("`data_offsets` is not [start, end]".into()))?;
+    let (start, end) = offsets;
+    if end < start {
+        return Err(bad(format!(
+            "its data ends ({end}) before it starts ({start})"
+        )));
+    }
+    let bytes = shape
+        .iter()
+        .try_fold(element as u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shape:?} is too large to exist")))?;
+    if end - start != bytes {
+        return Err(bad(format!(
+            "shape {shape:?} of {dtype} needs {bytes} bytes but data_offsets span {}",
+            end - start
+        )));
+    }
+    Ok(Entry {
+        name,
+        dtype: dtype.to_owned(),
+        element,
+        start,
+        end,
+    })
+}
+
+/// The first NaN or infinity among the float tensors, as an error.
+fn check_finite(bytes: &[u8], entries: &[Entry]) -> Result<(), WeightsError> {
+    let data = bytes.len() - entries.last().map_or(0, |e| e.end as usize);
+    for e in entries {
+        let Some(raw) = bytes.get(data + e.start as usize..data + e.end as usize) else {
+            continue;
+        };
+        // Exponent bits all ones: NaN or infinity, in each float format.
+        let bad = match e.dtype.as_str() {
+            "F32" => raw.chunks_exact(4).position(|c| {
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & 0x7F80_0000 == 0x7F80_0000
+            }),
+            "F16" => raw
+                .chunks_exact(2)
+                .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7C00 == 0x7C00),
+            "BF16" => raw
+                .chunks_exact(2)
+                .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7F80 == 0x7F80),
+            _ => None,
+        };
+        if let Some(index) = bad {
+            let at = index * e.element;
+            let value = if e.dtype == "F32" {
+                f32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]).to_string()
+            } else {
+                let bits = u16::from_le_bytes([raw[at], raw[at + 1]]);
+                let mantissa = if e.dtype == "F16" { 0x03FF } else { 0x007F };
+                match (bits & mantissa, bits & 0x8000) {
+                    (0, 0) => "inf".into(),
+                    (0, _) => "-inf".into(),
+                    _ => "NaN".into(),
+                }
+            };
+            return Err(WeightsError::NonFinite {
+                tensor: e.name.clone(),
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Check a safetensors buffer against `config`: its layout (every structure error named), the
+/// tensors' names, dtypes and shapes, and that every weight is a finite number. Nothing is
+/// loaded.
 pub fn check_checkpoint(config: &ClipConfig, safetensors: &[u8]) -> Result<(), WeightsError> {
     check_towers(config, safetensors, |_| true)
 }
@@ -191,6 +391,7 @@ fn check_towers(
     safetensors: &[u8],
     keep: impl Fn(Tower) -> bool,
 ) -> Result<(), WeightsError> {
+    let entries = check_layout(safetensors)?;
     let file = SafeTensors::deserialize(safetensors)
         .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
     let expected: Vec<_> = expected_tensors(config)
@@ -242,7 +443,7 @@ fn check_towers(
             count: unexpected.len(),
         });
     }
-    Ok(())
+    check_finite(safetensors, &entries)
 }
 
 /// Build the model for `config_json` and load `safetensors` into it, on `device`.

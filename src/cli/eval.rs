@@ -31,12 +31,13 @@ use leakscope::eval::plan::{EvalSetup, Plan};
 use leakscope::eval::results;
 use leakscope::eval::settings::{ApiSettings, EvalSettings, RowSet};
 use leakscope::eval::{
-    Engine, HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary, Stage,
-    StopReason, table,
+    HttpProvider, JudgeTemplate, Provider, Report, ResultStore, Row, RunSummary, Stage, StopReason,
+    table,
 };
 use leakscope::platform::native::{ThreadClock, UreqClient};
 use serde::Serialize;
 
+mod batch;
 mod plan;
 mod progress;
 mod report;
@@ -46,7 +47,8 @@ use plan::{image_sizes, print_plan};
 use progress::Progress;
 use report::{ModelInfo, Setup, other_judge, print_summary, write_outputs};
 use setup::{
-    Images, judge_template, parse_dollars, parse_price, parse_rows, parse_seconds, price_note,
+    Images, judge_template, parse_dollars, parse_megabytes, parse_price, parse_rows, parse_seconds,
+    price_note,
 };
 
 use super::positive;
@@ -163,6 +165,28 @@ pub struct EvalArgs {
     /// key needed); a judge that labelled them before gives Cohen's kappa.
     #[arg(long)]
     pub rejudge: bool,
+
+    /// Send the requests through the providers' batch APIs (OpenAI's Batch API, Anthropic's
+    /// Message Batches): half the price, results within 24 hours. The target's requests go
+    /// first, each judge request as soon as its answer is in. Run the same command again to
+    /// continue after an interruption (batches keep running at the provider meanwhile).
+    #[arg(long)]
+    pub batch: bool,
+    /// With --batch: submit and return instead of waiting for the batches; run the same command
+    /// again later to collect their results and submit what follows from them.
+    #[arg(long, requires = "batch")]
+    pub detach: bool,
+    /// With --batch: seconds between two looks at the running batches.
+    #[arg(long, default_value_t = 30.0, value_parser = parse_seconds, requires = "batch")]
+    pub batch_poll: f64,
+    /// With --batch: at most N requests per batch (default: the API's limit, 50,000 for
+    /// OpenAI, 100,000 for Anthropic; smaller batches finish sooner).
+    #[arg(long, value_name = "N", value_parser = positive, requires = "batch")]
+    pub batch_size: Option<usize>,
+    /// With --batch: at most this many megabytes (10^6 bytes) per batch file (default: under
+    /// the API's limit, 190 for OpenAI's 200 MB, 250 for Anthropic's 256 MB).
+    #[arg(long, value_name = "MB", value_parser = parse_megabytes, requires = "batch")]
+    pub batch_max_mb: Option<f64>,
 }
 
 /// How the command ended, for the exit status.
@@ -252,15 +276,19 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         "target: {} at {}{}",
         args.target_model,
         target_api.base_url,
-        price_note(&setup.target.cost, target_priced, "--target-price")
+        price_note(
+            &settings.target.cost_model(),
+            target_priced,
+            "--target-price"
+        )
     );
     print_params("target", &settings.target.resolve(Stage::Target));
-    if let (Some((judge, _)), Some(j)) = (&setup.judge, &settings.judge) {
+    if let (Some(_), Some(j)) = (&setup.judge, &settings.judge) {
         println!(
             "judge:  {} at {}, {template_note}{}",
             args.judge_model,
             judge_api.as_ref().map_or("", |a| a.base_url.as_str()),
-            price_note(&judge.cost, judge_priced, "--judge-price")
+            price_note(&j.cost_model(), judge_priced, "--judge-price")
         );
         print_params("judge", &j.resolve(Stage::Judge));
     }
@@ -281,15 +309,26 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
 
     let clock = ThreadClock::new();
     let mut cap_next = None;
-    let mut engine = setup.engine(&store, &images, &clock);
-    let mut selection = engine.selection();
+    let mut selection = setup.selection();
 
     // The run.
     let no_judge = settings.judge.is_none();
-    let summary = if plan.is_empty() {
+    let priced = (!settings.calls_target() || target_priced) && (no_judge || judge_priced);
+    let mut batch_end = None;
+    let summary = if settings.batch {
+        let apis = batch::Apis {
+            target: &target_api,
+            judge: judge_api.as_ref(),
+        };
+        let outcome = batch::run(&args, setup, apis, &store, &images, &clock, &rows)?;
+        batch::print_totals(&outcome, args.max_spend, priced);
+        let summary = outcome.summary.clone();
+        batch_end = Some(outcome);
+        summary
+    } else if plan.is_empty() {
         RunSummary::default()
     } else {
-        let priced = (!settings.calls_target() || target_priced) && (no_judge || judge_priced);
+        let mut engine = setup.engine(&store, &images, &clock);
         let progress = Progress::new(
             todo,
             !no_judge,
@@ -297,7 +336,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
             engine.judge.as_ref().map(|(j, _)| j.cost.pricing),
             priced,
         )?;
-        catch_ctrl_c(&engine);
+        catch_ctrl_c(&engine.control);
         let observer = |event: &leakscope::eval::EngineEvent<'_>| progress.on_event(event);
         engine.observer = Some(&observer);
         let summary = pollster::block_on(engine.run(&rows))
@@ -333,6 +372,7 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         template: (!no_judge).then(|| TemplateInfo::of(&template)),
         second_judge: selection.second_judge.as_ref().map(|k| k.model.clone()),
         mode: settings.mode,
+        batch: settings.batch,
         rows: rows.len(),
     };
     let official = write_outputs(&args.out, &setup, &summary, &report, &results)?;
@@ -362,6 +402,9 @@ pub fn run(args: EvalArgs) -> Result<Finish, String> {
         args.out.display(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(end) = batch_end {
+        return batch::finish(end, &store_path);
+    }
     match (summary.stopped, &summary.halt) {
         (_, Some(halt)) => Err(format!(
             "the run stopped at once: {halt} Everything received before is kept in {}.",
@@ -410,7 +453,7 @@ fn print_params(role: &str, resolved: &leakscope::eval::profiles::Resolved) {
 }
 
 fn load_rows(args: &EvalArgs, settings: &EvalSettings) -> Result<Vec<Row>, String> {
-    let bytes = super::read_file(&args.dataset)?;
+    let bytes = super::read_limited(&args.dataset, leakscope::datasets::MAX_METADATA_BYTES)?;
     let name = args.dataset.display().to_string();
     let loaded = datasets::load(
         Some(DatasetFormat::VlsBench),
@@ -479,8 +522,8 @@ fn confirmed(yes: bool) -> Result<bool, String> {
 
 /// First Ctrl-C: no new request, those in flight are stored, then the report. Second: quit now
 /// (every stored record is already on disk).
-fn catch_ctrl_c(engine: &Engine<'_>) {
-    let control = engine.control.clone();
+fn catch_ctrl_c(control: &leakscope::eval::RunControl) {
+    let control = control.clone();
     let pressed = Arc::new(AtomicBool::new(false));
     let result = ctrlc::set_handler(move || {
         if pressed.swap(true, Ordering::SeqCst) {

@@ -22,25 +22,71 @@ pub struct FetchModelArgs {
     /// The folder to write the files into (created if needed).
     #[arg(long)]
     out: PathBuf,
-    /// Hugging Face access token for gated or private repos (default: $HF_TOKEN).
-    #[arg(long)]
+    /// No longer taken: a token on the command line shows in `ps` and the shell's history.
+    /// Gated or private repos read it from the environment variable HF_TOKEN.
+    #[arg(long, hide = true)]
     token: Option<String>,
     /// A known sha256 to check, as FILE=HEX (repeatable).
     #[arg(long, value_parser = file_sha)]
     sha256: Vec<(String, String)>,
 }
 
+/// The files a checkpoint folder can hold: a sha256 for any other name could never be checked.
+const FILES: [&str; 6] = [
+    "config.json",
+    "model.safetensors",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.json",
+    "preprocessor_config.json",
+];
+
 fn file_sha(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(f, h)| (f.trim().to_string(), h.trim().to_string()))
-        .filter(|(f, h)| !f.is_empty() && h.len() == 64)
-        .ok_or_else(|| format!("`{s}` is not FILE=<64 hex digits>"))
+    let (file, hex) = s
+        .split_once('=')
+        .map(|(f, h)| (f.trim().to_string(), h.trim().to_ascii_lowercase()))
+        .ok_or_else(|| format!("`{s}` is not FILE=<64 hex digits>"))?;
+    if !FILES.contains(&file.as_str()) {
+        return Err(format!(
+            "`{file}` is not a checkpoint file; --sha256 takes one of {}",
+            FILES.join(", ")
+        ));
+    }
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "the sha256 of {file} must be 64 hexadecimal digits, got `{hex}` ({} characters)",
+            hex.len()
+        ));
+    }
+    Ok((file, hex))
+}
+
+/// Creates `out` and checks that files can be written there, before anything is downloaded.
+fn writable(out: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+    let probe = out.join(".leakscope-write-test");
+    std::fs::write(&probe, b"")
+        .map_err(|e| format!("--out {}: cannot write there: {e}", out.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 pub fn run(args: FetchModelArgs) -> Result<(), String> {
+    if args.token.is_some() {
+        return Err(
+            "--token is no longer accepted: a token on the command line shows in `ps` \
+                    and in the shell's history. Set it in the environment instead: \
+                    HF_TOKEN=hf_... leakscope fetch-model ..."
+                .to_owned(),
+        );
+    }
     let source = ModelSource::parse(&args.repo, &args.revision).map_err(|e| e.to_string())?;
+    // Everything the person typed is checked before the first byte is downloaded.
+    writable(&args.out)?;
     let options = LoadOptions {
-        token: args.token.or_else(|| std::env::var("HF_TOKEN").ok()),
+        token: std::env::var("HF_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
         sha256: args.sha256.into_iter().collect(),
         ..LoadOptions::default()
     };

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use leakscope::datasets::{ImageRef, TarIndex};
+use leakscope::platform::native::files::Confined;
+use leakscope::preprocess::MAX_ENCODED_BYTES;
 
 pub enum ImageSource {
     /// `--text-only`: no image is read.
     None,
-    /// Image paths are relative to this folder.
-    Dir(PathBuf),
+    /// Image paths are relative to this folder, and never lead out of it.
+    Dir(Confined),
     /// Members of an archive, found with [`TarIndex::find`].
     Tar {
         path: PathBuf,
@@ -26,6 +28,13 @@ impl ImageSource {
     /// An archive indexed by [`index_tar`].
     pub fn tar(path: &Path) -> Result<Self, String> {
         let index = index_tar(path)?;
+        if index.is_empty() {
+            return Err(format!(
+                "{} holds no files: --tar takes the benchmark's image archive (VLSBench's \
+                 imgs.tar), or leave it out to read images from a folder",
+                path.display()
+            ));
+        }
         let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self::Tar {
             path: path.to_owned(),
@@ -38,7 +47,7 @@ impl ImageSource {
     pub fn describe(&self) -> String {
         match self {
             ImageSource::None => "none (--text-only: J(T) only)".to_owned(),
-            ImageSource::Dir(dir) => format!("folder {}", dir.display()),
+            ImageSource::Dir(dir) => format!("folder {}", dir.root().display()),
             ImageSource::Tar { path, index, .. } => {
                 format!("archive {} ({} files)", path.display(), index.len())
             }
@@ -52,13 +61,9 @@ impl ImageSource {
         };
         match self {
             ImageSource::None => Err("text-only run".to_owned()),
-            ImageSource::Dir(dir) => {
-                let path = dir.join(image.as_str());
-                std::fs::read(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("{} not found", path.display()),
-                    _ => format!("{}: {e}", path.display()),
-                })
-            }
+            ImageSource::Dir(dir) => dir
+                .read(image.as_str(), MAX_ENCODED_BYTES)
+                .map_err(|e| e.to_string()),
             ImageSource::Tar { index, file, .. } => {
                 index.read_image(file, image).map_err(|e| e.to_string())
             }

@@ -27,11 +27,12 @@ use leakscope::leakage::native::JsonlScoreStore;
 use leakscope::leakage::run::{ResumePlan, RunIdentity, score_pending};
 use leakscope::leakage::scores::ScoreLine;
 use leakscope::leakage::store::{ScoreStore, ScoreStoreError};
+use leakscope::platform::native::files::{Confined, FileError};
 use leakscope::tokenizer::TokenizerMode;
 use leakscope::util::hash::sha256_hex;
 
 use super::images::ImageSource;
-use super::{Backend, checkpoint_files, load_guard, load_head, positive, read_file};
+use super::{Backend, checkpoint_files, load_guard, load_head, positive};
 
 #[derive(clap::Args)]
 pub struct LeakageArgs {
@@ -101,6 +102,7 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         text_only: args.text_only,
         precision: device.precision,
         tokenizer: Some(args.tokenizer),
+        images: Some(images_identity(&args)),
     };
     let store = JsonlScoreStore::open(&args.out, &identity, args.fresh).map_err(|e| match e {
         ScoreStoreError::Mismatch(why) => format!(
@@ -212,10 +214,16 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
         for (id, why) in no_image.iter().take(5) {
             println!("  {id}: {why}");
         }
-        println!(
-            "  (--images DIR: the folder the image paths start in; --tar: the image archive; \
-             --fresh re-scores them)"
-        );
+        // Where to look is only the advice when images were not found: a FIFO, a folder, a
+        // link out of the dataset or an undecodable file is what its reason says.
+        if no_image.iter().any(|(_, why)| why.ends_with("not found")) {
+            println!(
+                "  (--images DIR: the folder the image paths start in; --tar: the image archive; \
+                 --fresh re-scores them)"
+            );
+        } else {
+            println!("  (--fresh re-scores them)");
+        }
     }
     println!(
         "{} samples judged, {} new this run, {:.1} s; wrote {}",
@@ -228,7 +236,7 @@ pub fn run(args: LeakageArgs) -> Result<(), String> {
 }
 
 fn load_samples(args: &LeakageArgs) -> Result<Vec<Sample>, String> {
-    let bytes = read_file(&args.dataset)?;
+    let bytes = super::read_limited(&args.dataset, datasets::MAX_METADATA_BYTES)?;
     let name = args.dataset.display().to_string();
     let mode = if args.lenient {
         Strictness::Lenient
@@ -260,6 +268,31 @@ fn load_samples(args: &LeakageArgs) -> Result<Vec<Sample>, String> {
     Ok(samples)
 }
 
+/// Where the images come from, for `run.json`: an archive by its name and size (cheap: not
+/// indexed), a folder by its full path.
+fn images_identity(args: &LeakageArgs) -> String {
+    if args.text_only {
+        return "none".to_owned();
+    }
+    if let Some(tar) = &args.tar {
+        let bytes = std::fs::metadata(tar).map(|m| m.len()).unwrap_or(0);
+        let name = tar.file_name().unwrap_or_default().to_string_lossy();
+        return format!("archive {name} ({bytes} bytes)");
+    }
+    let dir = image_dir(args);
+    format!("folder {}", dir.canonicalize().unwrap_or(dir).display())
+}
+
+fn image_dir(args: &LeakageArgs) -> PathBuf {
+    match &args.images {
+        Some(dir) => dir.clone(),
+        None => match args.dataset.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        },
+    }
+}
+
 fn image_source(args: &LeakageArgs) -> Result<ImageSource, String> {
     if args.text_only {
         return Ok(ImageSource::None);
@@ -267,17 +300,13 @@ fn image_source(args: &LeakageArgs) -> Result<ImageSource, String> {
     if let Some(tar) = &args.tar {
         return ImageSource::tar(tar);
     }
-    let dir = match &args.images {
-        Some(dir) => dir.clone(),
-        None => match args.dataset.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        },
-    };
+    let dir = image_dir(args);
     if !dir.is_dir() {
         return Err(format!("--images {}: not a folder", dir.display()));
     }
-    Ok(ImageSource::Dir(dir))
+    Confined::new(&dir)
+        .map(ImageSource::Dir)
+        .map_err(|e| format!("--images {}: {e}", dir.display()))
 }
 
 /// A wrong `--images` folder would otherwise show only at the end, as many missing images.
@@ -292,8 +321,9 @@ fn warn_if_first_image_missing(
     };
     let first = todo.iter().find_map(|&i| samples[i].image.as_ref());
     if let Some(image) = first
-        && !dir.join(image.as_str()).is_file()
+        && matches!(dir.resolve(image.as_str()), Err(FileError::NotFound(_)))
     {
+        let dir = dir.root();
         eprintln!(
             "warning: {} is not in {}{}: samples without their image are scored on text alone \
              and left out of R1/R2. Pass --images DIR (the folder the image paths start in) or \

@@ -18,8 +18,10 @@ use std::path::Path;
 use clap::ValueEnum;
 use leakscope::compute::{ComputeDevice, Precision};
 use leakscope::embedder::{CheckpointFiles, ClipEmbedder};
+use leakscope::hub::download::MAX_DOWNLOAD_BYTES;
 use leakscope::leakage::guard::Guard;
 use leakscope::leakage::head::GuardHead;
+use leakscope::platform::native::files::read_regular;
 use leakscope::tokenizer::TokenizerMode;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,8 +58,14 @@ impl Backend {
     }
 }
 
+/// A regular file (never a FIFO, a device or a folder), at most the largest checkpoint file.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    read_limited(path, MAX_DOWNLOAD_BYTES)
+}
+
+/// A regular file of at most `limit` bytes.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    read_regular(path, limit).map_err(|e| e.to_string())
 }
 
 fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::csv::{Row, Table};
 use super::{DatasetError, DatasetFormat, FieldError, Sample, Sink, image_ref};
 
-const COLUMNS: [&str; 6] = [
+pub(super) const COLUMNS: [&str; 6] = [
     "dataset",
     "category_id",
     "task_id",

@@ -7,7 +7,7 @@
 use super::csv::Table;
 use super::{DatasetError, DatasetFormat, Sample, Sink, image_ref};
 
-const REQUIRED: [&str; 5] = [
+pub(super) const REQUIRED: [&str; 5] = [
     "Behavior",
     "BehaviorID",
     "FunctionalCategory",

@@ -17,7 +17,7 @@ const REQUIRED: [&str; 6] = [
     "policy",
     "image_path",
 ];
-const KNOWN: [&str; 9] = [
+pub(super) const KNOWN: [&str; 9] = [
     "id",
     "jailbreak_query",
     "redteam_query",

@@ -27,7 +27,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use tar::{ByteSource, TarEntry, TarIndex, TarIndexBuilder};
+pub use tar::{
+    ByteSource, MAX_TAR_MEMBER_BYTES, MAX_TAR_META_BYTES, TarEntry, TarIndex, TarIndexBuilder,
+};
 
 /// One benchmark item: a text, the image it is paired with, and its labels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -161,6 +163,16 @@ impl DatasetFormat {
             Self::JailbreakV => "JailbreakV-28K",
             Self::VlGuard => "VLGuard",
             Self::HarmBench => "HarmBench multimodal",
+        }
+    }
+
+    /// The header columns a CSV format reads (every one it knows); empty for the JSON formats.
+    pub fn csv_columns(self) -> &'static [&'static str] {
+        match self {
+            Self::FigStep => &figstep::COLUMNS,
+            Self::JailbreakV => &jailbreakv::KNOWN,
+            Self::HarmBench => &harmbench::REQUIRED,
+            Self::VlsBench | Self::MmSafetyBench | Self::VlGuard => &[],
         }
     }
 
@@ -383,7 +395,20 @@ impl Parsed {
     }
 }
 
+/// Largest metadata file read (JSON or CSV): JailbreakV-28K's CSV, the largest, is ~20 MB.
+pub const MAX_METADATA_BYTES: u64 = 256 << 20;
+
 fn parse(file: &str, bytes: &[u8]) -> Result<Parsed, DatasetError> {
+    if bytes.len() as u64 > MAX_METADATA_BYTES {
+        return Err(DatasetError::Structure {
+            file: file.to_owned(),
+            message: format!(
+                "the file is {} bytes, over the {} MiB a benchmark's metadata could need",
+                bytes.len(),
+                MAX_METADATA_BYTES >> 20
+            ),
+        });
+    }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Some(what) = binary_kind(body) {
         return Err(DatasetError::Structure {

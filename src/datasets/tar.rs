@@ -17,7 +17,10 @@ use super::{DatasetError, ImageRef};
 
 const BLOCK: usize = 512;
 /// Largest GNU long name or pax header accepted (they hold a path, not data).
-const MAX_META: u64 = 1 << 20;
+pub const MAX_TAR_META_BYTES: u64 = 1 << 20;
+/// Largest member read into memory: an image archive's members are images, and a header that
+/// claims more (3 GiB, 2^63) is refused before anything is allocated.
+pub const MAX_TAR_MEMBER_BYTES: u64 = 256 << 20;
 
 /// Random access to the archive's bytes.
 pub trait ByteSource {
@@ -45,12 +48,20 @@ impl ByteSource for Vec<u8> {
 }
 
 /// Any seekable reader (a `std::fs::File` natively), behind a `RefCell` for `&self` access.
+/// The buffer grows with what is actually read, so a length beyond the end of the file costs
+/// no more memory than the file has.
 impl<R: Read + Seek> ByteSource for RefCell<R> {
     fn read_at(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
         let mut r = self.borrow_mut();
         r.seek(SeekFrom::Start(offset))?;
-        let mut buf = vec![0; len];
-        r.read_exact(&mut buf)?;
+        let mut buf = Vec::with_capacity(len.min(64 << 10));
+        (&mut *r).take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() != len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("only {} of {len} bytes available", buf.len()),
+            ));
+        }
         Ok(buf)
     }
 }
@@ -176,14 +187,20 @@ impl TarIndex {
         source: &S,
         entry: TarEntry,
     ) -> Result<Vec<u8>, DatasetError> {
-        let len = usize::try_from(entry.size).map_err(|_| DatasetError::Tar {
+        let too_large = || DatasetError::Tar {
             file: self.file.clone(),
             offset: entry.offset,
             message: format!(
-                "a member of {} bytes does not fit in memory here",
-                entry.size
+                "a member of {} bytes is over the {} MiB limit for one image (is the archive \
+                 damaged, or not an image archive?)",
+                entry.size,
+                MAX_TAR_MEMBER_BYTES >> 20
             ),
-        })?;
+        };
+        if entry.size > MAX_TAR_MEMBER_BYTES {
+            return Err(too_large());
+        }
+        let len = usize::try_from(entry.size).map_err(|_| too_large())?;
         let read_err = |source| DatasetError::Read {
             file: self.file.clone(),
             offset: entry.offset,
@@ -365,7 +382,7 @@ impl TarIndexBuilder {
         let kind = h[156];
         match kind {
             b'L' | b'x' => {
-                if size > MAX_META {
+                if size > MAX_TAR_META_BYTES {
                     return Err(self.error(at, format!("a {size}-byte long-name/pax header")));
                 }
                 let pad = padding(size);

@@ -77,6 +77,9 @@ pub enum ErrorKind {
     Empty,
     /// The row's image cannot go to this provider (nothing was sent).
     Image,
+    /// A provider's batch ended without running this request: it expired, was cancelled, or
+    /// failed validation (nothing was charged for it).
+    Batch,
 }
 
 /// A failed call, with what the retry logic needs.
@@ -156,11 +159,13 @@ impl ProviderError {
 /// The server's wait hint: `retry-after-ms` (milliseconds) first, else `Retry-After` in seconds.
 /// The HTTP-date form of `Retry-After` is not read (the caller falls back to back-off).
 pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    // A value too large for a Duration (`1e300`) is no hint: back-off decides (found by
+    // fuzzing: `from_secs_f64` panics on it).
     let parse = |v: &str, scale: f64| {
         v.parse::<f64>()
             .ok()
             .filter(|x| x.is_finite() && *x >= 0.0)
-            .map(|x| Duration::from_secs_f64(x * scale))
+            .and_then(|x| Duration::try_from_secs_f64(x * scale).ok())
     };
     header(headers, "retry-after-ms")
         .and_then(|v| parse(v, 1e-3))

@@ -28,6 +28,14 @@ impl Pricing {
         }
     }
 
+    /// These prices times `factor` (a batch discount).
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self::per_million(
+            self.input_per_million * factor,
+            self.output_per_million * factor,
+        )
+    }
+
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
         (input_tokens as f64 * self.input_per_million
             + output_tokens as f64 * self.output_per_million)
@@ -105,6 +113,14 @@ impl CostModel {
             _ => return None,
         };
         Some(Self { pricing, image })
+    }
+
+    /// The same model at `factor` times its prices.
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self {
+            pricing: self.pricing.scaled(factor),
+            image: self.image,
+        }
     }
 
     /// Estimated prompt tokens of `request` whose image is `width`×`height`.
@@ -295,10 +311,14 @@ impl CostMeter {
             .set((self.reserved.get() - reservation.0).max(0.0));
         let cost = match usage {
             Some(u) => {
+                // A server may report any count (u64::MAX included): saturate, never overflow.
                 self.prompt_tokens
-                    .set(self.prompt_tokens.get() + u.prompt_tokens);
-                self.completion_tokens
-                    .set(self.completion_tokens.get() + u.completion_tokens);
+                    .set(self.prompt_tokens.get().saturating_add(u.prompt_tokens));
+                self.completion_tokens.set(
+                    self.completion_tokens
+                        .get()
+                        .saturating_add(u.completion_tokens),
+                );
                 pricing.cost(u.prompt_tokens, u.completion_tokens)
             }
             None if answered => reservation.0,

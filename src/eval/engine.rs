@@ -97,6 +97,25 @@ impl ModelSetup<'_> {
     }
 }
 
+/// The keys of a setup (model, parameters, endpoint; the judge's template), to read its
+/// results back from the store: what [`Engine::selection`] and the batch engine give.
+pub fn selection(
+    target: &ModelSetup<'_>,
+    judge: Option<&(ModelSetup<'_>, JudgeTemplate)>,
+) -> Selection {
+    let key = judge.map(|(j, template)| {
+        let mut key = j.setup_key(j.provider.supports_json_schema());
+        key.template = Some(template.id());
+        key
+    });
+    Selection {
+        target: target.setup_key(false),
+        judge: key,
+        template: judge.map(|(_, t)| t.clone()),
+        second_judge: None,
+    }
+}
+
 /// Something worth showing while the run goes on.
 #[derive(Debug)]
 pub enum EngineEvent<'r> {
@@ -206,17 +225,7 @@ impl<'a> Engine<'a> {
     /// The keys of this setup (model, parameters, endpoint; the judge's template), to read
     /// its results back from the store.
     pub fn selection(&self) -> Selection {
-        let judge = self.judge.as_ref().map(|(j, template)| {
-            let mut key = j.setup_key(j.provider.supports_json_schema());
-            key.template = Some(template.id());
-            key
-        });
-        Selection {
-            target: self.target.setup_key(false),
-            judge,
-            template: self.judge.as_ref().map(|(_, t)| t.clone()),
-            second_judge: None,
-        }
+        selection(&self.target, self.judge.as_ref())
     }
 
     /// Runs `rows`. Returns when every row is done, or after a cancel or the cost cap once the
@@ -304,19 +313,23 @@ impl Drop for ProbeOut<'_> {
     }
 }
 
-/// One request of one row, with its store key.
-struct Job<'j> {
-    stage: Stage,
-    key: RecordKey,
+/// One request of one row, with its store key: what the live engine sends and what the batch
+/// engine ([`super::batch`]) writes into its files, built the same way for both.
+pub struct Job<'j> {
+    pub stage: Stage,
+    pub key: RecordKey,
     /// Judge jobs: the answer being judged.
-    answer_key: Option<RecordKey>,
-    model: &'j ModelSetup<'j>,
+    pub answer_key: Option<RecordKey>,
+    pub model: &'j ModelSetup<'j>,
     /// Holds the image as sent (fitted to the provider's limits).
-    request: ChatRequest,
+    pub request: ChatRequest,
     /// The size of the image as sent, for the cost estimate.
-    size: (u32, u32),
-    template: Option<String>,
-    notes: Vec<String>,
+    pub size: (u32, u32),
+    pub template: Option<String>,
+    pub notes: Vec<String>,
+    /// Why the image cannot go to this provider (then nothing is sent and this is stored as
+    /// the stage's error).
+    pub unsendable: Option<String>,
 }
 
 impl<'j> Job<'j> {
@@ -329,7 +342,7 @@ impl<'j> Job<'j> {
         model: &'j ModelSetup<'j>,
         request: ChatRequest,
         image: &ImageData,
-        sent: &(ImageData, Option<String>),
+        sent: Result<(ImageData, Option<String>), String>,
         answer_key: Option<RecordKey>,
         template: Option<String>,
     ) -> Self {
@@ -341,16 +354,110 @@ impl<'j> Job<'j> {
             image: image.hash.clone(),
             endpoint: model.provider.endpoint().map(str::to_owned),
         };
+        let (size, notes, unsendable) = match sent {
+            Ok((shown, note)) => (
+                (shown.width, shown.height),
+                note.into_iter().collect(),
+                None,
+            ),
+            Err(why) => ((image.width, image.height), Vec::new(), Some(why)),
+        };
         Self {
             stage,
             key,
             answer_key,
             model,
             request,
-            size: (sent.0.width, sent.0.height),
+            size,
             template,
-            notes: sent.1.iter().cloned().collect(),
+            notes,
+            unsendable,
         }
+    }
+
+    /// The target request for `row`, its image (as loaded) fitted to the model's provider.
+    pub fn target(model: &'j ModelSetup<'j>, row: &Row, image: &ImageData) -> Self {
+        let sent = fitted(model.provider, image);
+        let shown = sent.as_ref().map_or(image, |s| &s.0);
+        let request = protocol::target_request(&row.instruction, shown, &model.params);
+        Self::new(Stage::Target, row, model, request, image, sent, None, None)
+    }
+
+    /// The judge request for `answer` (stored under `answer_key`) to `row`.
+    pub fn judge(
+        model: &'j ModelSetup<'j>,
+        template: &JudgeTemplate,
+        row: &Row,
+        image: &ImageData,
+        answer: &ChatResponse,
+        answer_key: RecordKey,
+    ) -> Self {
+        let schema = model.provider.supports_json_schema();
+        let sent = fitted(model.provider, image);
+        let shown = sent.as_ref().map_or(image, |s| &s.0);
+        let request = protocol::judge_request(
+            template,
+            &row.instruction,
+            answer.answer_text(),
+            shown,
+            &model.params,
+            schema,
+        );
+        let template = Some(template.id());
+        let key = Some(answer_key);
+        Self::new(
+            Stage::Judge,
+            row,
+            model,
+            request,
+            image,
+            sent,
+            key,
+            template,
+        )
+    }
+
+    /// The most this request can cost.
+    pub fn max_cost(&self) -> f64 {
+        self.model
+            .cost
+            .max_cost(&self.request, self.size.0, self.size.1)
+    }
+
+    /// The stored outcome of an answer or a final error: a target answer emptied by its budget
+    /// is an error, a judge's answer is read as a verdict.
+    pub fn outcome(&self, result: Result<ChatResponse, ProviderError>) -> Outcome {
+        outcome(self.stage, &self.request.params, result)
+    }
+
+    /// The record of this job's `outcome`.
+    pub fn record(&self, outcome: Outcome, attempts: u32, elapsed_ms: u64) -> Record {
+        Record {
+            stage: self.stage,
+            key: self.key.clone(),
+            answer_key: self.answer_key.clone(),
+            outcome,
+            attempts,
+            elapsed_ms,
+            sent: self.model.provider.sent(&self.request),
+            template: self.template.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// The error stored when the image cannot be sent (nothing was sent).
+    pub fn unsendable_error(&self) -> Option<ProviderError> {
+        let why = self.unsendable.as_ref()?;
+        let mut e = ProviderError::new(
+            ErrorKind::Image,
+            format!(
+                "the image cannot be sent to {}: {why}; nothing was sent for this row \
+                 (replace its image file, then --retry-errors calls it again)",
+                self.model.provider.model()
+            ),
+        );
+        e.retryable = false;
+        Some(e)
     }
 }
 
@@ -390,11 +497,51 @@ fn empty_answer(response: &ChatResponse, params: &GenParams) -> Option<ProviderE
     })
 }
 
+/// The stored outcome of one `stage` request sent with `params`: a target answer emptied by
+/// its budget is an error, a judge's answer is read as a verdict.
+pub fn outcome(
+    stage: Stage,
+    params: &GenParams,
+    result: Result<ChatResponse, ProviderError>,
+) -> Outcome {
+    let result = result.and_then(|r| match empty_answer(&r, params) {
+        Some(e) if stage == Stage::Target => Err(e),
+        _ => Ok(r),
+    });
+    match result {
+        Ok(response) if stage == Stage::Judge => {
+            let verdict = parse_judge(&response);
+            Outcome::Verdict { response, verdict }
+        }
+        Ok(response) => Outcome::Answer { response },
+        Err(error) => Outcome::Error { error },
+    }
+}
+
 /// What to do about one stage of one row.
-enum Plan<'r> {
+pub enum Plan<'r> {
     Call,
     Use(&'r ChatResponse),
     Skip,
+}
+
+/// The rule both engines follow for one stage of one row in `mode`, given what the store
+/// holds (`upstream_fresh`: the judge's answer came in this run).
+pub fn plan<'r>(
+    mode: RunMode,
+    stage: Stage,
+    lookup: &Lookup<'r>,
+    upstream_fresh: bool,
+) -> Plan<'r> {
+    match (lookup, mode, stage) {
+        (Lookup::Done(r), RunMode::RetryErrors, _) if r.needs_retry() => Plan::Call,
+        (Lookup::Done(r), ..) => r.response().map_or(Plan::Skip, Plan::Use),
+        (_, RunMode::JudgeOnly, Stage::Target) => Plan::Skip,
+        (Lookup::Missing, RunMode::Resume | RunMode::JudgeOnly, _) => Plan::Call,
+        (Lookup::Failed(_), RunMode::RetryErrors, _) => Plan::Call,
+        (Lookup::Missing, RunMode::RetryErrors, _) if upstream_fresh => Plan::Call,
+        _ => Plan::Skip,
+    }
 }
 
 impl Run<'_, '_> {
@@ -444,84 +591,28 @@ impl Run<'_, '_> {
                 return;
             }
         };
-        let target = &self.engine.target;
-        let sent = fitted(target.provider, &image);
-        let shown = sent.as_ref().map_or(&image, |s| &s.0);
-        let request = protocol::target_request(&row.instruction, shown, &target.params);
-        let ok = (image.clone(), None);
-        let job = Job::new(
-            Stage::Target,
-            row,
-            target,
-            request,
-            &image,
-            sent.as_ref().unwrap_or(&ok),
-            None,
-            None,
-        );
-        let Some((answer, fresh)) = self.stage(&job, false, sent.as_ref().err()).await else {
+        let job = Job::target(&self.engine.target, row, &image);
+        let Some((answer, fresh)) = self.stage(&job, false).await else {
             return;
         };
         let Some((judge, template)) = &self.engine.judge else {
             self.summary.borrow_mut().rows_complete += 1;
             return;
         };
-        let schema = judge.provider.supports_json_schema();
-        let sent = fitted(judge.provider, &image);
-        let shown = sent.as_ref().map_or(&image, |s| &s.0);
-        let request = protocol::judge_request(
-            template,
-            &row.instruction,
-            answer.answer_text(),
-            shown,
-            &judge.params,
-            schema,
-        );
-        let judge_job = Job::new(
-            Stage::Judge,
-            row,
-            judge,
-            request,
-            &image,
-            sent.as_ref().unwrap_or(&ok),
-            Some(job.key),
-            Some(template.id()),
-        );
-        if self
-            .stage(&judge_job, fresh, sent.as_ref().err())
-            .await
-            .is_some()
-        {
+        let judge_job = Job::judge(judge, template, row, &image, &answer, job.key);
+        if self.stage(&judge_job, fresh).await.is_some() {
             self.summary.borrow_mut().rows_complete += 1;
-        }
-    }
-
-    fn plan<'r>(&self, stage: Stage, lookup: &Lookup<'r>, upstream_fresh: bool) -> Plan<'r> {
-        let mode = self.engine.settings.mode;
-        match (lookup, mode, stage) {
-            (Lookup::Done(r), RunMode::RetryErrors, _) if r.needs_retry() => Plan::Call,
-            (Lookup::Done(r), ..) => r.response().map_or(Plan::Skip, Plan::Use),
-            (_, RunMode::JudgeOnly, Stage::Target) => Plan::Skip,
-            (Lookup::Missing, RunMode::Resume | RunMode::JudgeOnly, _) => Plan::Call,
-            (Lookup::Failed(_), RunMode::RetryErrors, _) => Plan::Call,
-            (Lookup::Missing, RunMode::RetryErrors, _) if upstream_fresh => Plan::Call,
-            _ => Plan::Skip,
         }
     }
 
     /// One stage: reuse the stored success, or call, store and return the response. `None` when
     /// the row stops here (error, skipped, halted). The flag says whether the response is new.
-    /// `unsendable`: why the image cannot go to this provider (stored as the stage's error).
-    async fn stage(
-        &self,
-        job: &Job<'_>,
-        upstream_fresh: bool,
-        unsendable: Option<&String>,
-    ) -> Option<(ChatResponse, bool)> {
+    async fn stage(&self, job: &Job<'_>, upstream_fresh: bool) -> Option<(ChatResponse, bool)> {
         let (stage, key) = (job.stage, &job.key);
         {
             let index = self.index.borrow();
-            match self.plan(stage, &index.lookup(stage, key), upstream_fresh) {
+            let mode = self.engine.settings.mode;
+            match plan(mode, stage, &index.lookup(stage, key), upstream_fresh) {
                 Plan::Use(response) => {
                     let response = response.clone();
                     drop(index);
@@ -537,40 +628,12 @@ impl Run<'_, '_> {
             }
         }
         let started = self.engine.clock.now();
-        let (result, attempts) = match unsendable {
-            Some(why) => {
-                let mut e = ProviderError::new(
-                    ErrorKind::Image,
-                    format!(
-                        "the image cannot be sent to {}: {why}; nothing was sent for this row \
-                         (replace its image file, then --retry-errors calls it again)",
-                        job.model.provider.model()
-                    ),
-                );
-                e.retryable = false;
-                (Err(e), 0)
-            }
+        let (result, attempts) = match job.unsendable_error() {
+            Some(e) => (Err(e), 0),
             None => self.call(job).await?,
         };
-        let outcome = match result {
-            Ok(response) if stage == Stage::Judge => {
-                let verdict = parse_judge(&response);
-                Outcome::Verdict { response, verdict }
-            }
-            Ok(response) => Outcome::Answer { response },
-            Err(error) => Outcome::Error { error },
-        };
-        let record = Record {
-            stage,
-            key: key.clone(),
-            answer_key: job.answer_key.clone(),
-            outcome,
-            attempts,
-            elapsed_ms: (self.engine.clock.now().saturating_sub(started)).as_millis() as u64,
-            sent: job.model.provider.sent(&job.request),
-            template: job.template.clone(),
-            notes: job.notes.clone(),
-        };
+        let elapsed = self.engine.clock.now().saturating_sub(started);
+        let record = job.record(job.outcome(result), attempts, elapsed.as_millis() as u64);
         if let Err(e) = self.engine.store.append(&record).await {
             self.fatal.borrow_mut().get_or_insert(e);
             return None;
@@ -641,7 +704,7 @@ impl Run<'_, '_> {
         let first = self.gate(stage).await?;
         let probe = self.probe(stage);
         let _out = ProbeOut(first.then_some(probe));
-        let max_cost = model.cost.max_cost(request, job.size.0, job.size.1);
+        let max_cost = job.max_cost();
         let mut attempts = 0;
         loop {
             if self.halted() || !engine.control.proceed().await {

@@ -17,6 +17,7 @@
 //! JSON. [`official`] reads the official judge prompt out of the official repository's source.
 
 pub mod api;
+pub mod batch;
 pub mod compare;
 pub mod control;
 pub mod cost;

@@ -55,7 +55,7 @@ impl<'a> EvalSetup<'a> {
             let setup = ModelSetup {
                 provider,
                 params: s.resolve(Stage::Judge).params,
-                cost: s.cost_model(),
+                cost: settings.cost_model(s),
             };
             (setup, template)
         });
@@ -63,7 +63,7 @@ impl<'a> EvalSetup<'a> {
             target: ModelSetup {
                 provider: target,
                 params: settings.target.resolve(Stage::Target).params,
-                cost: settings.target.cost_model(),
+                cost: settings.cost_model(&settings.target),
             },
             judge,
             engine: settings.engine_settings(),
@@ -81,6 +81,11 @@ impl<'a> EvalSetup<'a> {
         engine.judge = self.judge;
         engine.settings = self.engine;
         engine
+    }
+
+    /// The keys to read this setup's results back from the store.
+    pub fn selection(&self) -> super::results::Selection {
+        super::engine::selection(&self.target, self.judge.as_ref())
     }
 
     /// What each row of `rows` needs, given the stored `records`.

@@ -13,7 +13,7 @@ use super::wire;
 use crate::platform::http::HttpClient;
 
 /// Answers larger than this are refused (chat answers are a few kB).
-const MAX_BODY: usize = 16 << 20;
+pub const MAX_BODY: usize = 16 << 20;
 
 /// Something that answers chat requests.
 pub trait Provider {
@@ -43,7 +43,7 @@ pub trait Provider {
 
 /// Error messages are stored and exported; a server that echoes the key (some do, in a 401)
 /// must not put it there.
-fn redact(mut error: ProviderError, key: &str) -> ProviderError {
+pub(crate) fn redact(mut error: ProviderError, key: &str) -> ProviderError {
     if key.len() >= 4 && error.message.contains(key) {
         error.message = error.message.replace(key, "[your key]");
     }

@@ -127,6 +127,10 @@ pub struct EvalSettings {
     /// Then only the first this many rows.
     pub max_rows: Option<usize>,
     pub mode: RunMode,
+    /// Through the providers' batch APIs (the CLI's `--batch`; the page runs live): half the
+    /// price, so the estimate and the cap count half ([`super::batch::DISCOUNT`]).
+    #[serde(default)]
+    pub batch: bool,
 }
 
 /// Instruction ids as inclusive ranges (`0-99,150,200-210`).
@@ -260,7 +264,19 @@ impl EvalSettings {
             rows: None,
             max_rows,
             mode,
+            batch: false,
         })
+    }
+
+    /// What `api`'s model costs in this run: its prices ([`ApiSettings::cost_model`]), at the
+    /// batch price in a batch run.
+    pub fn cost_model(&self, api: &ApiSettings) -> CostModel {
+        let cost = api.cost_model();
+        if self.batch {
+            cost.scaled(super::batch::DISCOUNT)
+        } else {
+            cost
+        }
     }
 
     pub fn engine_settings(&self) -> EngineSettings {

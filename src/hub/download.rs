@@ -22,12 +22,24 @@ use crate::platform::http::HttpClient;
 use crate::util::format::human_bytes;
 use crate::util::hash::{Sha256, hex};
 
-/// How hard to try. Tries count only while they bring no new bytes: a flaky connection that
-/// makes progress on every try goes on until the file is complete.
+/// Largest file downloaded into memory when no smaller limit is known (the hub's listing, or
+/// [`Target::limit`]): the largest CLIP checkpoint in f32 (ViT-bigG) is about 10 GB, more than
+/// a browser tab or a 32-bit wasm memory can hold, so 4 GiB is the practical ceiling.
+pub const MAX_DOWNLOAD_BYTES: u64 = 4 << 30;
+
+/// A try that brings fewer new bytes than this counts as bringing nothing (a server that drops
+/// every connection after a few bytes would otherwise be asked forever).
+pub const MIN_PROGRESS_BYTES: u64 = 256 << 10;
+
+/// How hard to try. Tries count only while they bring no real progress
+/// ([`MIN_PROGRESS_BYTES`]): a flaky connection that makes progress goes on, up to
+/// `max_requests` requests for the file.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Tries in a row that bring nothing before giving up.
     pub tries: u32,
+    /// Requests for one file in all, progress or not.
+    pub max_requests: u32,
     /// The wait after the first failed try; doubles after each, up to `max_delay`.
     pub first_delay: Duration,
     pub max_delay: Duration,
@@ -40,6 +52,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             tries: 5,
+            max_requests: 50,
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             stall: Duration::from_secs(30),
@@ -55,8 +68,10 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// (sha256 hex, who said so) when known before the download.
     pub sha256: Option<(String, String)>,
-    /// The size the hub's listing gives, when known.
+    /// The size the hub's listing gives, when known: no more than this is read.
     pub size: Option<u64>,
+    /// Most bytes to read when the listing gives no size; [`MAX_DOWNLOAD_BYTES`] when `None`.
+    pub limit: Option<u64>,
     /// The repo's page, for the 403 message.
     pub page: Option<String>,
     /// Give up after the second failed try when nothing has answered yet in this load: a wrong
@@ -452,7 +467,7 @@ async fn run(
             Err(TryEnd::Fatal(error)) => return Err((error, false)),
             Err(TryEnd::Transient(detail, status)) => (detail, status),
         };
-        if state.received() > before {
+        if state.received() >= before + MIN_PROGRESS_BYTES {
             idle_tries = 0;
         } else {
             idle_tries += 1;
@@ -462,7 +477,7 @@ async fn run(
         } else {
             policy.tries
         };
-        if idle_tries >= allowed {
+        if idle_tries >= allowed || state.stats.requests >= policy.max_requests {
             let received = state.received();
             let error = if !state.stats.answered {
                 HubError::Network {
@@ -672,6 +687,27 @@ async fn one_try(
         received: state.received(),
         network: 0,
     });
+    // The most this file may be: the hub's listing, else the limit.
+    let cap = target
+        .size
+        .unwrap_or_else(|| target.limit.unwrap_or(MAX_DOWNLOAD_BYTES));
+    let over = |got: u64| match target.size {
+        Some(expected) => HubError::Length {
+            file: target.file.clone(),
+            url: target.url.clone(),
+            expected,
+            got,
+        },
+        None => HubError::TooLarge {
+            file: target.file.clone(),
+            limit: cap,
+        },
+    };
+    if let Some(total) = state.total
+        && total > cap
+    {
+        return Err(TryEnd::Fatal(over(total)));
+    }
     if let (Sink::Whole(bytes), Some(total)) = (&mut state.sink, state.total) {
         let more = total.saturating_sub(bytes.len() as u64);
         let fits = usize::try_from(more)
@@ -703,6 +739,9 @@ async fn one_try(
         arrived = true;
         let chunk = chunk.map_err(|e| TryEnd::Transient(e.message, None))?;
         let after = state.received() + chunk.len() as u64;
+        if state.base() + after > cap {
+            return Err(TryEnd::Fatal(over(state.base() + after)));
+        }
         if let Some(wanted) = state.wanted()
             && after > wanted
         {
@@ -738,7 +777,8 @@ async fn one_try(
             return Ok(Ended::Stopped);
         }
     }
-    match state.wanted() {
+    // Shorter than the listing is incomplete too (a compressed transfer leaves no other length).
+    match state.wanted().or(target.size) {
         Some(wanted) if state.received() < wanted => Err(TryEnd::Transient(
             format!(
                 "the connection closed after {} of {} bytes",

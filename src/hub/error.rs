@@ -2,7 +2,7 @@
 //! worked may carry (it could not be cached).
 
 use super::cache::{CacheError, CacheErrorKind, StorageEstimate};
-use crate::util::format::human_bytes;
+use crate::util::format::{bytes_of, human_bytes};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HubError {
@@ -34,19 +34,17 @@ pub enum HubError {
          found next to {url}; choose a repo that has them (every CLIP repo on the hub does)"
     )]
     NoTokenizer { url: String },
-    #[error(
-        "no answer from {url} ({detail}): you may be offline, the server may be down, or it does \
-         not allow downloads from this page (a mirror must send Access-Control-Allow-Origin and \
-         expose Content-Length, Content-Range and ETag); check the address and try again"
-    )]
+    #[error("{}", network(.url, .detail))]
     Network { url: String, detail: String },
     #[error("{url} answered HTTP {status}: the server has a problem; try again later")]
     Http { url: String, status: u16 },
     #[error(
-        "the download of {file} stopped at {} of {} after {tries} tries ({detail}): check your \
+        "the download of {file} stopped at {} after {tries} tries ({detail}): check your \
          connection and load again{}",
-        human_bytes(*.received),
-        .total.map(human_bytes).unwrap_or_else(|| "?".into()),
+        match .total {
+            Some(total) => bytes_of(*.received, *total),
+            None => format!("{} of ?", human_bytes(*.received)),
+        },
         if *.kept { "; it resumes where it stopped" } else { "" }
     )]
     Interrupted {
@@ -88,6 +86,12 @@ pub enum HubError {
     )]
     OutOfMemory { file: String, bytes: u64 },
     #[error(
+        "{file} is larger than {} (the most one file may be here): the server sends more than a \
+         CLIP checkpoint holds; check the address, or use a smaller checkpoint",
+        human_bytes(*.limit)
+    )]
+    TooLarge { file: String, limit: u64 },
+    #[error(
         "the chosen files lack {missing}{}",
         match .other_weights {
             Some(w) => format!(
@@ -108,6 +112,25 @@ pub enum HubError {
     /// or the file changed); a text-first download then falls back to the whole file.
     #[error("{url} did not answer a byte range as asked ({detail}); load again")]
     Ranges { url: String, detail: String },
+}
+
+/// No HTTP answer. In the browser a CORS refusal looks exactly like this, so the advice names
+/// it; natively there is no CORS, and the advice is about the connection.
+fn network(url: &str, detail: &str) -> String {
+    if cfg!(target_arch = "wasm32") {
+        format!(
+            "no answer from {url} ({detail}): you may be offline, the server may be down, or it \
+             does not allow downloads from this page (a mirror must send \
+             Access-Control-Allow-Origin and expose Content-Length, Content-Range and ETag); \
+             check the address and try again"
+        )
+    } else {
+        format!(
+            "no answer from {url} ({detail}): the server refused or dropped the connection, is \
+             down, or cannot be reached from here (offline, DNS, a proxy or firewall); check the \
+             address and your connection and try again"
+        )
+    }
 }
 
 fn unauthorized(url: &str, token_sent: bool) -> String {

@@ -30,7 +30,7 @@ use crate::platform::http::HttpClient;
 use crate::util::hash::{hex, sha256};
 
 /// The listing is a few kB; anything past this is not a listing.
-const MAX_LISTING: usize = 4 << 20;
+pub const MAX_LISTING: usize = 4 << 20;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadOptions {
@@ -421,6 +421,7 @@ impl Load<'_, '_> {
             headers: self.headers(),
             sha256: expected,
             size: listed_size,
+            limit: None,
             page: self.source.page_url(),
             quick_fail: !self.answered,
         };

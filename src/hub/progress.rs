@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::util::format::{human_bytes, human_duration};
+use crate::util::format::{bytes_of, human_bytes, human_duration};
 
 /// How far back the rate looks: long enough to smooth chunky networks, short enough to follow a
 /// connection that slowed down.
@@ -74,14 +74,14 @@ impl LoadProgress {
 
 impl std::fmt::Display for LoadProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let total = if self.total_known {
-            human_bytes(self.bytes_total)
+        if self.total_known {
+            f.write_str(&bytes_of(self.bytes_done, self.bytes_total))?;
         } else if self.bytes_total > 0 {
-            format!("at least {}", human_bytes(self.bytes_total))
+            let total = human_bytes(self.bytes_total);
+            write!(f, "{} of at least {total}", human_bytes(self.bytes_done))?;
         } else {
-            "?".into()
-        };
-        write!(f, "{} of {total}", human_bytes(self.bytes_done))?;
+            write!(f, "{} of ?", human_bytes(self.bytes_done))?;
+        }
         if self.done {
             return match self.bytes_cached {
                 0 => Ok(()),

@@ -44,6 +44,18 @@ impl JsonlScoreStore {
             }
         }
         let resumed = path.exists();
+        if resumed && !run_path.exists() {
+            // Lines without their run.json could be any model's: never adopt them.
+            let held = std::fs::read(&path).map_err(|e| io(&path, e))?;
+            if !held.iter().all(u8::is_ascii_whitespace) {
+                return Err(ScoreStoreError::Mismatch(format!(
+                    "{} holds scores but {} is missing, so nothing says which model, head and \
+                     images scored them",
+                    path.display(),
+                    run_path.display()
+                )));
+            }
+        }
         if resumed && let Ok(bytes) = std::fs::read(&run_path) {
             let before: RunIdentity = serde_json::from_slice(&bytes)
                 .map_err(|e| ScoreStoreError::Mismatch(format!("{}: {e}", run_path.display())))?;

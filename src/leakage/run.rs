@@ -41,6 +41,11 @@ pub struct RunIdentity {
     /// slow tokenizer), whose lines are not resumed.
     #[serde(default)]
     pub tokenizer: Option<TokenizerMode>,
+    /// Where the images came from (the CLI: `folder …`, `archive <name> (<bytes>, <files>)` or
+    /// `none`): another archive may hold other images, so its scores are another run's. Absent
+    /// in older `run.json` files and in the page (which keys its runs by the dataset instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<String>,
 }
 
 impl RunIdentity {
@@ -78,13 +83,20 @@ impl RunIdentity {
                 name(now.tokenizer)
             ));
         }
+        if let (Some(before), Some(now)) = (&self.images, &now.images)
+            && before != now
+        {
+            return Some(format!(
+                "it was scored with images from {before} and this run reads them from {now}"
+            ));
+        }
         None
     }
 
     /// A short key of the compared fields: the page files a run's lines under it (with the
     /// dataset's fingerprint), so another model's lines are never even read back.
     pub fn key(&self) -> String {
-        let compared = format!(
+        let mut compared = format!(
             "{}\n{}\n{}\n{}\n{}\n{:?}",
             self.model_config_sha256,
             self.model_weights_bytes,
@@ -93,6 +105,10 @@ impl RunIdentity {
             self.precision,
             self.tokenizer
         );
+        if let Some(images) = &self.images {
+            compared.push('\n');
+            compared.push_str(images);
+        }
         crate::util::hash::short_hash(compared.as_bytes())
     }
 }
@@ -329,6 +345,7 @@ mod tests {
             text_only: false,
             precision: Precision::F32,
             tokenizer: Some(TokenizerMode::Hub),
+            images: None,
         }
     }
 

@@ -182,6 +182,23 @@ impl ClipConfig {
         if t.num_hidden_layers > 256 || v.num_hidden_layers > 256 {
             return bad("more than 256 layers: this is not a CLIP config".into());
         }
+        // A LayerNorm epsilon outside (0, 1) makes NaN or meaningless embeddings.
+        for (name, eps) in [
+            ("text_config.layer_norm_eps", t.layer_norm_eps),
+            ("vision_config.layer_norm_eps", v.layer_norm_eps),
+        ] {
+            if !(eps.is_finite() && eps > 0.0 && eps < 1.0) {
+                return bad(format!(
+                    "{name} = {eps}: it must be a small positive number (CLIP uses 1e-5)"
+                ));
+            }
+        }
+        if !self.logit_scale_init_value.is_finite() {
+            return bad(format!(
+                "logit_scale_init_value = {} is not a finite number",
+                self.logit_scale_init_value
+            ));
+        }
         Ok(())
     }
 }

@@ -5,7 +5,11 @@
 //!
 //! The client hands back the status and headers as soon as they arrive and the body as a
 //! stream ([`StreamedResponse`]); [`HttpClient::send`] collects the body for callers that want
-//! it whole. Futures and streams carry no `Send` bound: in the browser they are `!Send`.
+//! it whole. A request body can be streamed too ([`HttpClient::upload`]: a batch file of
+//! hundreds of MB read from disk as it goes out). Futures and streams carry no `Send` bound: in
+//! the browser they are `!Send`.
+
+use std::io::Read;
 
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -32,6 +36,21 @@ impl HttpRequest {
             headers: Vec::new(),
             body: Vec::new(),
         }
+    }
+}
+
+/// A request body read as it goes out, with its length (sent as `Content-Length`, so the
+/// server knows the size before the first byte, as file-upload endpoints want).
+pub struct Upload {
+    pub reader: Box<dyn Read + Send>,
+    pub length: u64,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("length", &self.length)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,6 +160,25 @@ pub trait HttpClient {
     ) -> LocalBoxFuture<'static, Result<HttpResponse, HttpError>> {
         let pending = self.fetch(request);
         Box::pin(async move { pending.await?.collect(limit).await })
+    }
+
+    /// `request` (a POST) with its body read from `body` as it goes out, the answer whole (at
+    /// most `limit` bytes); `request.body` is ignored. This default reads the body into memory
+    /// first (the browser sends nothing this large); the native client streams it.
+    fn upload(
+        &self,
+        mut request: HttpRequest,
+        body: Upload,
+        limit: usize,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, HttpError>> {
+        let mut bytes = Vec::new();
+        let mut reader = body.reader;
+        if let Err(e) = reader.read_to_end(&mut bytes) {
+            let error = HttpError::new(HttpErrorKind::Request, format!("the body: {e}"));
+            return Box::pin(futures_util::future::ready(Err(error)));
+        }
+        request.body = bytes;
+        self.send(request, limit)
     }
 }
 

@@ -10,4 +10,6 @@ pub mod http;
 pub mod native;
 
 pub use clock::{Clock, FakeClock};
-pub use http::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, StreamedResponse};
+pub use http::{
+    HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, StreamedResponse, Upload,
+};

@@ -146,6 +146,16 @@ impl PreprocessConfig {
         Self::from_json_bytes(text.as_bytes())
     }
 
+    /// `(height, width)` of every output, when it does not depend on the image: the crop, or
+    /// an exact resize without one.
+    pub fn output_size(&self) -> Option<(u32, u32)> {
+        match (self.do_center_crop, self.do_resize, self.size) {
+            (true, _, _) => Some((self.crop_size.height, self.crop_size.width)),
+            (false, true, ResizeTarget::Exact { height, width }) => Some((height, width)),
+            _ => None,
+        }
+    }
+
     /// Serialises in the canonical transformers form.
     pub fn to_json_string(&self) -> String {
         serde_json::to_string_pretty(&RawConfig::from(self.clone())).unwrap_or_default()
@@ -316,7 +326,7 @@ impl TryFrom<RawConfig> for PreprocessConfig {
             None | Some(Value::Null) => d.image_std,
             Some(v) => parse_triple(v, "image_std", true)?,
         };
-        Ok(Self {
+        let config = Self {
             do_resize: raw.do_resize.unwrap_or(d.do_resize),
             size,
             resample,
@@ -328,9 +338,27 @@ impl TryFrom<RawConfig> for PreprocessConfig {
             image_mean,
             image_std,
             do_convert_rgb: raw.do_convert_rgb.unwrap_or(d.do_convert_rgb),
-        })
+        };
+        // Rescale and normalisation must give numbers a model can take: an absurd
+        // rescale_factor or a tiny image_std gives infinities, and then NaN embeddings.
+        let lut = super::normalize_lut(&config);
+        if let Some(v) = lut
+            .iter()
+            .flatten()
+            .find(|v| !v.is_finite() || v.abs() > MAX_INPUT_MAGNITUDE)
+        {
+            return Err(format!(
+                "rescale_factor {}, image_mean {:?} and image_std {:?} turn pixel values into {v}, \
+                 outside ±{MAX_INPUT_MAGNITUDE} (CLIP's inputs lie within about ±2)",
+                config.rescale_factor, config.image_mean, config.image_std
+            ));
+        }
+        Ok(config)
     }
 }
+
+/// Largest model input magnitude a preprocessor config may produce.
+pub const MAX_INPUT_MAGNITUDE: f32 = 1e4;
 
 impl From<PreprocessConfig> for RawConfig {
     fn from(c: PreprocessConfig) -> Self {

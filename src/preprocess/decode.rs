@@ -2,6 +2,7 @@
 //! [`DecodeOptions`] limits (checked on the header, before any pixel buffer is allocated).
 
 use std::io::Cursor;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use super::error::PreprocessError;
 use super::pixels::Rgb8Image;
@@ -12,6 +13,83 @@ pub const DEFAULT_MAX_PIXELS: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_SIDE: u32 = 65_535;
 /// Default cap on a single decoder's allocations, passed to the `image` crate's `Limits`.
 pub const DEFAULT_MAX_DECODE_ALLOC: u64 = 1 << 30;
+/// Largest encoded image accepted (a file or an archive member): a 64-megapixel PNG of noise
+/// is about 200 MB, anything larger is not a picture.
+pub const MAX_ENCODED_BYTES: u64 = 256 << 20;
+/// Pixels decoded at the same time in the whole process, on every thread together: one image
+/// of the maximum size. Decoding costs about 12 bytes a pixel at its peak (the decoder's
+/// buffer, the RGB copy), so parallel decoding (the CLI decodes on every core) never holds more
+/// than one maximum image's worth, ~0.8 GB, however many cores there are.
+pub const MAX_PIXELS_IN_FLIGHT: u64 = DEFAULT_MAX_PIXELS;
+
+/// Shares [`MAX_PIXELS_IN_FLIGHT`] (or another cap) among threads that decode: a decode waits
+/// until its pixels fit, except when nothing else is in flight (a single image always runs).
+pub struct DecodeBudget {
+    cap: u64,
+    flight: Mutex<Flight>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct Flight {
+    now: u64,
+    peak: u64,
+}
+
+impl DecodeBudget {
+    pub const fn new(cap: u64) -> Self {
+        Self {
+            cap,
+            flight: Mutex::new(Flight { now: 0, peak: 0 }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// The process-wide budget every decode uses unless given another.
+    pub fn global() -> &'static Self {
+        static GLOBAL: DecodeBudget = DecodeBudget::new(MAX_PIXELS_IN_FLIGHT);
+        &GLOBAL
+    }
+
+    /// Most pixels in flight at once so far.
+    pub fn peak(&self) -> u64 {
+        self.lock().peak
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Flight> {
+        self.flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `pixels` fit, then holds them until the permit is dropped. (Single-threaded
+    /// code, the browser's, never waits: its permits are dropped before the next is asked for.)
+    pub fn acquire(&self, pixels: u64) -> DecodePermit<'_> {
+        let mut flight = self.lock();
+        while flight.now > 0 && flight.now.saturating_add(pixels) > self.cap {
+            flight = self.freed.wait(flight).unwrap_or_else(|e| e.into_inner());
+        }
+        flight.now = flight.now.saturating_add(pixels);
+        flight.peak = flight.peak.max(flight.now);
+        DecodePermit {
+            budget: self,
+            pixels,
+        }
+    }
+}
+
+/// Pixels held in a [`DecodeBudget`]; given back when dropped.
+pub struct DecodePermit<'a> {
+    budget: &'a DecodeBudget,
+    pixels: u64,
+}
+
+impl Drop for DecodePermit<'_> {
+    fn drop(&mut self) {
+        let mut flight = self.budget.lock();
+        flight.now = flight.now.saturating_sub(self.pixels);
+        drop(flight);
+        self.budget.freed.notify_all();
+    }
+}
 
 /// Decoding options and resource limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,19 +175,36 @@ fn map_image_error(
 }
 
 /// Decodes PNG, JPEG, WebP or GIF bytes to RGB exactly as Pillow's `Image.open(...)
-/// .convert("RGB")` does (module docs list the mode rules).
+/// .convert("RGB")` does (module docs list the mode rules), within the process-wide
+/// [`DecodeBudget`].
 pub fn decode_rgb(bytes: &[u8], opts: &DecodeOptions) -> Result<Rgb8Image, PreprocessError> {
+    decode_rgb_in(bytes, opts, DecodeBudget::global()).map(|(rgb, _)| rgb)
+}
+
+/// [`decode_rgb`] within `budget`; the permit holds the image's pixels in the budget until
+/// the caller drops it (after resizing, so the RGB copy counts too).
+pub fn decode_rgb_in<'b>(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    budget: &'b DecodeBudget,
+) -> Result<(Rgb8Image, DecodePermit<'b>), PreprocessError> {
     if bytes.is_empty() {
         return Err(PreprocessError::EmptyInput);
+    }
+    if bytes.len() as u64 > MAX_ENCODED_BYTES {
+        return Err(PreprocessError::FileTooLarge {
+            bytes: bytes.len() as u64,
+            limit: MAX_ENCODED_BYTES,
+        });
     }
     let format = image::guess_format(bytes).map_err(|_| {
         let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
         PreprocessError::UnknownFormat(format!("bytes {}", head.join(" ")))
     })?;
     match format {
-        image::ImageFormat::Gif => decode_gif(bytes, opts),
+        image::ImageFormat::Gif => decode_gif(bytes, opts, budget),
         image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::WebP => {
-            decode_with_image_crate(bytes, format, opts)
+            decode_with_image_crate(bytes, format, opts, budget)
         }
         other => Err(PreprocessError::UnsupportedFormat(
             format!("{other:?}").to_uppercase(),
@@ -173,11 +268,12 @@ fn jpeg_reaches_eoi(b: &[u8]) -> bool {
     }
 }
 
-fn decode_with_image_crate(
+fn decode_with_image_crate<'b>(
     bytes: &[u8],
     format: image::ImageFormat,
     opts: &DecodeOptions,
-) -> Result<Rgb8Image, PreprocessError> {
+    budget: &'b DecodeBudget,
+) -> Result<(Rgb8Image, DecodePermit<'b>), PreprocessError> {
     use image::ImageDecoder;
     let name = format_name(format);
     let err = |e| map_image_error(e, name, opts);
@@ -189,6 +285,7 @@ fn decode_with_image_crate(
     let mut decoder = reader.into_decoder().map_err(err)?;
     let (w, h) = decoder.dimensions();
     opts.check_size(w.into(), h.into())?;
+    let permit = budget.acquire(u64::from(w) * u64::from(h));
     limits.max_image_width = Some(opts.max_side);
     limits.max_image_height = Some(opts.max_side);
     decoder.set_limits(limits).map_err(err)?;
@@ -212,7 +309,7 @@ fn decode_with_image_crate(
     // Pillow opens 16-bit greyscale PNG (colour type 0, with or without tRNS) as "I;16",
     // whose convert("RGB") saturates at 255; every other 16-bit PNG keeps the high byte.
     let saturate_grey16 = matches!(png_ihdr(bytes), Some((16, 0)));
-    Ok(dynamic_to_rgb(img, saturate_grey16))
+    Ok((dynamic_to_rgb(img, saturate_grey16), permit))
 }
 
 fn dynamic_to_rgb(img: image::DynamicImage, saturate_grey16: bool) -> Rgb8Image {
@@ -262,7 +359,11 @@ fn dynamic_to_rgb(img: image::DynamicImage, saturate_grey16: bool) -> Rgb8Image 
 }
 
 /// First GIF frame, composed as Pillow composes it (module docs).
-fn decode_gif(bytes: &[u8], opts: &DecodeOptions) -> Result<Rgb8Image, PreprocessError> {
+fn decode_gif<'b>(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    budget: &'b DecodeBudget,
+) -> Result<(Rgb8Image, DecodePermit<'b>), PreprocessError> {
     let derr = |e: gif::DecodingError| match e {
         gif::DecodingError::MemoryLimit => PreprocessError::MemoryLimit {
             limit_bytes: opts.max_decode_alloc,
@@ -294,6 +395,7 @@ fn decode_gif(bytes: &[u8], opts: &DecodeOptions) -> Result<Rgb8Image, Preproces
     let (cw, ch) = (sw.max(left + fw), sh.max(top + fh));
     opts.check_size(cw.into(), ch.into())?;
     opts.check_size(fw.max(1).into(), fh.max(1).into())?;
+    let permit = budget.acquire(u64::from(cw) * u64::from(ch));
     let mut indices = vec![0u8; dec.buffer_size()];
     dec.read_into_buffer(&mut indices).map_err(derr)?;
 
@@ -323,9 +425,12 @@ fn decode_gif(bytes: &[u8], opts: &DecodeOptions) -> Result<Rgb8Image, Preproces
     for &i in &canvas {
         data.extend_from_slice(&lut[usize::from(i)]);
     }
-    Ok(Rgb8Image {
-        width: cw,
-        height: ch,
-        data,
-    })
+    Ok((
+        Rgb8Image {
+            width: cw,
+            height: ch,
+            data,
+        },
+        permit,
+    ))
 }

@@ -9,6 +9,16 @@ pub enum PreprocessError {
         "invalid preprocessor config: {0}; fix preprocessor_config.json (CLIP keys: do_resize, size, resample, do_center_crop, crop_size, do_rescale, rescale_factor, do_normalize, image_mean, image_std, do_convert_rgb)"
     )]
     Config(String),
+    /// More encoded bytes than any image this tool reads.
+    #[error(
+        "the image file is {bytes} bytes, over the {limit}-byte limit; downscale or re-encode it"
+    )]
+    FileTooLarge {
+        /// Size of the file.
+        bytes: u64,
+        /// `MAX_ENCODED_BYTES`.
+        limit: u64,
+    },
     /// Zero bytes were passed.
     #[error("no image data (0 bytes); pass the contents of a PNG, JPEG, WebP or GIF file")]
     EmptyInput,

@@ -61,7 +61,9 @@
 //!   against [`DecodeOptions`] (default 65 535 per side, 64 Mi pixels, 1 GiB decoder
 //!   allocations, also passed to the `image` crate's own `Limits`); resized edges are capped at
 //!   2^24 (where Pillow's `f32` box coordinates stop being exact) and the output at
-//!   `max_pixels`. Violations are a typed [`PreprocessError`], never an abort.
+//!   `max_pixels`; files over [`MAX_ENCODED_BYTES`] are refused unread. Decoding threads share
+//!   one [`DecodeBudget`] of [`MAX_PIXELS_IN_FLIGHT`] (one maximum-size image at a time, not
+//!   one per core). Violations are a typed [`PreprocessError`], never an abort.
 //! * Config `null` values count as absent (CLIP default). Unknown keys are ignored.
 //!
 //! Browser note: pixels read back from a canvas have been through the browser's decoder, EXIF
@@ -76,10 +78,12 @@ mod pixels;
 mod resample;
 
 pub use config::{
-    CropSize, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PreprocessConfig, Resample, ResizeTarget,
+    CropSize, MAX_INPUT_MAGNITUDE, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PreprocessConfig, Resample,
+    ResizeTarget,
 };
 pub use decode::{
-    DEFAULT_MAX_DECODE_ALLOC, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodeOptions, decode_rgb,
+    DEFAULT_MAX_DECODE_ALLOC, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodeBudget, DecodeOptions,
+    DecodePermit, MAX_ENCODED_BYTES, MAX_PIXELS_IN_FLIGHT, decode_rgb, decode_rgb_in,
 };
 pub use error::PreprocessError;
 pub use pixels::{Geometry, MAX_RESIZED_SIDE, PixelTensor, Rgb8Image};
@@ -136,8 +140,20 @@ pub fn prepare_bytes(
     bytes: &[u8],
     opts: &DecodeOptions,
 ) -> Result<Rgb8Image, PreprocessError> {
-    let rgb = decode_rgb(bytes, opts)?;
-    resize_and_crop(cfg, &rgb, opts)
+    prepare_bytes_in(cfg, bytes, opts, DecodeBudget::global())
+}
+
+/// [`prepare_bytes`] within `budget`: the decoded image's pixels count until it is resized.
+pub fn prepare_bytes_in(
+    cfg: &PreprocessConfig,
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    budget: &DecodeBudget,
+) -> Result<Rgb8Image, PreprocessError> {
+    let (rgb, permit) = decode_rgb_in(bytes, opts, budget)?;
+    let out = resize_and_crop(cfg, &rgb, opts);
+    drop((rgb, permit));
+    out
 }
 
 /// RGBA pixels → the resized and cropped 8-bit RGB image (before rescale/normalize).

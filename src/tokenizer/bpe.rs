@@ -41,6 +41,7 @@ pub(super) struct Bpe {
     merges: HashMap<(u32, u32), (u32, u32)>,
     /// Vocabulary id of every merge symbol.
     sym_ids: Vec<u32>,
+    max_vocab_id: Option<u32>,
 }
 
 impl Bpe {
@@ -105,7 +106,15 @@ impl Bpe {
             byte_sym_end,
             merges: table,
             sym_ids,
+            max_vocab_id: vocab.values().copied().max(),
         })
+    }
+
+    /// The largest id in the vocabulary: every id [`encode_word`](Self::encode_word) can
+    /// produce is one of them (a hostile vocab.json may number an entry far past the model's
+    /// embedding table, even at `u32::MAX`).
+    pub(super) fn max_id(&self) -> Option<u32> {
+        self.max_vocab_id
     }
 
     /// The token ids of one word, appended to `ids`.

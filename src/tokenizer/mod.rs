@@ -310,6 +310,16 @@ impl ClipTokenizer {
         self.vocab_size
     }
 
+    /// The largest id [`encode`](Self::encode) can produce: what a model's embedding table must
+    /// cover (a vocab.json may number its entries beyond their count).
+    pub fn max_id(&self) -> u32 {
+        [self.bos, self.eos, self.pad, self.unk]
+            .into_iter()
+            .chain(self.bpe.max_id())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `<|startoftext|>`, the token ids of `text`, `<|endoftext|>`; never truncated.
     pub fn encode(&self, text: &str) -> Vec<u32> {
         let mut ids = vec![self.bos];

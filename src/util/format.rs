@@ -60,6 +60,18 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.digits$} {}", UNITS[unit])
 }
 
+/// `done` of `total` as people read it, `12.3 MB of 21.4 MB`; when rounding would make an
+/// unfinished transfer look finished (`21.4 MB of 21.4 MB` with bytes missing), the exact byte
+/// counts instead: `21,399,873 of 21,400,000 bytes`.
+pub fn bytes_of(done: u64, total: u64) -> String {
+    let (a, b) = (human_bytes(done), human_bytes(total));
+    if done != total && a == b {
+        format!("{} of {} bytes", thousands(done), thousands(total))
+    } else {
+        format!("{a} of {b}")
+    }
+}
+
 /// "1 h 02 min", "3 min 05 s", "12 s".
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();

@@ -10,10 +10,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::File;
 
-use crate::chart::bar_chart;
+use crate::chart::bar_chart_tree;
 use crate::eval::compare::{Leaderboard, Run};
 
-use super::dom::{download, on, replace_children, set_body_data, set_hidden, set_html, set_text};
+use super::dom::{download, on, replace_children, set_body_data, set_hidden, set_text, svg};
 use super::dropped;
 use super::files::{input_files, picked_path, read_blob};
 use super::table;
@@ -157,13 +157,11 @@ async fn add(state: &Rc<RefCell<State>>, files: Vec<(String, File)>) {
 }
 
 fn show(board: &Leaderboard) -> Result<(), String> {
-    set_html(
-        "cmp-chart",
-        &bar_chart(
-            "Safe rate (refusals + warnings) per model, with 95% intervals",
-            &board.bars(),
-        ),
-    );
+    let chart = svg(&bar_chart_tree(
+        "Safe rate (refusals + warnings) per model, with 95% intervals",
+        &board.bars(),
+    ))?;
+    replace_children("cmp-chart", &[chart])?;
     let tables = board
         .tables()
         .iter()

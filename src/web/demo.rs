@@ -15,18 +15,18 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 use super::baked;
 use super::client::{ModelClient, WorkerError};
 use super::dom::{
-    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_html,
-    set_text, set_value, typed, value,
+    append, build, element, on, replace_children, set_attr, set_disabled, set_hidden, set_text,
+    set_value, typed, value,
 };
 use super::events::{self, ShowSample};
 use super::fetch::get;
 use super::files::read_blob;
-use super::url::hash_params;
+use super::url::deep_link;
 use super::worker::protocol::ScoreReply;
 use crate::leakage::bake::GalleryEntry;
 use crate::leakage::guard::WordAttribution;
 use crate::leakage::head::HeadScore;
-use crate::util::html::escape;
+use crate::util::deeplink::DeepLink;
 
 /// The gallery's samples (www/gallery/samples.json; the images beside it are the project's own).
 const SAMPLES_JSON: &str = include_str!("../../www/gallery/samples.json");
@@ -112,13 +112,15 @@ impl Demo {
 
     /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first.
     fn open_linked_sample(self: &Rc<Self>) {
-        let params = hash_params();
-        let sample = params
-            .as_ref()
-            .and_then(|p| p.get("sample"))
+        let link = deep_link();
+        // An id the gallery does not know is ignored; the link's text still counts.
+        let known = |id: &String| samples().iter().any(|s| &s.id == id);
+        let sample = link
+            .sample
+            .filter(known)
             .or_else(|| self.state.borrow().sample.clone())
             .or_else(|| samples().first().map(|s| s.id.clone()));
-        let text = params.as_ref().and_then(|p| p.get("text"));
+        let text = link.text;
         if let Some(id) = sample {
             let demo = self.clone();
             spawn_local(async move { demo.select_sample(&id, text).await });
@@ -174,28 +176,10 @@ impl Demo {
     }
 
     fn build_gallery(self: &Rc<Self>) -> Result<(), String> {
-        let mut buttons = Vec::new();
-        for s in samples() {
-            let button = build(
-                "button",
-                &[
-                    ("type", "button"),
-                    ("data-sample", &s.id),
-                    ("aria-pressed", "false"),
-                ],
-                "",
-            )?;
-            let src = format!("gallery/{}", s.image);
-            let image = [
-                ("src", src.as_str()),
-                ("alt", ""),
-                ("width", "96"),
-                ("height", "96"),
-            ];
-            append(&button, &build("img", &image, "")?)?;
-            append(&button, &build("span", &[], &s.title)?)?;
-            buttons.push(button);
-        }
+        let buttons: Vec<_> = samples()
+            .iter()
+            .map(gallery_button)
+            .collect::<Result<_, _>>()?;
         replace_children("gallery", &buttons)?;
         let demo = self.clone();
         on("gallery", "click", move |event| {
@@ -576,20 +560,42 @@ fn press_sample(id: Option<&str>) {
     }
 }
 
+/// One gallery button: the image and the title, as elements (the title as text).
+fn gallery_button(s: &GalleryEntry) -> Result<web_sys::Element, String> {
+    let button = build(
+        "button",
+        &[
+            ("type", "button"),
+            ("data-sample", &s.id),
+            ("aria-pressed", "false"),
+        ],
+        "",
+    )?;
+    let src = format!("gallery/{}", s.image);
+    let image = build(
+        "img",
+        &[
+            ("src", &src),
+            ("alt", ""),
+            ("width", "96"),
+            ("height", "96"),
+        ],
+        "",
+    )?;
+    append(&button, &image)?;
+    append(&button, &build("span", &[], &s.title)?)?;
+    Ok(button)
+}
+
 fn update_link(sample: Option<&str>, text: &str) {
-    let Ok(params) = web_sys::UrlSearchParams::new() else {
-        return;
-    };
-    if let Some(sample) = sample {
-        params.append("sample", sample);
-    }
     let default_text = sample
         .and_then(|id| samples().into_iter().find(|s| s.id == id))
         .map(|s| s.text);
-    if default_text.as_deref() != Some(text) {
-        params.append("text", text);
-    }
-    let hash = String::from(params.to_string());
+    let link = DeepLink {
+        sample: sample.map(str::to_owned),
+        text: (default_text.as_deref() != Some(text)).then(|| text.to_owned()),
+    };
+    let hash = link.to_hash();
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let url = if hash.is_empty() {
             " ".to_string()
@@ -667,8 +673,19 @@ fn show_image_pending() {
 
 /// The query with each word shaded: red raises the text-only unsafe score, blue lowers it.
 fn show_words(text: &str, words: &[WordAttribution]) {
+    if words.is_empty() {
+        set_text("demo-words", text.trim());
+        return;
+    }
+    if let Err(e) = word_spans(words).and_then(|spans| replace_children("demo-words", &spans)) {
+        set_text("demo-words", &e);
+    }
+}
+
+/// A span per word (its text as text), each followed by a space.
+fn word_spans(words: &[WordAttribution]) -> Result<Vec<web_sys::Element>, String> {
     let max = words.iter().map(|w| w.delta.abs()).fold(0.0f32, f32::max);
-    let mut html = String::new();
+    let mut spans = Vec::with_capacity(2 * words.len());
     for w in words {
         let level = if max > 0.0 {
             (3.0 * w.delta.abs() / max).ceil() as u32
@@ -680,16 +697,15 @@ fn show_words(text: &str, words: &[WordAttribution]) {
             (true, l) => format!("up{}", l.min(3)),
             (false, l) => format!("down{}", l.min(3)),
         };
-        html.push_str(&format!(
-            "<span class=\"{class}\" title=\"{:+.3}\">{}</span> ",
-            w.delta,
-            escape(&w.word)
-        ));
+        let title = format!("{:+.3}", w.delta);
+        spans.push(build(
+            "span",
+            &[("class", &class), ("title", &title)],
+            &w.word,
+        )?);
+        spans.push(build("span", &[], " ")?);
     }
-    if words.is_empty() && !text.trim().is_empty() {
-        html = escape(text);
-    }
-    set_html("demo-words", &html);
+    Ok(spans)
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {

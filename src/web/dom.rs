@@ -1,10 +1,16 @@
 //! Small, forgiving DOM helpers: a missing element is skipped with a console warning, never a
 //! panic (the page should degrade, not die). That every id the code names is on the page is
 //! checked natively (`tests/native/page_ids.rs`).
+//!
+//! Text only: nothing here (and nothing in `src/`, the test command checks) sets inner HTML.
+//! Elements are made by [`build`] (text as `textContent`, attributes one by one) and [`svg`];
+//! a dataset's text, a model's answer or a file name can never become markup.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+
+use crate::chart::{SVG_NS, SvgNode};
 
 pub fn document() -> Option<Document> {
     web_sys::window()?.document()
@@ -38,13 +44,6 @@ pub fn set_text(id: &str, text: &str) {
 pub fn set_attr(id: &str, name: &str, value: &str) {
     if let Some(el) = element(id) {
         let _ = el.set_attribute(name, value);
-    }
-}
-
-/// Replaces the content of `id` with markup the caller built and escaped.
-pub fn set_html(id: &str, html: &str) {
-    if let Some(el) = element(id) {
-        el.set_inner_html(html);
     }
 }
 
@@ -130,6 +129,30 @@ pub fn build(tag: &str, attributes: &[(&str, &str)], text: &str) -> Result<Eleme
     }
     if !text.is_empty() {
         el.set_text_content(Some(text));
+    }
+    Ok(el)
+}
+
+/// An SVG element tree (`chart::SvgNode`) as DOM nodes: each element made with
+/// `createElementNS`, each attribute set with `setAttribute`, each text with `textContent`.
+/// Nothing is parsed as markup, so a label can hold any text.
+pub fn svg(node: &SvgNode) -> Result<Element, String> {
+    let doc = document().ok_or("no document")?;
+    let el = doc
+        .create_element_ns(Some(SVG_NS), node.tag)
+        .map_err(|e| format!("could not create <{}>: {e:?}", node.tag))?;
+    for (name, value) in &node.attributes {
+        // The namespace is the element's own; as an attribute it would be an error.
+        if *name != "xmlns" {
+            el.set_attribute(name, value)
+                .map_err(|e| format!("could not set {name} on <{}>: {e:?}", node.tag))?;
+        }
+    }
+    if !node.text.is_empty() {
+        el.set_text_content(Some(&node.text));
+    }
+    for child in &node.children {
+        append(&el, &svg(child)?)?;
     }
     Ok(el)
 }

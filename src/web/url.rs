@@ -2,6 +2,8 @@
 //! `?precision=`, `?vlsbench=`), the hash of deep links (`#sample=…&text=…`), and addresses
 //! relative to the page.
 
+use crate::util::deeplink::DeepLink;
+
 /// Hugging Face's file host.
 pub const HUB: &str = "https://huggingface.co";
 
@@ -18,10 +20,12 @@ pub fn query_flag(name: &str) -> bool {
     query_value(name).is_some()
 }
 
-/// The parameters after `#` (deep links into the demo).
-pub fn hash_params() -> Option<web_sys::UrlSearchParams> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()
+/// The demo's deep link (`#sample=…&text=…`), read by the core's parser.
+pub fn deep_link() -> DeepLink {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .map(|hash| DeepLink::parse(&hash))
+        .unwrap_or_default()
 }
 
 /// The hub to fetch from: Hugging Face, or a mirror in its URL layout named by `?hub=<origin>`.

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use wasm_bindgen_futures::spawn_local;
 
-use super::dom::{on, set_attr, set_disabled, set_html, set_text, value};
+use super::dom::{build, on, replace_children, set_attr, set_disabled, set_text, value};
 use super::events::{self, ShowSample};
 use super::fetch::get;
 use super::url::{hub_base, query_value};
@@ -19,7 +19,6 @@ use crate::datasets::remote::{
     DatasetRepo, VLSBENCH_DATA, VLSBENCH_REPO, candidates, categories, pick, status_message,
 };
 use crate::datasets::{DatasetFormat, Sample, Strictness, load};
-use crate::util::html::escape;
 
 #[derive(Default)]
 struct Loaded {
@@ -121,14 +120,18 @@ async fn next_sample(
 }
 
 fn fill_categories(samples: &[Sample]) {
-    let mut html = String::from("<option value=\"\">any category</option>");
+    let mut options = vec![build("option", &[("value", "")], "any category")];
     for (name, count) in categories(samples) {
-        html.push_str(&format!(
-            "<option value=\"{0}\">{0} ({count})</option>",
-            escape(&name)
+        options.push(build(
+            "option",
+            &[("value", &name)],
+            &format!("{name} ({count})"),
         ));
     }
-    set_html("vls-category", &html);
+    let built: Result<Vec<_>, String> = options.into_iter().collect();
+    if let Err(e) = built.and_then(|o| replace_children("vls-category", &o)) {
+        set_text("vls-status", &e);
+    }
     set_disabled("vls-category", false);
 }
 

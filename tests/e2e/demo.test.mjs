@@ -72,7 +72,7 @@ async function checkGallery(page, label) {
     const got = await readings(page);
     assertClose(got, PINNED[i], `${label} ${sample.id}`);
     for (const key of ['text_p', 'image_p', 'pair_p']) worst = Math.max(worst, Math.abs(got[key] - PINNED[i][key]));
-    const words = await page.locator('#demo-words span').count();
+    const words = await page.locator('#demo-words span[title]').count();
     assert.equal(words, PINNED[i].attribution.length, 'one shaded span per word');
   }
   return { generation, worst };

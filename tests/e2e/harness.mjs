@@ -116,7 +116,8 @@ export const MOCK_SERVER = join(ROOT, 'target', 'debug', 'examples', 'openai_moc
 
 /**
  * The Rust mock of an OpenAI-compatible API (examples/openai_mock_server.rs, built by
- * scripts/test.sh) with a fault script; resolves to { origin, seen(), release(), close() }.
+ * scripts/test.sh) with a fault script; resolves to { origin, seen(), paid(), violations(),
+ * release(), close() }.
  */
 export async function startMockApi(script = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'leakscope-mock-'));
@@ -136,6 +137,7 @@ export async function startMockApi(script = {}) {
   return {
     origin,
     seen: () => get('/__seen'),
+    paid: () => get('/__paid'),
     violations: () => get('/__violations'),
     release: () => get('/__release', 'POST'),
     close: () => { child.kill(); },

@@ -26,8 +26,8 @@ use leakscope::eval::Stage;
 use leakscope::eval::export::percent_2dp;
 use serde_json::{Value, json};
 
-const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
-const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
+pub(crate) const TARGET_KEY: &str = "sk-test-TARGET-7c1e9a55d2";
+pub(crate) const JUDGE_KEY: &str = "sk-test-JUDGE-42f0b3e8a1";
 
 /// A VLSBench-shaped data.json of `n` synthetic rows (`support::rows`) with their images.
 fn dataset(name: &str, n: u64) -> PathBuf {
@@ -56,7 +56,7 @@ fn dataset(name: &str, n: u64) -> PathBuf {
 /// `leakscope eval <dir>/data.json --out <dir>/out` against `server`, both models priced at
 /// $1 / $2 per million tokens, keys in the environment, stdin closed. A flag in `extra`
 /// replaces the default one.
-fn eval(server: &MockServer, dir: &Path, extra: &[&str]) -> Command {
+pub(crate) fn eval(server: &MockServer, dir: &Path, extra: &[&str]) -> Command {
     let base = server.base_url();
     let defaults = [
         ("--target-base-url", base.as_str()),
@@ -85,11 +85,11 @@ fn eval(server: &MockServer, dir: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
-struct Run {
-    ok: bool,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl From<Output> for Run {
@@ -104,7 +104,7 @@ impl From<Output> for Run {
 }
 
 /// Runs to the end; panics unless it succeeds.
-fn run_ok(mut cmd: Command) -> Run {
+pub(crate) fn run_ok(mut cmd: Command) -> Run {
     let run = Run::from(cmd.output().expect("run leakscope"));
     assert!(
         run.ok,
@@ -114,7 +114,7 @@ fn run_ok(mut cmd: Command) -> Run {
     run
 }
 
-fn report(dir: &Path) -> Value {
+pub(crate) fn report(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("out/report.json")).unwrap()).unwrap()
 }
 
@@ -133,7 +133,7 @@ fn stored(dir: &Path) -> Vec<(u64, Stage)> {
 }
 
 /// Polls until `ready` (the deadline only keeps a broken build from hanging the suite).
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !ready() {
         assert!(Instant::now() < deadline, "gave up waiting until {what}");
@@ -141,7 +141,7 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-fn proportion(v: &Value) -> (u64, u64) {
+pub(crate) fn proportion(v: &Value) -> (u64, u64) {
     (
         v["successes"].as_u64().unwrap(),
         v["total"].as_u64().unwrap(),
@@ -404,7 +404,7 @@ fn a_run_with_faults_then_retry_errors_then_a_second_judge() {
 }
 
 /// Spawns the command with stderr read line by line into a channel.
-fn spawn(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
+pub(crate) fn spawn(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -727,7 +727,7 @@ fn instruction(dir: &Path, id: usize, text: &str) {
     std::fs::write(&path, data.to_string()).unwrap();
 }
 
-fn records(dir: &Path) -> Vec<Value> {
+pub(crate) fn records(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("out/results.jsonl"))
         .unwrap_or_default()
         .lines()

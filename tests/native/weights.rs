@@ -40,9 +40,13 @@ fn non_safetensors_and_truncated_downloads_are_refused() {
     let (config, weights) = tiny();
     let err = load_err(&config, b"<html>404 Not Found</html>".to_vec());
     assert!(matches!(err, WeightsError::NotSafetensors(_)), "{err}");
+    assert!(
+        !err.to_string().contains("download"),
+        "not a download problem: {err}"
+    );
     let truncated = weights[..weights.len() / 2].to_vec();
     let err = load_err(&config, truncated);
-    assert!(matches!(err, WeightsError::NotSafetensors(_)), "{err}");
+    assert!(matches!(err, WeightsError::Truncated { .. }), "{err}");
     assert!(err.to_string().contains("download it again"), "{err}");
 }
 
@@ -132,14 +136,34 @@ fn tokenizer_and_preprocessor_must_belong_to_the_model() {
     let err = pollster::block_on(ClipEmbedder::load(files, &device)).unwrap_err();
     assert!(matches!(err, EmbedError::NoTokenizer), "{err}");
 
-    // A 224-px preprocessor on the 64-px model: refused before anything reaches the device.
+    // A 224-px preprocessor on the 64-px model: refused at load, before any image.
     let mut files = embedder_files("tiny-clip-gelu");
     files.preprocessor_config_json =
         Some(read(fixture("tiny-clip").join("preprocessor_config.json")));
-    let embedder = pollster::block_on(ClipEmbedder::load(files, &device)).unwrap();
-    let image = read(fixture("tiny-clip").join("images/gradient_320x240.png"));
-    let pixels = embedder.preprocess_image(&image).unwrap();
-    let err = pollster::block_on(embedder.image_embeddings(&[pixels])).unwrap_err();
+    let err = pollster::block_on(ClipEmbedder::load(files, &device)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EmbedError::PreprocessMismatch {
+                size: 64,
+                height: 224,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Without a crop the size depends on the image: checked per image.
+    let embedder = pollster::block_on(ClipEmbedder::load(
+        embedder_files("tiny-clip-gelu"),
+        &device,
+    ))
+    .unwrap();
+    let wrong = leakscope::preprocess::PixelTensor {
+        data: vec![0.0; 3 * 224 * 224],
+        height: 224,
+        width: 224,
+    };
+    let err = pollster::block_on(embedder.image_embeddings(&[wrong])).unwrap_err();
     assert!(
         matches!(
             err,

@@ -82,6 +82,13 @@ pub fn print_plan(
             dollars(judge_priced, e.judge_cost_max)
         );
     }
+    if args.batch {
+        println!(
+            "  through the providers' batch APIs: half the list price (counted above), results \
+             within 24 hours; --max-spend counts every batch this command submits, across \
+             reruns"
+        );
+    }
     let all_priced = (full == 0 || target_priced) && (args.no_judge || judge_priced);
     println!(
         "  total {} (worst case: every answer uses its whole token budget){}",

@@ -90,6 +90,9 @@ pub struct Setup {
     pub template: Option<TemplateInfo>,
     pub second_judge: Option<String>,
     pub mode: RunMode,
+    /// Through the providers' batch APIs (`--batch`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub batch: bool,
     pub rows: usize,
 }
 

@@ -134,6 +134,7 @@ impl EvalArgs {
             rows: self.rows.clone(),
             max_rows: self.max_rows,
             mode,
+            batch: self.batch,
         })
     }
 }
@@ -288,6 +289,13 @@ pub fn parse_dollars(s: &str) -> Result<f64, String> {
     match s.trim().trim_start_matches('$').parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("`{s}` is not an amount in dollars")),
+    }
+}
+
+pub fn parse_megabytes(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of megabytes")),
     }
 }
 

@@ -12,6 +12,8 @@ use futures_util::future::{LocalBoxFuture, ready};
 use crate::datasets::{ByteSource, ImageRef, TarIndex};
 use crate::eval::dataset::Row;
 use crate::eval::image::{ImageData, ImageError, ImageSource};
+use crate::platform::native::files::Confined;
+use crate::preprocess::MAX_ENCODED_BYTES;
 
 /// Bytes read from an archive member to find the image's size: enough for a PNG or a JPEG
 /// header; a JPEG whose metadata pushes its frame header further is read whole.
@@ -26,11 +28,21 @@ impl FolderImages {
         Self { root: root.into() }
     }
 
+    /// The folder, confined: a path that leads out of it (a link), a FIFO, a device or an
+    /// oversized file is refused ([`Confined`]).
+    fn confined(&self) -> Result<Confined, String> {
+        Confined::new(&self.root).map_err(|e| e.to_string())
+    }
+
     /// Width and height from the file's header (the pixels are not decoded).
     pub fn dimensions(&self, row: &Row) -> Result<(u32, u32), String> {
         let path = self.root.join(&row.image_path);
-        ::image::ImageReader::open(&path)
-            .and_then(|r| r.with_guessed_format())
+        let (file, _) = self
+            .confined()?
+            .open(&row.image_path, MAX_ENCODED_BYTES)
+            .map_err(|e| e.to_string())?;
+        ::image::ImageReader::new(std::io::BufReader::new(file))
+            .with_guessed_format()
             .map_err(|e| format!("{}: {e}", path.display()))?
             .into_dimensions()
             .map_err(|e| format!("{}: {e}", path.display()))
@@ -40,8 +52,12 @@ impl FolderImages {
 impl ImageSource for FolderImages {
     fn load<'a>(&'a self, row: &'a Row) -> LocalBoxFuture<'a, Result<ImageData, ImageError>> {
         let path = self.root.join(&row.image_path);
-        let result = std::fs::read(&path)
-            .map_err(|e| e.to_string())
+        let result = self
+            .confined()
+            .and_then(|c| {
+                c.read(&row.image_path, MAX_ENCODED_BYTES)
+                    .map_err(|e| e.to_string())
+            })
             .and_then(|bytes| ImageData::from_bytes(&bytes))
             .map_err(|message| ImageError {
                 row: row.id,

@@ -7,18 +7,18 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use futures_util::future::{LocalBoxFuture, ready};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::eval::store::{Record, ResultStore, StoreError};
 
 pub struct JsonlStore {
-    path: PathBuf,
-    file: Mutex<File>,
-    /// Also `fsync` each record (survives power loss, not only a killed process).
-    pub sync: bool,
+    log: JsonlLog<Record>,
     /// Everything in the file, appends included (what `load` returns).
     records: Mutex<Vec<Record>>,
     /// Lines that could not be read (a torn last line included).
@@ -29,9 +29,27 @@ fn io_error(path: &Path, e: std::io::Error) -> StoreError {
     StoreError(format!("{}: {e}", path.display()))
 }
 
-impl JsonlStore {
-    /// Opens (or creates) the file and reads what it holds.
-    pub fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+/// An append-only JSONL file of `T` values, one per line, written with one `write` call per
+/// line on a file opened in append mode. What [`JsonlStore`] keeps its records in, and the
+/// batch engine its manifest.
+pub struct JsonlLog<T> {
+    path: PathBuf,
+    file: Mutex<File>,
+    /// Also `fsync` each line (survives power loss, not only a killed process).
+    pub sync: bool,
+    kind: PhantomData<fn(T)>,
+}
+
+/// What [`JsonlLog::open`] read.
+pub struct Loaded<T> {
+    pub values: Vec<T>,
+    /// Lines that could not be read (a torn last line included).
+    pub skipped_lines: usize,
+}
+
+impl<T: Serialize + DeserializeOwned> JsonlLog<T> {
+    /// Opens (or creates) the file and reads what it holds; a torn last line is cut off.
+    pub fn open(path: impl Into<PathBuf>) -> Result<(Self, Loaded<T>), StoreError> {
         let path = path.into();
         let mut file = OpenOptions::new()
             .read(true)
@@ -43,7 +61,7 @@ impl JsonlStore {
         file.read_to_end(&mut bytes)
             .map_err(|e| io_error(&path, e))?;
 
-        let mut records = Vec::new();
+        let mut values = Vec::new();
         let mut skipped_lines = 0;
         let mut good_end = 0;
         let mut start = 0;
@@ -52,9 +70,9 @@ impl JsonlStore {
                 Some(i) => (&bytes[start..start + i], start + i + 1, true),
                 None => (&bytes[start..], bytes.len(), false),
             };
-            match serde_json::from_slice::<Record>(line) {
+            match serde_json::from_slice::<T>(line) {
                 Ok(r) if complete => {
-                    records.push(r);
+                    values.push(r);
                     good_end = next;
                 }
                 _ if line.iter().all(u8::is_ascii_whitespace) && complete => good_end = next,
@@ -68,23 +86,62 @@ impl JsonlStore {
             start = next;
         }
         if good_end < bytes.len() {
-            // A torn last line: cut it so the next record starts on its own line.
+            // A torn last line: cut it so the next value starts on its own line.
             file.set_len(good_end as u64)
                 .map_err(|e| io_error(&path, e))?;
             file.seek(SeekFrom::End(0))
                 .map_err(|e| io_error(&path, e))?;
         }
-        Ok(Self {
+        let log = Self {
             path,
             file: Mutex::new(file),
             sync: false,
-            records: Mutex::new(records),
-            skipped_lines,
-        })
+            kind: PhantomData,
+        };
+        Ok((
+            log,
+            Loaded {
+                values,
+                skipped_lines,
+            },
+        ))
+    }
+
+    /// Appends `value` as one line (durable against a killed process when this returns).
+    pub fn append(&self, value: &T) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(value).map_err(|e| StoreError(e.to_string()))?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.write_all(&line).map_err(|e| io_error(&self.path, e))?;
+        if self.sync {
+            file.sync_data().map_err(|e| io_error(&self.path, e))?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl JsonlStore {
+    /// Opens (or creates) the file and reads what it holds.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let (log, loaded) = JsonlLog::open(path)?;
+        Ok(Self {
+            log,
+            records: Mutex::new(loaded.values),
+            skipped_lines: loaded.skipped_lines,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.log.path()
+    }
+
+    /// Also `fsync` each record (survives power loss, not only a killed process).
+    pub fn set_sync(&mut self, sync: bool) {
+        self.log.sync = sync;
     }
 }
 
@@ -95,21 +152,12 @@ impl ResultStore for JsonlStore {
     }
 
     fn append<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        let result = (|| {
-            let mut line = serde_json::to_vec(record).map_err(|e| StoreError(e.to_string()))?;
-            line.push(b'\n');
-            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            file.write_all(&line).map_err(|e| io_error(&self.path, e))?;
-            if self.sync {
-                file.sync_data().map_err(|e| io_error(&self.path, e))?;
-            }
-            drop(file);
+        let result = self.log.append(record).map(|()| {
             self.records
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(record.clone());
-            Ok(())
-        })();
+        });
         Box::pin(ready(result))
     }
 }

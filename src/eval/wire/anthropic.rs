@@ -69,12 +69,17 @@ pub fn body(config: &ApiConfig, request: &ChatRequest) -> String {
     body.finish()
 }
 
-pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
-    let mut headers = vec![
-        ("content-type".to_string(), "application/json".to_string()),
+/// The key's and the API version's headers.
+pub fn auth_headers(config: &ApiConfig) -> Vec<(String, String)> {
+    vec![
         ("x-api-key".to_string(), config.api_key.clone()),
         ("anthropic-version".to_string(), API_VERSION.to_string()),
-    ];
+    ]
+}
+
+pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    headers.extend(auth_headers(config));
     if config.browser_direct {
         headers.push((
             "anthropic-dangerous-direct-browser-access".to_string(),

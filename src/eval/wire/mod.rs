@@ -85,6 +85,14 @@ pub fn sampling(config: &ApiConfig, request: &ChatRequest) -> Vec<(&'static str,
     }
 }
 
+/// The headers that carry the key (and Anthropic's API version) for `config`'s API.
+pub fn auth_headers(config: &ApiConfig) -> Vec<(String, String)> {
+    match config.kind {
+        ApiKind::OpenAiChat => openai::auth_headers(config),
+        ApiKind::AnthropicMessages => anthropic::auth_headers(config),
+    }
+}
+
 /// `request` as HTTP for `config`'s API.
 pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
     match config.kind {

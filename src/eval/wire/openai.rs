@@ -90,14 +90,21 @@ pub fn body(config: &ApiConfig, request: &ChatRequest) -> String {
     body.finish()
 }
 
-pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+/// The key's header, when there is a key (local servers may take none).
+pub fn auth_headers(config: &ApiConfig) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
     if !config.api_key.is_empty() {
         headers.push((
             "authorization".to_string(),
             format!("Bearer {}", config.api_key),
         ));
     }
+    headers
+}
+
+pub fn encode(config: &ApiConfig, request: &ChatRequest) -> HttpRequest {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    headers.extend(auth_headers(config));
     HttpRequest {
         method: "POST",
         url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),

@@ -14,7 +14,9 @@ use std::time::Duration;
 use futures_util::Stream;
 use futures_util::future::LocalBoxFuture;
 
-use crate::platform::http::{HttpClient, HttpError, HttpErrorKind, HttpRequest, StreamedResponse};
+use crate::platform::http::{
+    HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, StreamedResponse, Upload,
+};
 
 /// The largest chunk handed over.
 const CHUNK: usize = 256 << 10;
@@ -53,6 +55,12 @@ impl UreqClient {
     /// between two reads of the body); a large file may take as long as it needs overall.
     pub fn stalling(stall: Duration) -> Self {
         Self::with_timeouts(None, Some(stall), true)
+    }
+
+    /// For a model API's large transfers (a batch file up or its results down): as
+    /// [`Self::stalling`], and redirects are answers, as with [`Self::api`].
+    pub fn api_transfer(stall: Duration) -> Self {
+        Self::with_timeouts(None, Some(stall), false)
     }
 
     fn with_timeouts(total: Option<Duration>, stall: Option<Duration>, follow: bool) -> Self {
@@ -132,34 +140,55 @@ fn read_error(e: std::io::Error) -> HttpError {
 fn call(
     agent: &ureq::Agent,
     request: HttpRequest,
+    upload: Option<Upload>,
 ) -> Result<ureq::http::Response<ureq::Body>, HttpError> {
-    let result = match request.method {
-        "GET" => {
+    if !matches!(request.method, "GET" | "POST") {
+        return Err(HttpError::new(
+            HttpErrorKind::Request,
+            format!("method {} not supported", request.method),
+        ));
+    }
+    let result = match (request.method, upload) {
+        ("POST", Some(upload)) => {
+            let mut builder = agent
+                .post(&request.url)
+                .header("content-length", upload.length.to_string());
+            for (k, v) in &request.headers {
+                builder = builder.header(k, v);
+            }
+            builder.send(ureq::SendBody::from_owned_reader(upload.reader))
+        }
+        (method, Some(_)) => {
+            return Err(HttpError::new(
+                HttpErrorKind::Request,
+                format!("a streamed body with {method}"),
+            ));
+        }
+        ("GET", None) => {
             let mut builder = agent.get(&request.url);
             for (k, v) in &request.headers {
                 builder = builder.header(k, v);
             }
             builder.call()
         }
-        "POST" => {
+        (_, None) => {
             let mut builder = agent.post(&request.url);
             for (k, v) in &request.headers {
                 builder = builder.header(k, v);
             }
             builder.send(&request.body[..])
         }
-        other => {
-            return Err(HttpError::new(
-                HttpErrorKind::Request,
-                format!("method {other} not supported"),
-            ));
-        }
     };
     result.map_err(|e| HttpError::new(classify(&e), e.to_string()))
 }
 
-fn read_thread(agent: ureq::Agent, request: HttpRequest, channel: Arc<Channel>) {
-    let response = match call(&agent, request) {
+fn read_thread(
+    agent: ureq::Agent,
+    request: HttpRequest,
+    upload: Option<Upload>,
+    channel: Arc<Channel>,
+) {
+    let response = match call(&agent, request, upload) {
         Ok(r) => r,
         Err(e) => {
             channel.update(|s| {
@@ -224,12 +253,33 @@ impl HttpClient for UreqClient {
         &self,
         request: HttpRequest,
     ) -> LocalBoxFuture<'static, Result<StreamedResponse, HttpError>> {
+        self.start(request, None)
+    }
+
+    /// Streams the body from its reader on the request's thread: never whole in memory.
+    fn upload(
+        &self,
+        request: HttpRequest,
+        body: Upload,
+        limit: usize,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, HttpError>> {
+        let pending = self.start(request, Some(body));
+        Box::pin(async move { pending.await?.collect(limit).await })
+    }
+}
+
+impl UreqClient {
+    fn start(
+        &self,
+        request: HttpRequest,
+        upload: Option<Upload>,
+    ) -> LocalBoxFuture<'static, Result<StreamedResponse, HttpError>> {
         let channel = Arc::new(Channel::default());
         let agent = self.agent.clone();
         let filler = channel.clone();
         let spawned = std::thread::Builder::new()
             .name("leakscope-http".into())
-            .spawn(move || read_thread(agent, request, filler));
+            .spawn(move || read_thread(agent, request, upload, filler));
         if let Err(e) = spawned {
             let error = HttpError::new(
                 HttpErrorKind::Network,

@@ -1,11 +1,9 @@
 //! Dataset mode's report on the page: the summary in words, R1 / R2 per category as a chart and
 //! a table, and the sortable table of the leakiest samples.
 
-use crate::chart::{Bar, bar_chart};
+use crate::chart::{Bar, bar_chart_tree};
 use crate::leakage::metrics::{self, RankedSample, Report};
-use crate::web::dom::{
-    append, build, replace_children, set_body_data, set_hidden, set_html, set_text,
-};
+use crate::web::dom::{append, build, replace_children, set_body_data, set_hidden, set_text, svg};
 
 /// Rows shown in the leakiest-samples table.
 const SHOWN: usize = 100;
@@ -76,10 +74,13 @@ pub fn show_report(report: &Report) {
             });
         }
     }
-    set_html(
-        "ds-chart",
-        &bar_chart("R1 and R2 by category, with 95% intervals", &bars),
-    );
+    let chart = svg(&bar_chart_tree(
+        "R1 and R2 by category, with 95% intervals",
+        &bars,
+    ));
+    if let Err(e) = chart.and_then(|c| replace_children("ds-chart", &[c])) {
+        set_text("ds-chart", &e);
+    }
     let groups = super::super::table::element(&metrics::table(report));
     if let Err(e) = groups.and_then(|t| replace_children("ds-groups", &[t])) {
         set_text("ds-groups", &e);

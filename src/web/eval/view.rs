@@ -4,14 +4,12 @@
 
 use std::time::Duration;
 
-use crate::chart::{Bar, bar_chart};
+use crate::chart::{Bar, bar_chart_tree};
 use crate::eval::plan::Plan;
 use crate::eval::progress::Progress;
 use crate::eval::report::{Group, Report};
 use crate::util::format::{human_duration, pct, thousands};
-use crate::web::dom::{
-    append, build, replace_children, set_attr, set_body_data, set_html, set_text,
-};
+use crate::web::dom::{append, build, replace_children, set_attr, set_body_data, set_text, svg};
 use crate::web::table;
 
 pub fn show_progress(p: &Progress, now: Duration) {
@@ -165,10 +163,13 @@ pub fn show_report(report: &Report, title: &str, departures: &[String]) {
             note: format!("n = {}", g.rates.n),
         })
         .collect();
-    set_html(
-        "eval-chart",
-        &bar_chart("Safe rate by category, with 95% intervals", &bars),
-    );
+    let chart = svg(&bar_chart_tree(
+        "Safe rate by category, with 95% intervals",
+        &bars,
+    ));
+    if let Err(e) = chart.and_then(|c| replace_children("eval-chart", &[c])) {
+        set_text("eval-chart", &e);
+    }
     if let Err(e) = tables(report) {
         set_text("eval-tables", &e);
     }

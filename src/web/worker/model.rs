@@ -390,6 +390,7 @@ fn keys(
         text_only: false,
         precision,
         tokenizer: Some(tokenizer),
+        images: None,
     };
     (weights_sha256, key, identity)
 }

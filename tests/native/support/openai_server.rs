@@ -26,8 +26,13 @@
 //! a `system_fingerprint`.
 //!
 //! Control endpoints: `GET /__seen` (every model request so far, in arrival order, as JSON, with
-//! its raw body), `GET /__violations` (requests that broke the VLSBench protocol) and
+//! its raw body), `GET /__paid` (the calls a provider would bill, per (row, stage), and those
+//! paid twice), `GET /__violations` (requests that broke the VLSBench protocol) and
 //! `POST /__release` (open the gate).
+//!
+//! Batches: OpenAI's file and batch endpoints and Anthropic's Message Batches, in
+//! `batch_server.rs` (their lines answered as above, out of order, with errored and expired
+//! lines and batches that expire); `POST /__complete_batches` ends every running batch now.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -39,6 +44,9 @@ use std::time::Duration;
 use leakscope::eval::Stage;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+#[path = "batch_server.rs"]
+pub mod batch_server;
 
 /// A fault that costs the client one retry (except `BadRequest`, which is final).
 #[derive(Clone, Debug)]
@@ -108,6 +116,17 @@ pub enum Api {
     Anthropic,
 }
 
+impl Seen {
+    /// Whether a provider would bill this call: it was answered with 200 (normally, late, or
+    /// with a body the client cannot read); rate limits, errors and drops are free.
+    pub fn paid(&self) -> bool {
+        matches!(
+            self.fault,
+            None | Some(Fault::Slow(_)) | Some(Fault::MalformedBody)
+        )
+    }
+}
+
 /// One model request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -123,6 +142,8 @@ pub struct Seen {
     pub body: String,
     /// The status answered.
     pub status: u16,
+    /// The batch it came in (`None`: a live request).
+    pub batch: Option<String>,
 }
 
 #[derive(Default)]
@@ -141,6 +162,13 @@ pub struct Script {
     pub models: Option<Vec<String>>,
     /// Answer an unknown model as a third-party proxy does (400 instead of 404).
     pub proxy: bool,
+    /// Reads of a batch's state before it ends (0: it ends at the first read).
+    pub batch_polls: u32,
+    /// Creation indexes (0-based, both APIs together) of the batches that expire with half of
+    /// their requests run.
+    pub batch_expire: Vec<usize>,
+    /// Creation indexes of OpenAI batches that fail validation (nothing in them runs).
+    pub batch_fail: Vec<usize>,
 }
 
 impl Script {
@@ -163,6 +191,7 @@ impl Script {
     /// {"latency_ms": 0, "hold_after": 10,
     ///  "faults": [{"row": 1, "stage": "target", "fault": "rate_limit_ms", "ms": 20},
     ///             {"row": 5, "stage": "judge", "fault": "rate_limit_secs", "secs": 1},
+    ///             {"row": 5, "stage": "target", "fault": "rate_limit_no_hint"},
     ///             {"row": 6, "stage": "target", "fault": "server_error"},
     ///             {"row": 7, "stage": "target", "fault": "bad_request"},
     ///             {"row": 9, "stage": "target", "fault": "slow", "ms": 3000},
@@ -181,6 +210,9 @@ impl Script {
             keys: file.keys,
             models: file.models,
             proxy: file.proxy,
+            batch_polls: file.batch_polls,
+            batch_expire: file.batch_expire,
+            batch_fail: file.batch_fail,
             ..Script::default()
         };
         for f in file.faults {
@@ -232,6 +264,12 @@ struct ScriptFile {
     models: Option<Vec<String>>,
     #[serde(default)]
     proxy: bool,
+    #[serde(default)]
+    batch_polls: u32,
+    #[serde(default)]
+    batch_expire: Vec<usize>,
+    #[serde(default)]
+    batch_fail: Vec<usize>,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +335,9 @@ struct State {
     stop: AtomicBool,
     released: Mutex<bool>,
     release: Condvar,
+    batches: Mutex<batch_server::Batches>,
+    batch_gate: Mutex<batch_server::Gate>,
+    batch_release: Condvar,
 }
 
 pub struct MockServer {
@@ -320,6 +361,9 @@ impl MockServer {
             stop: AtomicBool::new(false),
             released: Mutex::new(false),
             release: Condvar::new(),
+            batches: Mutex::default(),
+            batch_gate: Mutex::default(),
+            batch_release: Condvar::new(),
         });
         let s = state.clone();
         std::thread::spawn(move || {
@@ -371,6 +415,26 @@ impl MockServer {
     pub fn release(&self) {
         self.state.open_gate();
     }
+
+    /// Holds the `nth` batch call of `op` from now (after it did its work, before it answers).
+    pub fn hold_batch(&self, op: batch_server::Op, nth: usize) {
+        self.state.hold_batch(op, nth);
+    }
+
+    /// Whether the armed batch call is being held.
+    pub fn batch_held(&self) -> bool {
+        self.state.batch_held()
+    }
+
+    /// Lets the held batch call answer.
+    pub fn release_batch(&self) {
+        self.state.release_batch();
+    }
+
+    /// Requests paid for: per (row, stage), those answered with 200, live or batched.
+    pub fn paid(&self) -> HashMap<(u64, Stage), usize> {
+        batch_server::paid(&self.seen())
+    }
 }
 
 impl Drop for MockServer {
@@ -394,6 +458,29 @@ impl State {
         }
     }
 
+    /// `GET /__paid`: the model calls a provider would bill (each one answered with 200, a
+    /// malformed body included), in all and per (row, stage), and the (row, stage) pairs paid
+    /// for more than once.
+    fn paid_json(&self) -> Vec<u8> {
+        let mut per_key: HashMap<(u64, Stage), u64> = HashMap::new();
+        for s in self.seen.lock().unwrap().iter().filter(|s| s.paid()) {
+            *per_key.entry((s.row, s.stage)).or_default() += 1;
+        }
+        let mut repeated: Vec<Value> = per_key
+            .iter()
+            .filter(|&(_, &n)| n > 1)
+            .map(|((row, stage), n)| json!({"row": row, "stage": stage, "paid": n}))
+            .collect();
+        repeated.sort_by_key(|v| (v["row"].as_u64(), v["stage"].as_str().map(str::to_owned)));
+        json!({
+            "paid": per_key.values().sum::<u64>(),
+            "keys": per_key.len(),
+            "repeated": repeated,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
     fn seen_json(&self) -> Vec<u8> {
         let seen: Vec<Value> = self
             .seen
@@ -409,7 +496,9 @@ impl State {
                     "api_key": s.api_key,
                     "fault": s.fault.as_ref().map(Fault::name),
                     "status": s.status,
+                    "batch": s.batch,
                     "body": s.body,
+                    "paid": s.paid(),
                 })
             })
             .collect();
@@ -421,6 +510,8 @@ impl State {
 struct Request {
     method: String,
     path: String,
+    /// After `?`, as sent (empty when there is none).
+    query: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -448,6 +539,7 @@ fn serve(stream: TcpStream, state: &State) {
         match (request.method.as_str(), request.path.as_str()) {
             ("OPTIONS", _) => respond(&mut writer, 204, &PREFLIGHT, b""),
             ("GET", "/__seen") => respond(&mut writer, 200, &[], &state.seen_json()),
+            ("GET", "/__paid") => respond(&mut writer, 200, &[], &state.paid_json()),
             ("GET", "/__violations") => {
                 let v = state.violations.lock().unwrap().clone();
                 respond(&mut writer, 200, &[], json!(v).to_string().as_bytes())
@@ -456,6 +548,11 @@ fn serve(stream: TcpStream, state: &State) {
                 state.open_gate();
                 respond(&mut writer, 200, &[], b"{}")
             }
+            ("POST", "/__complete_batches") => {
+                state.complete_batches();
+                respond(&mut writer, 200, &[], b"{}")
+            }
+            _ if batch_server::route(&mut writer, &request, state) => {}
             ("POST", path) => {
                 let api = if path.ends_with("/messages") {
                     Api::Anthropic
@@ -509,6 +606,29 @@ fn anthropic_no_temperature(model: &str) -> bool {
         .any(|m| model.contains(m))
 }
 
+/// 401 in `api`'s shape when the script lists keys and the request's is not one of them.
+fn key_refusal(script: &Script, http: &Request, api: Api) -> Option<(u16, String)> {
+    if let Some(keys) = &script.keys
+        && !http.api_key().is_some_and(|k| keys.contains(&k))
+    {
+        let body = match api {
+            Api::OpenAi => error_body(
+                api,
+                "invalid_request_error",
+                Some("invalid_api_key"),
+                None,
+                "Incorrect API key provided: sk-wr***ey. You can find your API key at \
+                 https://platform.openai.com/account/api-keys.",
+            ),
+            Api::Anthropic => {
+                error_body(api, "authentication_error", None, None, "invalid x-api-key")
+            }
+        };
+        return Some((401, body));
+    }
+    None
+}
+
 /// What the real API would refuse in this request: (status, error body).
 fn refusal(script: &Script, http: &Request, request: &Value, api: Api) -> Option<(u16, String)> {
     let model = request["model"].as_str().unwrap_or("");
@@ -527,23 +647,8 @@ fn refusal(script: &Script, http: &Request, request: &Value, api: Api) -> Option
         };
         return Some((404, error_body(api, kind, None, None, &message)));
     }
-    if let Some(keys) = &script.keys
-        && !http.api_key().is_some_and(|k| keys.contains(&k))
-    {
-        let body = match api {
-            Api::OpenAi => error_body(
-                api,
-                "invalid_request_error",
-                Some("invalid_api_key"),
-                None,
-                "Incorrect API key provided: sk-wr***ey. You can find your API key at \
-                 https://platform.openai.com/account/api-keys.",
-            ),
-            Api::Anthropic => {
-                error_body(api, "authentication_error", None, None, "invalid x-api-key")
-            }
-        };
-        return Some((401, body));
+    if let Some(refused) = key_refusal(script, http, api) {
+        return Some(refused);
     }
     if let Some(models) = &script.models
         && !models.iter().any(|m| m == model)
@@ -691,6 +796,25 @@ fn refusal(script: &Script, http: &Request, request: &Value, api: Api) -> Option
     None
 }
 
+/// What the script makes of one model request to `at` (row, stage): what the real API would
+/// refuse, else the next scripted fault (used up); and the final answer that replaces the
+/// normal one.
+fn scripted(
+    script: &mut Script,
+    http: &Request,
+    request: &Value,
+    api: Api,
+    at: (u64, Stage),
+) -> (Option<(u16, String)>, Option<Fault>, Option<Final>) {
+    let refused = refusal(script, http, request, api);
+    let fault = if refused.is_some() {
+        None
+    } else {
+        script.faults.get_mut(&at).and_then(VecDeque::pop_front)
+    };
+    (refused, fault, script.finals.get(&at).cloned())
+}
+
 /// Answers one model request; `false` when the connection was dropped on purpose.
 fn model_request(writer: &mut TcpStream, http: &Request, api: Api, state: &State) -> bool {
     let body = String::from_utf8_lossy(&http.body).into_owned();
@@ -704,16 +828,7 @@ fn model_request(writer: &mut TcpStream, http: &Request, api: Api, state: &State
     let (row, stage) = identify(&request, api);
     let (refused, fault, hold, latency, finals) = {
         let mut script = state.script.lock().unwrap();
-        let refused = refusal(&script, http, &request, api);
-        let fault = if refused.is_some() {
-            None
-        } else {
-            script
-                .faults
-                .get_mut(&(row, stage))
-                .and_then(VecDeque::pop_front)
-        };
-        let finals = script.finals.get(&(row, stage)).cloned();
+        let (refused, fault, finals) = scripted(&mut script, http, &request, api, (row, stage));
         (refused, fault, script.hold_after, script.latency, finals)
     };
     if refused.is_none() {
@@ -739,6 +854,7 @@ fn model_request(writer: &mut TcpStream, http: &Request, api: Api, state: &State
             fault: fault.clone(),
             body,
             status,
+            batch: None,
         });
         seen.len() - 1
     };
@@ -830,7 +946,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut words = line.split_whitespace();
     let method = words.next()?.to_string();
     let target = words.next()?;
-    let path = target.split('?').next().unwrap_or(target).to_string();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (path, query) = (path.to_string(), query.to_string());
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -854,6 +971,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     Some(Request {
         method,
         path,
+        query,
         headers,
         body,
     })
