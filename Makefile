@@ -73,7 +73,7 @@ bench:
 # by `scripts/release.sh --scalar`), SIMD (single-threaded) and SIMD + threads (served
 # cross-origin isolated) — with ratios against the scalar one from the same run; tiny test model
 # and the full ViT-B/32 shape (random weights from `make parity-full` if present, else the
-# bench's own, written once by the debug CLI into target/bench-checkpoint/).
+# bench's own, written once by the CLI into target/bench-models/, as first_visit.mjs does).
 # BENCH_BROWSER_ARGS e.g. "--model full --backend cpu --warm 4".
 BENCH_BROWSER_ARGS ?=
 # Then the first-visit timelines (tests/e2e/first_visit.mjs): baked reading, first live J(T) and
@@ -82,9 +82,9 @@ BENCH_BROWSER_ARGS ?=
 FIRST_VISIT_ARGS ?=
 bench-browser: release
 	@test -f target/dist-scalar/leakscope_bg.wasm || scripts/release.sh --scalar
-	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors \
-		|| test -f target/bench-checkpoint/vit-b-32/model.safetensors \
-		|| cargo run --quiet --bin leakscope -- bench --config vit-b-32 --write-checkpoint target/bench-checkpoint/vit-b-32
-	node tests/e2e/bench.mjs $(BENCH_BROWSER_ARGS)
 	cargo build --release --bin leakscope
-	node tests/e2e/first_visit.mjs $(FIRST_VISIT_ARGS)
+	@test -f target/reference/clip-vit-base-patch32-random/model.safetensors \
+		|| test -f target/bench-models/vit-b-32/model.safetensors \
+		|| $${CARGO_TARGET_DIR:-target}/release/leakscope bench --config vit-b-32 --write-checkpoint target/bench-models/vit-b-32
+	node tests/e2e/bench.mjs $(BENCH_BROWSER_ARGS)
+	LEAKSCOPE=$${LEAKSCOPE:-$${CARGO_TARGET_DIR:-target}/release/leakscope} node tests/e2e/first_visit.mjs $(FIRST_VISIT_ARGS)

@@ -19,8 +19,8 @@
 // Models: `tiny` is the 2-layer test checkpoint the page serves itself (`?model=test`); `full` is
 // the openai/clip-vit-base-patch32 shape with random weights: the one `make parity-full` writes
 // to target/reference/clip-vit-base-patch32-random, else the bench's own (`leakscope bench
-// --config vit-b-32 --write-checkpoint target/bench-checkpoint/vit-b-32`, same shape, the
-// fixture vocabulary), served in Hugging Face's URL layout by hf_server.mjs
+// --config vit-b-32 --write-checkpoint target/bench-models/vit-b-32`, same shape, the fixture
+// vocabulary; the one first_visit.mjs uses too), served in Hugging Face's URL layout by hf_server.mjs
 // (`?hub=…&model=…`), so the page's real download path runs.
 //
 // Every (model, backend) pair starts a fresh browser profile, so nothing is cached:
@@ -48,7 +48,7 @@ import { startHfServer } from './hf_server.mjs';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FULLS = [
   resolve(ROOT, 'target/reference/clip-vit-base-patch32-random'),
-  resolve(ROOT, 'target/bench-checkpoint/vit-b-32'),
+  resolve(ROOT, 'target/bench-models/vit-b-32'),
 ];
 const FULL = FULLS.find((dir) => existsSync(resolve(dir, 'model.safetensors'))) ?? FULLS[0];
 const SAMPLES = JSON.parse(await readFile(resolve(ROOT, 'www/gallery/samples.json'), 'utf8'));

@@ -6,9 +6,13 @@
 //   J(T,I) — the first live score of the text with its image.
 // For the lite preset's size (TinyCLIP-8M, 94 MB) and ViT-B/32's (605 MB), random weights of
 // those shapes (`leakscope bench --write-checkpoint`), on WebGPU (SwiftShader here) and on the
-// CPU backend. Prints a table and writes target/first-visit.json; asserts nothing about time.
+// CPU backend: `cpu` is the single-threaded build (the page not cross-origin isolated),
+// `cpu-threads` the threaded one (the page served with COOP/COEP, as sw.js makes it on a static
+// host after its one reload). Prints a table and writes target/first-visit.json; asserts
+// nothing about time.
 //
-//   node tests/e2e/first_visit.mjs [--model lite|full|both] [--backend webgpu|cpu|both]
+//   node tests/e2e/first_visit.mjs [--model lite|full|both]
+//                                   [--backend webgpu|cpu|cpu-threads|both|all] (default all)
 //                                   [--mbit 50] [--latency-ms 20] [--timeout-s 1800]
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -28,7 +32,8 @@ const option = (name, fallback) => {
 };
 const both = (v, a, b) => (v === 'both' ? [a, b] : [v]);
 const models = both(option('model', 'both'), 'lite', 'full');
-const backends = both(option('backend', 'both'), 'webgpu', 'cpu');
+const backendOption = option('backend', 'all');
+const backends = backendOption === 'all' ? ['webgpu', 'cpu', 'cpu-threads'] : both(backendOption, 'webgpu', 'cpu');
 const mbit = Number(option('mbit', '50'));
 const latency = Number(option('latency-ms', '20'));
 const timeout = Number(option('timeout-s', '1800')) * 1000;
@@ -72,7 +77,8 @@ function recordTimeline() {
   });
 }
 
-async function visit(model, backend, site, hf) {
+async function visit(model, backend, sites, hf) {
+  const site = backend === 'cpu-threads' ? sites.isolated : sites.plain;
   const context = await launchChromium({ webgpu: backend === 'webgpu' });
   try {
     await context.addInitScript(recordTimeline);
@@ -84,7 +90,7 @@ async function visit(model, backend, site, hf) {
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false, latency, downloadThroughput: throughput, uploadThroughput: throughput,
     });
-    const query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${SHAPES[model].repo}${backend === 'cpu' ? '&cpu' : ''}`;
+    const query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${SHAPES[model].repo}${backend === 'webgpu' ? '' : '&cpu'}`;
     await page.goto(site.url + query);
     await page.waitForSelector('#demo[data-live="pair"]', { timeout });
     const timeline = await page.evaluate(() => window.__timeline);
@@ -108,27 +114,31 @@ const results = [];
 for (const model of models) {
   const dir = await checkpoint(model);
   const root = await bakedPage(model, dir);
-  const site = await serveStatic(root, { gzip: true });
+  const sites = {
+    plain: await serveStatic(root, { gzip: true }),
+    isolated: await serveStatic(root, { gzip: true, isolated: true }),
+  };
   const hf = await startHfServer({ folder: dir, repo: SHAPES[model].repo });
   try {
     for (const backend of backends) {
       hf.reset?.();
-      const r = await visit(model, backend, site, hf);
+      const r = await visit(model, backend, sites, hf);
       results.push(r);
       console.error(`${model} on ${backend}: baked ${r.baked_s?.toFixed(2)} s, J(T) ${r.text_s?.toFixed(1)} s, J(T,I) ${r.pair_s?.toFixed(1)} s (${r.badge.trim()})`);
     }
   } finally {
     await hf.close();
-    await site.close();
+    await sites.plain.close();
+    await sites.isolated.close();
     await rm(root, { recursive: true, force: true });
   }
 }
 
 console.log(`\nFirst visit at ${mbit} Mbit/s (${latency} ms latency), cold cache, seconds from page open:`);
-console.log('| model | backend | baked reading | live J(T) | live J(T, I) |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| model | backend | badge | baked reading | live J(T) | live J(T, I) |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
-  console.log(`| ${r.model} | ${r.backend} | ${r.baked_s?.toFixed(2)} | ${r.text_s?.toFixed(1)} | ${r.pair_s?.toFixed(1)} |`);
+  console.log(`| ${r.model} | ${r.backend} | ${r.badge.trim()} | ${r.baked_s?.toFixed(2)} | ${r.text_s?.toFixed(1)} | ${r.pair_s?.toFixed(1)} |`);
 }
 await mkdir(resolve(ROOT, 'target'), { recursive: true });
 await writeFile(resolve(ROOT, 'target/first-visit.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
