@@ -7,8 +7,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 
@@ -759,7 +759,11 @@ fn draw_rgba(id: &str, width: u32, height: u32, rgba: &[u8]) -> Result<(), Strin
     let (canvas, ctx) = context(id).ok_or("no canvas")?;
     canvas.set_width(width);
     canvas.set_height(height);
-    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width, height)
+    // A copy, not a view of the module's memory: in the threaded build that memory is a
+    // SharedArrayBuffer, and ImageData refuses views of shared memory.
+    let pixels = js_sys::Uint8ClampedArray::new_with_length(rgba.len() as u32);
+    pixels.copy_from(rgba);
+    let image = web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&pixels, width, height)
         .map_err(|e| format!("{e:?}"))?;
     ctx.put_image_data(&image, 0.0, 0.0)
         .map_err(|e| format!("{e:?}"))

@@ -125,6 +125,18 @@ test('under COEP require-corp the model downloads from a cross-origin hub (CORS)
     assert.equal(await said.page.getAttribute('body', 'data-model'), 'ready', await said.page.textContent('#model-status'));
     await said.page.waitForFunction(() => Number(document.querySelector('#demo').dataset.scored ?? 0) > 0, null, { timeout: 600_000 });
     assert.ok(hf.seenFor('model.safetensors').some((r) => r.status === 200 || r.status === 206));
+    // The relevance overlay is drawn: ImageData takes a copy, never a view of the shared
+    // memory, which it refuses.
+    await said.page.waitForSelector('#demo-overlay[data-ms]', { state: 'attached', timeout: 120_000 });
+    // The weights went into the Cache API (the Blob is built from copies, not shared views): a
+    // reload loads the model without asking the hub for them again.
+    const before = hf.seenFor('model.safetensors').length;
+    await said.page.reload();
+    await said.page.waitForSelector('body[data-model="ready"], body[data-model="error"]', { timeout: 600_000 });
+    assert.equal(await said.page.getAttribute('body', 'data-model'), 'ready', await said.page.textContent('#model-status'));
+    assert.equal(hf.seenFor('model.safetensors').length, before, 'the weights came from the cache');
+    assert.equal(await said.page.getAttribute('html', 'data-build'), 'threads');
+    assert.deepEqual(said.errors, []);
   } finally {
     await context.close();
     await hf.close();

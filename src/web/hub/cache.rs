@@ -63,6 +63,30 @@ async fn wait(promise: js_sys::Promise, context: &str) -> Result<JsValue, CacheE
         .map_err(|e| error(context, &e))
 }
 
+/// `bytes` as a Blob (which holds its own copy).
+#[cfg(not(target_feature = "atomics"))]
+fn blob_of(bytes: &[u8]) -> Result<Blob, JsValue> {
+    // SAFETY: the view is read by the Blob constructor right away, before anything can
+    // allocate in (and so move) the wasm memory.
+    unsafe {
+        let view = Uint8Array::view(bytes);
+        Blob::new_with_u8_array_sequence(&Array::of1(&view))
+    }
+}
+
+/// `bytes` as a Blob, in the threaded build: there the module's memory is a SharedArrayBuffer,
+/// whose views the Blob constructor refuses, so the bytes are copied out first, a slice at a
+/// time (a 605 MB checkpoint would otherwise need a second whole copy in JS at once).
+#[cfg(target_feature = "atomics")]
+fn blob_of(bytes: &[u8]) -> Result<Blob, JsValue> {
+    const SLICE: usize = 16 << 20;
+    let parts = Array::new();
+    for slice in bytes.chunks(SLICE) {
+        parts.push(&Uint8Array::from(slice));
+    }
+    Blob::new_with_u8_array_sequence(&parts)
+}
+
 fn ignore_search() -> CacheQueryOptions {
     let options = CacheQueryOptions::new();
     options.set_ignore_search(true);
@@ -181,13 +205,7 @@ impl ModelCache for CacheApi {
                 "replacing a cached file",
             )
             .await?;
-            // SAFETY: the view is read by the Blob constructor right away, before anything can
-            // allocate in (and so move) the wasm memory. The Blob holds its own copy.
-            let blob = unsafe {
-                let view = Uint8Array::view(bytes);
-                Blob::new_with_u8_array_sequence(&Array::of1(&view))
-            }
-            .map_err(|e| error("copying the file for the cache", &e))?;
+            let blob = blob_of(bytes).map_err(|e| error("copying the file for the cache", &e))?;
             let headers = web_sys::Headers::new().map_err(|e| error("headers", &e))?;
             let meta = serde_json::to_string(entry).unwrap_or_default();
             headers
