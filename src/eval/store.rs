@@ -209,7 +209,7 @@ impl StoreIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::eval::api::ErrorKind;
 

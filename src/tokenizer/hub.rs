@@ -26,9 +26,9 @@
 //! above; transformers.js runs the whole file. For every CLIP `tokenizer.json` we know the two
 //! are the same pipeline, and any other is refused rather than encoded differently.
 
-use super::Piece;
 use super::files::AddedToken;
 use super::unicode::{Class, Nfc, collapse_spaces, hub_class, hub_lowercase};
+use super::{Piece, pattern};
 
 #[derive(Clone, Debug)]
 pub(super) struct Pipeline {
@@ -126,12 +126,6 @@ fn split_added<'a, 't>(text: &'a str, tokens: &'t [AddedToken], f: &mut dyn FnMu
 
 const CONTRACTIONS: [&str; 7] = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"];
 
-fn run_len(s: &str, class: Class) -> usize {
-    s.char_indices()
-        .find(|&(_, c)| hub_class(c) != class)
-        .map_or(s.len(), |(i, _)| i)
-}
-
 /// Step 4: the matches of the CLIP pattern in `text`, case-sensitive.
 fn clip_pieces(text: &str, split_specials: bool) -> Vec<&str> {
     let specials: &[&str] = if split_specials {
@@ -139,29 +133,14 @@ fn clip_pieces(text: &str, split_specials: bool) -> Vec<&str> {
     } else {
         &[]
     };
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(first) = text[pos..].chars().next() {
-        let rest = &text[pos..];
-        let len = specials
+    let literal = |rest: &str| {
+        specials
             .iter()
             .chain(CONTRACTIONS.iter())
             .find(|p| rest.starts_with(**p))
             .map(|p| p.len())
-            .unwrap_or_else(|| match hub_class(first) {
-                Class::Letter => run_len(rest, Class::Letter),
-                Class::Other => run_len(rest, Class::Other),
-                Class::Space | Class::Skip => 0,
-                Class::Number => first.len_utf8(),
-            });
-        if len == 0 {
-            pos += first.len_utf8();
-            continue;
-        }
-        out.push(&rest[..len]);
-        pos += len;
-    }
-    out
+    };
+    pattern::clip_pieces(text, literal, hub_class)
 }
 
 /// Step 5: GPT-2's pattern `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+` over
@@ -175,7 +154,7 @@ fn gpt2_pieces(piece: &str) -> Vec<&str> {
             Some(p) => p.len(),
             None => match hub_class(first) {
                 Class::Skip => first.len_utf8(),
-                class => run_len(rest, class),
+                class => pattern::run_len(rest, class, hub_class),
             },
         };
         out.push(&rest[..len]);

@@ -34,6 +34,7 @@ mod ftfy;
 mod html;
 mod hub;
 mod original;
+mod pattern;
 mod tables;
 mod unicode;
 

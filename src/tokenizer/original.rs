@@ -12,8 +12,8 @@
 //!    `<|startoftext|>` or `<|endoftext|>` is that token; every other piece goes to BPE.
 
 use super::Piece;
-use super::unicode::{Class, collapse_spaces, original_class, py_isspace, python_lower};
-use super::{BOS_TOKEN, EOS_TOKEN, ftfy, html};
+use super::unicode::{collapse_spaces, original_class, py_isspace, python_lower};
+use super::{BOS_TOKEN, EOS_TOKEN, ftfy, html, pattern};
 
 /// Steps 1–3: calls `f` with each piece in order (`bos`, `eos`: the special tokens' ids).
 pub(super) fn for_each_piece(text: &str, bos: u32, eos: u32, f: &mut dyn FnMut(Piece<'_>)) {
@@ -52,38 +52,13 @@ fn match_folded(s: &str, pattern: &str) -> Option<usize> {
     Some(len)
 }
 
-fn run_len(s: &str, class: Class) -> usize {
-    s.char_indices()
-        .find(|&(_, c)| original_class(c) != class)
-        .map_or(s.len(), |(i, _)| i)
-}
-
 /// Step 3: `re.findall(pattern, text)`.
 fn pieces(text: &str) -> Vec<&str> {
     const LITERALS: [&str; 9] = [
         BOS_TOKEN, EOS_TOKEN, "'s", "'t", "'re", "'ve", "'m", "'ll", "'d",
     ];
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(first) = text[pos..].chars().next() {
-        let rest = &text[pos..];
-        let len = LITERALS
-            .iter()
-            .find_map(|p| match_folded(rest, p))
-            .unwrap_or_else(|| match original_class(first) {
-                Class::Letter => run_len(rest, Class::Letter),
-                Class::Other => run_len(rest, Class::Other),
-                Class::Number => first.len_utf8(),
-                Class::Space | Class::Skip => 0,
-            });
-        if len == 0 {
-            pos += first.len_utf8();
-            continue;
-        }
-        out.push(&rest[..len]);
-        pos += len;
-    }
-    out
+    let literal = |rest: &str| LITERALS.iter().find_map(|p| match_folded(rest, p));
+    pattern::clip_pieces(text, literal, original_class)
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ test('two run folders and a report.json make a leaderboard with exports', async 
     assert.match(await readFile(await csv.path(), 'utf8'), /Model,Judge,n,safe,refuse,warning/);
     const [md] = await Promise.all([page.waitForEvent('download'), page.click('#cmp-export-md')]);
     assert.match(await readFile(await md.path(), 'utf8'), /\| Model \| Judge \|/);
-    const shot = await screenshot(page, 'compare-leaderboard');
+    const shot = await screenshot(page, 'compare-leaderboard', '#compare');
     assert.deepEqual(errors, []);
     console.log(`compare: 3 runs (2 folders, 1 report.json), tables and exports; screenshot ${shot}`);
   } finally {

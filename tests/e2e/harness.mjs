@@ -95,10 +95,12 @@ export async function launchChromium({ webgpu, userDataDir = null, serviceWorker
 }
 
 /** Save a screenshot under target/e2e-artifacts/ and return its path. */
-export async function screenshot(page, name) {
+/** The whole page, or the element `selector` names, as target/e2e-artifacts/<name>.png. */
+export async function screenshot(page, name, selector) {
   await mkdir(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  if (selector) await page.locator(selector).screenshot({ path });
+  else await page.screenshot({ path, fullPage: true });
   return path;
 }
 

@@ -329,12 +329,8 @@ mod tests {
 
     fn key(row: u64) -> RecordKey {
         RecordKey {
-            row,
-            model: "m".into(),
-            params: "p".into(),
-            prompt: "q".into(),
-            image: "i".into(),
             endpoint: Some("http://h/v1".into()),
+            ..crate::eval::store::tests::key(row)
         }
     }
 
