@@ -52,12 +52,28 @@ async function isolate() {
   }
 }
 
-async function load(dir) {
-  const glue = await import(`${dir}leakscope.js`);
-  await glue.default({ module_or_path: new URL(`${dir}leakscope_bg.wasm`, import.meta.url) });
+/** The build in `dir`: its glue and its module's download, started at once. */
+function fetchBuild(dir) {
+  return {
+    glue: import(`${dir}leakscope.js`),
+    wasm: fetch(new URL(`${dir}leakscope_bg.wasm`, import.meta.url)),
+  };
+}
+
+async function load(dir, started = fetchBuild(dir)) {
+  const glue = await started.glue;
+  // A promise of the response: the glue compiles the module as it streams in.
+  await glue.default({ module_or_path: started.wasm });
 }
 
 const threadsAllowed = params.get('threads') !== '0';
+// Where the page is not cross-origin isolated (or threads are off), the single-threaded build is
+// the one that runs, unless sw.js reloads the page below: its download starts now, alongside
+// the WebGPU probe, not after it (a reload just drops it).
+const single = !self.crossOriginIsolated || !threadsAllowed ? fetchBuild('./') : undefined;
+// Nobody waits on these until the build is chosen: keep a failed early download quiet until then.
+single?.glue.catch(() => {});
+single?.wasm.catch(() => {});
 const cpu = threadsAllowed && (params.has('cpu') || !(await webgpuAdapter()));
 if (cpu) await isolate();
 const threaded = cpu && self.crossOriginIsolated && typeof SharedArrayBuffer === 'function';
@@ -71,5 +87,5 @@ if (threaded) {
     await load('./');
   }
 } else {
-  await load('./');
+  await load('./', single);
 }

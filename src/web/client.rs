@@ -11,7 +11,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::worker::protocol::{
@@ -50,6 +50,20 @@ struct Inner {
     text_listener: RefCell<Option<TextListener>>,
     /// Resolves when the worker says it listens (its first message, id 0).
     ready: Promise,
+    /// Resolves when the worker answered the `Init` that [`ModelClient::start`] sent; every
+    /// other request waits for it, so none reaches a worker without a device.
+    device_answered: Promise,
+    /// That answer.
+    device: RefCell<Option<Result<DeviceReply, WorkerError>>>,
+}
+
+/// The device the worker should open (the page's query: `?cpu`, `?precision=`, `?threads=`).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceSettings {
+    pub prefer_gpu: bool,
+    pub precision: Precision,
+    /// The CPU backend's threads in the threaded build; `None`: as many as the browser has.
+    pub threads: Option<usize>,
 }
 
 /// A handle on the worker; clones share it.
@@ -143,9 +157,11 @@ impl Inner {
 }
 
 impl ModelClient {
-    /// Starts `worker.js` (beside the page) as a module worker, loading the build the page
-    /// runs (www/boot.js chose it): the threaded one from `threads/`, or the one beside it.
-    pub fn start() -> Result<Self, String> {
+    /// Starts `worker.js` (beside the page) as a module worker running the build the page runs
+    /// (www/boot.js chose it: the threaded one from `threads/`, or the one beside it), and has
+    /// it open its device with `settings`. The worker gets the page's compiled module as its
+    /// first message: no second download and no second compile while the page draws.
+    pub fn start(settings: DeviceSettings) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let script = if cfg!(target_feature = "atomics") {
@@ -155,10 +171,19 @@ impl ModelClient {
         };
         let worker = Worker::new_with_options(script, &options)
             .map_err(|e| format!("could not start the model worker: {e:?}"))?;
+        // worker.js waits for this before it loads anything (a message posted now is queued
+        // until the worker listens).
+        let module = Object::new();
+        let _ = Reflect::set(&module, &"module".into(), &wasm_bindgen::module());
+        worker
+            .post_message(&module)
+            .map_err(|e| format!("could not start the model worker: {e:?}"))?;
         let waiting: RefCell<HashMap<u32, Function>> = RefCell::default();
         let ready = Promise::new(&mut |resolve, _reject| {
             waiting.borrow_mut().insert(0, resolve);
         });
+        let mut device_resolve = None;
+        let device_answered = Promise::new(&mut |resolve, _reject| device_resolve = Some(resolve));
         let inner = Rc::new(Inner {
             worker,
             next_id: Cell::new(1),
@@ -166,6 +191,8 @@ impl ModelClient {
             listener: RefCell::default(),
             text_listener: RefCell::default(),
             ready,
+            device_answered,
+            device: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -187,7 +214,37 @@ impl ModelClient {
             .worker
             .set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
-        Ok(Self { inner })
+        let client = Self { inner };
+        let opening = client.clone();
+        spawn_local(async move {
+            let request = Request::Init {
+                prefer_gpu: settings.prefer_gpu,
+                precision: settings.precision,
+                threads: settings.threads,
+            };
+            let answer = match opening.call(request, None, &[]).await {
+                Ok((Response::Device(reply), _)) => Ok(reply),
+                Ok((other, _)) => Err(unexpected(&other, "device")),
+                Err(e) => Err(e),
+            };
+            *opening.inner.device.borrow_mut() = Some(answer);
+            if let Some(resolve) = device_resolve {
+                // The resolve function of a promise does not throw.
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        Ok(client)
+    }
+
+    /// The worker's device, once it is open (or why it could not be).
+    pub async fn device(&self) -> Result<DeviceReply, WorkerError> {
+        // Resolved only, by the task `start` spawned.
+        let _ = JsFuture::from(self.inner.device_answered.clone()).await;
+        self.inner
+            .device
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| Err(WorkerError::Transport("the worker opened no device".into())))
     }
 
     /// Receives the progress of every request (model download and preparation).
@@ -209,8 +266,11 @@ impl ModelClient {
         bytes: Option<&[u8]>,
         files: &[web_sys::Blob],
     ) -> Result<(Response, Option<Vec<u8>>), WorkerError> {
-        // The worker's "listening" promise never rejects.
+        // The worker's "listening" and "device answered" promises never reject.
         let _ = JsFuture::from(self.inner.ready.clone()).await;
+        if !matches!(request, Request::Init { .. }) {
+            let _ = JsFuture::from(self.inner.device_answered.clone()).await;
+        }
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id.wrapping_add(1).max(1));
         let json = serde_json::to_string(&Envelope { id, body: request })
@@ -253,23 +313,6 @@ impl ModelClient {
             Response::Error { message } => Err(WorkerError::Failed(message)),
             Response::Superseded => Err(WorkerError::Superseded),
             response => Ok((response, bytes)),
-        }
-    }
-
-    pub async fn init(
-        &self,
-        prefer_gpu: bool,
-        precision: Precision,
-        threads: Option<usize>,
-    ) -> Result<DeviceReply, WorkerError> {
-        let request = Request::Init {
-            prefer_gpu,
-            precision,
-            threads,
-        };
-        match self.call(request, None, &[]).await? {
-            (Response::Device(reply), _) => Ok(reply),
-            (other, _) => Err(unexpected(&other, "device")),
         }
     }
 

@@ -87,9 +87,19 @@ impl Demo {
             let (demo, sample) = (shown.clone(), sample.clone());
             spawn_local(async move { demo.show_external(sample).await });
         });
-        // Results computed ahead of time show at once, before any weight arrives.
+        // Results computed ahead of time show at once, before any weight arrives: the bundle
+        // and the opening sample's image are fetched side by side.
         spawn_local(async move {
-            match baked::load().await {
+            let linked = demo.linked_sample();
+            let image = linked.as_ref().and_then(|(id, _)| sample_image(id));
+            let image = async move {
+                match image {
+                    Some(url) => Some(fetch_bytes(&url).await),
+                    None => None,
+                }
+            };
+            let (bundle, image) = futures_util::future::join(baked::load(), image).await;
+            match bundle {
                 Ok(Some(bundle)) => set_source(&format!(
                     "Computed ahead of time with {} (weights sha256 {}…); live scoring takes \
                      over once the model is loaded.",
@@ -104,14 +114,16 @@ impl Demo {
                 Ok(None) => set_source("Load a model to score the samples live."),
                 Err(why) => set_source(&format!("{why}; load a model to score live.")),
             }
-            if !demo.state.borrow().ready {
-                demo.open_linked_sample();
+            let ready = demo.state.borrow().ready;
+            if !ready && let Some((id, text)) = linked {
+                demo.select_sample(&id, text, image).await;
             }
         });
     }
 
-    /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first.
-    fn open_linked_sample(self: &Rc<Self>) {
+    /// The deep-linked sample (`#sample=…&text=…`), else the current one, else the first; and
+    /// the link's text.
+    fn linked_sample(&self) -> Option<(String, Option<String>)> {
         let link = deep_link();
         // An id the gallery does not know is ignored; the link's text still counts.
         let known = |id: &String| samples().iter().any(|s| &s.id == id);
@@ -120,10 +132,13 @@ impl Demo {
             .filter(known)
             .or_else(|| self.state.borrow().sample.clone())
             .or_else(|| samples().first().map(|s| s.id.clone()));
-        let text = link.text;
-        if let Some(id) = sample {
+        sample.map(|id| (id, link.text))
+    }
+
+    fn open_linked_sample(self: &Rc<Self>) {
+        if let Some((id, text)) = self.linked_sample() {
             let demo = self.clone();
-            spawn_local(async move { demo.select_sample(&id, text).await });
+            spawn_local(async move { demo.select_sample(&id, text, None).await });
         }
     }
 
@@ -190,7 +205,7 @@ impl Demo {
                 .and_then(|b| b.get_attribute("data-sample"));
             if let Some(id) = id {
                 let demo = demo.clone();
-                spawn_local(async move { demo.select_sample(&id, None).await });
+                spawn_local(async move { demo.select_sample(&id, None, None).await });
             }
         });
         Ok(())
@@ -337,7 +352,14 @@ impl Demo {
         }
     }
 
-    async fn select_sample(self: &Rc<Self>, id: &str, text: Option<String>) {
+    /// Opens gallery sample `id` (with `text` instead of its own, from a deep link); `image`:
+    /// its bytes when they were fetched already.
+    async fn select_sample(
+        self: &Rc<Self>,
+        id: &str,
+        text: Option<String>,
+        image: Option<Result<Vec<u8>, String>>,
+    ) {
         let Some(sample) = samples().into_iter().find(|s| s.id == id) else {
             return;
         };
@@ -346,7 +368,11 @@ impl Demo {
         let text = text.unwrap_or_else(|| sample.text.clone());
         set_value("demo-text", &text);
         set_text("demo-teaches", &sample.teaches);
-        let bytes = match fetch_bytes(&format!("gallery/{}", sample.image)).await {
+        let image = match image {
+            Some(image) => image,
+            None => fetch_bytes(&format!("gallery/{}", sample.image)).await,
+        };
+        let bytes = match image {
             Ok(bytes) => bytes,
             Err(e) => return set_text("verdict", &e),
         };
@@ -706,6 +732,14 @@ fn word_spans(words: &[WordAttribution]) -> Result<Vec<web_sys::Element>, String
         spans.push(build("span", &[], " ")?);
     }
     Ok(spans)
+}
+
+/// The address of gallery sample `id`'s image.
+fn sample_image(id: &str) -> Option<String> {
+    samples()
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| format!("gallery/{}", s.image))
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {

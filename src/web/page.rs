@@ -6,7 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::compute::{Precision, SMOKE_EXPECTED};
 
-use super::client::ModelClient;
+use super::client::{DeviceSettings, ModelClient};
 use super::dataset::DatasetPanel;
 use super::demo::Demo;
 use super::dom::{set_attr, set_body_data, set_text};
@@ -21,39 +21,58 @@ pub fn start() {
         worker::start();
         return;
     }
+    // The worker and the demo first: the worker compiles nothing (it gets this module) and
+    // the demo's gallery asks for the precomputed results (baked/) before the other panels are
+    // wired, so a first visit sees a reading as early as the module allows.
+    let client = match start_worker() {
+        Ok(client) => client,
+        Err(message) => {
+            set_text("status", &format!("Error: {message}"));
+            set_state("error");
+            return;
+        }
+    };
+    Demo::start(client.clone());
     super::eval::init();
     super::compare::init();
     spawn_local(async {
-        if let Err(message) = run().await {
+        if let Err(message) = run(client).await {
             set_text("status", &format!("Error: {message}"));
             set_state("error");
         }
     });
 }
 
-async fn run() -> Result<(), String> {
+/// Starts the model worker, which opens its device with the page's query (`?cpu`,
+/// `?precision=`, `?threads=`) while the page goes on.
+fn start_worker() -> Result<ModelClient, String> {
     set_text("status", "Starting the model worker…");
-    let client = ModelClient::start()?;
-    let prefer_gpu = !query_flag("cpu");
     // f16 where the adapter has shader-f16 (tolerances: tests/native/precision.rs);
-    // `?precision=f32` keeps the reference's precision.
-    let (precision, precision_error) = match query_value("precision") {
-        None => (Precision::F16, None),
-        Some(value) => match value.parse::<Precision>() {
-            Ok(p) => (p, None),
-            Err(e) => (Precision::F16, Some(format!("?precision= ignored: {e}"))),
-        },
-    };
-    // The CPU backend's threads in the threaded build (`?threads=0` makes www/boot.js load the
-    // single-threaded one); default: as many as the browser reports cores.
-    let threads = query_value("threads")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0);
+    // `?precision=f32` keeps the reference's precision (a value that does not parse is
+    // named in the badge's note once the device is open, `run`).
+    let precision = query_value("precision")
+        .and_then(|value| value.parse::<Precision>().ok())
+        .unwrap_or(Precision::F16);
+    ModelClient::start(DeviceSettings {
+        prefer_gpu: !query_flag("cpu"),
+        precision,
+        // The CPU backend's threads in the threaded build (`?threads=0` makes www/boot.js load
+        // the single-threaded one); default: as many as the browser reports cores.
+        threads: query_value("threads")
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0),
+    })
+}
+
+/// Waits for the worker's device, says which it is, then starts the other panels. What the demo
+/// asks the worker before then (a baked reading's overlay) waits in the client until the
+/// device is open.
+async fn run(client: ModelClient) -> Result<(), String> {
+    let precision_error = query_value("precision")
+        .and_then(|value| value.parse::<Precision>().err())
+        .map(|e| format!("?precision= ignored: {e}"));
     set_text("status", "Looking for a GPU…");
-    let device = client
-        .init(prefer_gpu, precision, threads)
-        .await
-        .map_err(|e| e.to_string())?;
+    let device = client.device().await.map_err(|e| e.to_string())?;
     set_text("backend", &device.describe);
     set_attr("backend", "data-backend", &device.backend);
     set_attr("backend", "data-precision", device.precision.label());
@@ -96,7 +115,6 @@ async fn run() -> Result<(), String> {
     set_text("status", "Ready");
     set_state("ready");
     // The panels listen for "model ready" (and each other's picks) on `events`.
-    Demo::start(client.clone());
     DatasetPanel::start(client.clone());
     model_panel::init(client);
     Ok(())

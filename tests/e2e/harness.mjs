@@ -38,8 +38,10 @@ export const ISOLATION_HEADERS = {
 export async function serveStatic(dir = DIST, { gzip = false, isolated = false } = {}) {
   const compressed = new Map();
   const extra = isolated ? ISOLATION_HEADERS : {};
+  const seen = [];
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    seen.push(path);
     const file = join(dir, path.endsWith('/') ? join(path, 'index.html') : path);
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
@@ -59,7 +61,12 @@ export async function serveStatic(dir = DIST, { gzip = false, isolated = false }
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    /** The paths asked for so far, in order. */
+    seen: () => [...seen],
+    close: () => new Promise((ok) => server.close(ok)),
+  };
 }
 
 /**

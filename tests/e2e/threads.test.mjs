@@ -85,6 +85,15 @@ test('not isolated (no headers, no service worker): the single-threaded build, "
   assert.equal(said.simd, 'true');
 });
 
+test('the model worker runs the page's compiled module: each build's wasm is downloaded once', async () => {
+  for (const [site, wasm] of [[plain, '/leakscope_bg.wasm'], [isolated, '/threads/leakscope_bg.wasm']]) {
+    const before = site.seen().length;
+    await device(site.url);
+    const asked = site.seen().slice(before);
+    assert.deepEqual(asked.filter((p) => p.endsWith('.wasm')), [wasm], `requests: ${asked.join(' ')}`);
+  }
+});
+
 test('a static host without headers: sw.js isolates the page after one reload, then threads', async () => {
   const context = await launchChromium({ webgpu: false, serviceWorkers: 'allow' });
   try {
