@@ -3,7 +3,8 @@
 // leakscope_bg.wasm beside this file (Trunk.toml: filehash = false, inject_scripts = false),
 // and scripts/build-threads.sh the threaded build in threads/.
 //
-// Which build runs (the page and its model worker load the same one, src/web/client.rs):
+// Which build runs (the page compiles it and posts the module to its model worker,
+// src/web/client.rs):
 // - the threaded one (the CPU backend on a pool of Web Workers, wasm SIMD) where the CPU
 //   backend will run (no WebGPU adapter answers, or `?cpu`) and the page is cross-origin
 //   isolated, which shared wasm memory needs; it has no GPU backend (wgpu does not build with
@@ -14,8 +15,9 @@
 //
 // Isolation comes from the server's headers (COOP same-origin + COEP require-corp) where it
 // sends them, else from www/sw.js: registered on the first visit, then the page reloads once
-// (before any wasm is downloaded) so the service worker's headers apply. A browser without
-// service workers, or one that ignores their headers, stays single-threaded.
+// (before any module is compiled; a download begun is dropped) so the service worker's
+// headers apply. A browser without service workers, or one that ignores their headers, stays
+// single-threaded.
 const params = new URLSearchParams(location.search);
 const RELOADED = 'leakscope-isolation-reload';
 

@@ -82,7 +82,8 @@ function recordTimeline() {
 /** Opens `url` in `page` and waits for the first live J(T, I); seconds from page open. */
 async function open(page, url) {
   await page.goto(url);
-  await page.waitForSelector('#demo[data-live="pair"]', { timeout });
+  // Past the timeout the visit still reports what it reached (J(T, I) then stays empty).
+  const finished = await page.waitForSelector('#demo[data-live="pair"]', { timeout }).then(() => true, () => false);
   const timeline = await page.evaluate(() => window.__timeline);
   if (process.env.FIRST_VISIT_DEBUG) {
     // Where the time before the baked reading goes: the page's own requests and the state
@@ -103,8 +104,10 @@ async function open(page, url) {
   const text = first(/^demo\[data-live=/) === pair
     ? (first(/^body\[data-model=text-ready\]/) ?? pair)
     : first(/^demo\[data-live=/);
+  const seconds = (ms) => (ms === null ? null : ms / 1000);
   return {
-    baked_s: baked / 1000, text_s: text / 1000, pair_s: pair / 1000,
+    finished,
+    baked_s: seconds(baked), text_s: seconds(text), pair_s: seconds(pair),
     // The worker's preparation, download excluded, and where its concepts came from.
     prepare_s: Number(await page.getAttribute('#model-status', 'data-prepare-ms')) / 1000,
     concepts: await page.getAttribute('#model-status', 'data-concepts'),
@@ -127,6 +130,9 @@ async function visit(model, backend, sites, hf) {
     const query = `?hub=${encodeURIComponent(hf.endpoint)}&model=${SHAPES[model].repo}${backend === 'webgpu' ? '' : '&cpu'}`;
     const firstVisit = await open(page, site.url + query);
     const requests = hf.seen().length;
+    if (!firstVisit.finished) {
+      return { model, backend, mbit, ...firstVisit, requests, badge: await page.textContent('#backend') };
+    }
     // The return visit: weights from the Cache API, concepts from the bundle (the page prefers
     // them to IndexedDB's), so its preparation is "from a baked bundle, weights cached".
     const again = await open(page, site.url + query);
