@@ -85,7 +85,7 @@ test('not isolated (no headers, no service worker): the single-threaded build, "
   assert.equal(said.simd, 'true');
 });
 
-test('the model worker runs the page's compiled module: each build's wasm is downloaded once', async () => {
+test("the model worker runs the page's compiled module: each build's wasm is downloaded once", async () => {
   for (const [site, wasm] of [[plain, '/leakscope_bg.wasm'], [isolated, '/threads/leakscope_bg.wasm']]) {
     const before = site.seen().length;
     await device(site.url);
