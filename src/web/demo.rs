@@ -91,7 +91,10 @@ impl Demo {
         // and the opening sample's image are fetched side by side.
         spawn_local(async move {
             let linked = demo.linked_sample();
-            let image = linked.as_ref().and_then(|(id, _)| sample_image(id));
+            let image = linked
+                .as_ref()
+                .and_then(|(id, _)| samples().into_iter().find(|s| &s.id == id))
+                .map(|s| image_url(&s));
             let image = async move {
                 match image {
                     Some(url) => Some(fetch_bytes(&url).await),
@@ -370,7 +373,7 @@ impl Demo {
         set_text("demo-teaches", &sample.teaches);
         let image = match image {
             Some(image) => image,
-            None => fetch_bytes(&format!("gallery/{}", sample.image)).await,
+            None => fetch_bytes(&image_url(&sample)).await,
         };
         let bytes = match image {
             Ok(bytes) => bytes,
@@ -597,7 +600,7 @@ fn gallery_button(s: &GalleryEntry) -> Result<web_sys::Element, String> {
         ],
         "",
     )?;
-    let src = format!("gallery/{}", s.image);
+    let src = image_url(s);
     let image = build(
         "img",
         &[
@@ -734,12 +737,9 @@ fn word_spans(words: &[WordAttribution]) -> Result<Vec<web_sys::Element>, String
     Ok(spans)
 }
 
-/// The address of gallery sample `id`'s image.
-fn sample_image(id: &str) -> Option<String> {
-    samples()
-        .into_iter()
-        .find(|s| s.id == id)
-        .map(|s| format!("gallery/{}", s.image))
+/// The address of a gallery sample's image, beside the page.
+fn image_url(sample: &GalleryEntry) -> String {
+    format!("gallery/{}", sample.image)
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {

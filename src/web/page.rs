@@ -24,7 +24,8 @@ pub fn start() {
     // The worker and the demo first: the worker compiles nothing (it gets this module) and
     // the demo's gallery asks for the precomputed results (baked/) before the other panels are
     // wired, so a first visit sees a reading as early as the module allows.
-    let client = match start_worker() {
+    let (precision, precision_error) = precision_query();
+    let client = match start_worker(precision) {
         Ok(client) => client,
         Err(message) => {
             set_text("status", &format!("Error: {message}"));
@@ -36,23 +37,30 @@ pub fn start() {
     super::eval::init();
     super::compare::init();
     spawn_local(async {
-        if let Err(message) = run(client).await {
+        if let Err(message) = run(client, precision_error).await {
             set_text("status", &format!("Error: {message}"));
             set_state("error");
         }
     });
 }
 
+/// The precision to ask for: f16 where the adapter has shader-f16 (tolerances:
+/// tests/native/precision.rs); `?precision=f32` keeps the reference's. A value that does not
+/// parse is ignored, and why goes into the badge's note.
+fn precision_query() -> (Precision, Option<String>) {
+    match query_value("precision") {
+        None => (Precision::F16, None),
+        Some(value) => match value.parse::<Precision>() {
+            Ok(p) => (p, None),
+            Err(e) => (Precision::F16, Some(format!("?precision= ignored: {e}"))),
+        },
+    }
+}
+
 /// Starts the model worker, which opens its device with the page's query (`?cpu`,
 /// `?precision=`, `?threads=`) while the page goes on.
-fn start_worker() -> Result<ModelClient, String> {
+fn start_worker(precision: Precision) -> Result<ModelClient, String> {
     set_text("status", "Starting the model worker…");
-    // f16 where the adapter has shader-f16 (tolerances: tests/native/precision.rs);
-    // `?precision=f32` keeps the reference's precision (a value that does not parse is
-    // named in the badge's note once the device is open, `run`).
-    let precision = query_value("precision")
-        .and_then(|value| value.parse::<Precision>().ok())
-        .unwrap_or(Precision::F16);
     ModelClient::start(DeviceSettings {
         prefer_gpu: !query_flag("cpu"),
         precision,
@@ -67,10 +75,7 @@ fn start_worker() -> Result<ModelClient, String> {
 /// Waits for the worker's device, says which it is, then starts the other panels. What the demo
 /// asks the worker before then (a baked reading's overlay) waits in the client until the
 /// device is open.
-async fn run(client: ModelClient) -> Result<(), String> {
-    let precision_error = query_value("precision")
-        .and_then(|value| value.parse::<Precision>().err())
-        .map(|e| format!("?precision= ignored: {e}"));
+async fn run(client: ModelClient, precision_error: Option<String>) -> Result<(), String> {
     set_text("status", "Looking for a GPU…");
     let device = client.device().await.map_err(|e| e.to_string())?;
     set_text("backend", &device.describe);
